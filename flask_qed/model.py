@@ -1,0 +1,237 @@
+"""Model declarations: the one place a model is described.
+
+A science module declares a model with plain module attributes, so that the
+science layer never imports the framework::
+
+    NAME = "rice"                      # route, task and store name
+    TITLE = "Rice model"
+    DESCRIPTION = "Screening-level water concentration in rice paddies."
+    VERSION = "1.0"
+    BATCH = True                       # rows are vectorised (PRAM); False: one input object (HMS)
+    Inputs = <pydantic BaseModel>      # one run's inputs, with units/ranges in Field()
+    OUTPUTS = {"out_cw": {"description": "...", "units": "ug/L"}}
+    def compute(columns): ...          # BATCH: dict[str, ndarray] -> dict[str, array-like]
+                                       # not BATCH: dict -> dict (JSON-ready data)
+
+Optional: ``ALIASES`` (extra paths under the app prefix), ``MAX_ROWS``,
+``read_upload(data: bytes, filename: str) -> dict`` (turn an uploaded file
+into the value of the ``UPLOAD_FIELD`` input).
+
+:class:`Model` is what the framework derives everything from: the run and
+description endpoints, the Celery task, validation and the JSON Schema.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+__all__ = ["Model", "InputError", "rows_to_columns", "columns_to_json", "json_safe"]
+
+
+class InputError(ValueError):
+    """Inputs that break a rule; ``errors`` is a list of {run, field, value, rule}."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+        first = errors[0] if errors else {}
+        where = f"run {first['run']}: " if first.get("run") is not None else ""
+        super().__init__(f"{where}{first.get('field')}: {first.get('rule')}")
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    title: str
+    description: str
+    version: str
+    inputs: type[BaseModel]
+    compute: Callable[[Any], Any]
+    outputs: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    batch: bool = True
+    aliases: Sequence[str] = ()
+    max_rows: int = 100_000
+    upload_field: str | None = None
+    read_upload: Callable[[bytes, str], Any] | None = None
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> "Model":
+        """Build the declaration from a science module's attributes."""
+        get = lambda name, default=None: getattr(module, name, default)  # noqa: E731
+        return cls(
+            name=module.NAME, title=get("TITLE", module.NAME),
+            description=get("DESCRIPTION", (module.__doc__ or "").strip()),
+            version=str(get("VERSION", "1.0")), inputs=module.Inputs,
+            compute=module.compute, outputs=get("OUTPUTS", {}),
+            batch=get("BATCH", True), aliases=tuple(get("ALIASES", ())),
+            max_rows=get("MAX_ROWS", 100_000), upload_field=get("UPLOAD_FIELD"),
+            read_upload=get("read_upload"),
+        )
+
+    # -- validation ---------------------------------------------------------
+    def validate(self, inputs: Any) -> Any:
+        """Validate JSON inputs; return the normalised, JSON-ready inputs.
+
+        BATCH models take ubertool's column form, a single run or a row list
+        and return a list of row dicts; others return one dict.
+        Raises :class:`InputError` naming the run, field, value and rule.
+        """
+        if not self.batch:
+            if not isinstance(inputs, dict):
+                raise InputError([{"run": None, "field": "inputs", "value": _short(inputs),
+                                   "rule": "must be a JSON object"}])
+            try:
+                return self.inputs.model_validate(inputs).model_dump(mode="json")
+            except ValidationError as exc:
+                raise InputError(_errors(exc, run_keys=None)) from None
+        keys, rows = to_rows(inputs)
+        if len(rows) > self.max_rows:
+            raise InputError([{"run": None, "field": "inputs", "value": len(rows),
+                               "rule": f"at most {self.max_rows} runs per job"}])
+        try:
+            valid = _row_adapter(self.inputs).validate_python(rows)
+        except ValidationError as exc:
+            raise InputError(_errors(exc, run_keys=keys)) from None
+        return {"keys": keys, "rows": [r.model_dump(mode="json") for r in valid]}
+
+    def run(self, validated: Any) -> Any:
+        """Run the science on validated inputs; return JSON-ready data."""
+        if not self.batch:
+            return json_safe(self.compute(validated))
+        keys, rows = validated["keys"], validated["rows"]
+        # Re-validate to get typed objects (lists parsed, defaults applied).
+        typed = _row_adapter(self.inputs).validate_python(rows)
+        columns = rows_to_columns([t.model_dump() for t in typed])
+        outputs = self.compute(columns)
+        return {"inputs": columns_to_json(columns, keys),
+                "outputs": columns_to_json(outputs, keys)}
+
+    def describe(self) -> dict[str, Any]:
+        """The description endpoint's body."""
+        return {
+            "name": self.name, "title": self.title, "description": self.description,
+            "version": self.version, "batch": self.batch,
+            "inputs": self.inputs.model_json_schema(),
+            "outputs": {k: dict(v) for k, v in self.outputs.items()},
+            "max_rows": self.max_rows if self.batch else None,
+            "upload_field": self.upload_field,
+        }
+
+
+_ADAPTERS: dict[type, TypeAdapter] = {}
+
+
+def _row_adapter(schema: type[BaseModel]) -> TypeAdapter:
+    if schema not in _ADAPTERS:
+        _ADAPTERS[schema] = TypeAdapter(list[schema])  # type: ignore[valid-type]
+    return _ADAPTERS[schema]
+
+
+def to_rows(inputs: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """Accept column form, single-run form or row-list form; return (run keys, rows)."""
+    if isinstance(inputs, list):
+        if not inputs:
+            raise InputError([{"run": None, "field": "inputs", "value": [], "rule": "no runs given"}])
+        bad = [i for i, r in enumerate(inputs) if not isinstance(r, dict)]
+        if bad:
+            raise InputError([{"run": str(bad[0]), "field": "inputs", "value": _short(inputs[bad[0]]),
+                               "rule": "each run must be a JSON object"}])
+        return [str(i) for i in range(len(inputs))], inputs
+    if not isinstance(inputs, dict) or not inputs:
+        raise InputError([{"run": None, "field": "inputs", "value": _short(inputs),
+                           "rule": "must be a non-empty JSON object or list of runs"}])
+    dict_cols = [k for k, v in inputs.items() if isinstance(v, dict)]
+    if not dict_cols:
+        return ["0"], [dict(inputs)]
+    keys: list[str] = []
+    for col in dict_cols:
+        for k in inputs[col]:
+            if k not in keys:
+                keys.append(str(k))
+    keys.sort(key=lambda k: (0, int(k)) if k.lstrip("-").isdigit() else (1, k))
+    rows: list[dict[str, Any]] = []
+    for key in keys:
+        row = {}
+        for col, val in inputs.items():
+            if isinstance(val, dict):
+                if key in val:
+                    row[col] = val[key]
+            else:  # a scalar column applies to every run
+                row[col] = val
+        rows.append(row)
+    return keys, rows
+
+
+def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Row dicts -> columns; numbers become float64 arrays, the rest object arrays."""
+    names = list(rows[0]) if rows else []
+    cols: dict[str, np.ndarray] = {}
+    for name in names:
+        values = [r.get(name) for r in rows]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            cols[name] = np.asarray(values, dtype=np.float64)
+        else:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            cols[name] = arr
+    return cols
+
+
+def columns_to_json(columns: Mapping[str, Any], keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Columns -> ubertool's column form ``{"field": {"0": v, ...}}``, JSON-safe."""
+    out: dict[str, dict[str, Any]] = {}
+    n = len(keys)
+    for name, col in columns.items():
+        values = col.tolist() if isinstance(col, np.ndarray) else list(col) if _is_seq(col) else [col] * n
+        if len(values) == 1 and n > 1:
+            values = values * n
+        if len(values) != n:
+            raise ValueError(f"output {name} has {len(values)} values for {n} runs")
+        out[name] = {k: json_safe(v) for k, v in zip(keys, values)}
+    return out
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN/Infinity by None and numpy scalars/arrays by Python values."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (str, bool, int)) or value is None:
+        return value
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return json_safe(value.item())
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))) else text[:80]
+
+
+def _errors(exc: ValidationError, run_keys: list[str] | None) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        run = None
+        if run_keys is not None and loc and isinstance(loc[0], int):
+            run = run_keys[loc.pop(0)]
+        errors.append({
+            "run": run,
+            "field": ".".join(str(p) for p in loc) or "inputs",
+            "value": _short(err.get("input")),
+            "rule": err["msg"],
+        })
+    return errors

@@ -1,0 +1,69 @@
+"""The store interface every backend implements, and what they share."""
+from __future__ import annotations
+
+import json
+import zlib
+from abc import ABC, abstractmethod
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+# Fields kept small and queryable; "inputs" and "data" are stored compressed.
+BLOB_FIELDS = ("inputs", "data")
+
+
+class JobNotFound(KeyError):
+    """No job with this id, or it has expired."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def pack(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":"), allow_nan=False).encode(), 1)
+
+
+def unpack(blob: bytes) -> Any:
+    return json.loads(zlib.decompress(blob))
+
+
+class JobStore(ABC):
+    """Job records keyed by job id, expiring ``ttl`` seconds after their last write.
+
+    A record is a dict: ``job_id`` plus small fields (app, model, status,
+    progress, error, timestamps as ISO strings) and two large ones, ``inputs``
+    and ``data``, returned only when asked for.
+    """
+
+    def __init__(self, ttl: int):
+        self.ttl = ttl
+
+    def expiry(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.ttl)
+
+    @abstractmethod
+    def create(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Write a new record (may include ``inputs``); the id must be new."""
+
+    @abstractmethod
+    def get(self, job_id: str, *, inputs: bool = False, data: bool = True) -> dict[str, Any]:
+        """The record; raises :class:`JobNotFound` for unknown or expired ids."""
+
+    @abstractmethod
+    def update(self, job_id: str, fields: dict[str, Any]) -> None:
+        """Set fields (may include ``data``) and renew the expiry; raises JobNotFound."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` if the store cannot be used."""
+
+    @abstractmethod
+    def purge_expired(self) -> int:
+        """Delete expired records now; return how many went."""
+
+    def close(self) -> None:  # pragma: no cover - backends override when they hold resources
+        pass

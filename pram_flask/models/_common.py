@@ -1,0 +1,47 @@
+"""Shared pieces of the PRAM input schemas (pydantic only, no framework)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunInputs(BaseModel):
+    """Base of every model's one-run inputs: ubertool's descriptive fields."""
+
+    # ubertool clients send extra descriptive columns; ignore them, but never
+    # accept NaN or Infinity as a number.
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, populate_by_name=True)
+
+    chemical_name: str | None = Field(None, description="Chemical name (descriptive only)")
+    pc_code: str | None = Field(None, description="EPA pesticide chemical code (descriptive only)")
+    version: str | None = Field(None, description="Client's model version label (descriptive only)")
+
+
+def number(units: str, description: str, default: Any = ..., **rules: Any) -> Any:
+    """A numeric input with units and valid range (gt/ge/lt/le) in its JSON Schema."""
+    return Field(default, description=description, json_schema_extra={"units": units}, **rules)
+
+
+def text(description: str, default: Any = ..., **rules: Any) -> Any:
+    return Field(default, description=description, **rules)
+
+
+def parse_number_list(value: Any) -> Any:
+    """ubertool list strings such as "[1.15,1.15]" -> [1.15, 1.15]; lists pass through."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f"not a list of numbers: {value!r}") from None
+        if not isinstance(value, list):
+            raise ValueError("must be a list such as [1.0, 2.0]")
+    return value
+
+
+def col(columns: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """A numeric column as float64 (None -> NaN)."""
+    return np.asarray([np.nan if v is None else v for v in columns[name]], dtype=np.float64) \
+        if columns[name].dtype == object else columns[name].astype(np.float64, copy=False)

@@ -1,0 +1,188 @@
+"""One contract suite, run against every store backend.
+
+SQLite always; MongoDB through mongomock here and against a real server
+whenever QED_TEST_MONGO_URL is set.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import time
+import uuid
+from datetime import datetime
+
+import pytest
+
+from flask_qed.stores import JobNotFound, StoreUnavailable, open_store
+from flask_qed.stores.mongo import MongoStore
+
+BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("QED_TEST_MONGO_URL") else [])
+
+
+def make_store(kind: str, tmp_path, ttl: int = 3600):
+    if kind == "sqlite":
+        return open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl)
+    if kind == "mongomock":
+        import mongomock
+        return MongoStore("mongodb://mock/qed_test", ttl,
+                          client_factory=lambda url, **kw: mongomock.MongoClient(url, **kw))
+    db = f"qed_test_{uuid.uuid4().hex[:8]}"
+    base = os.environ["QED_TEST_MONGO_URL"].rstrip("/")
+    return MongoStore(f"{base}/{db}", ttl)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def short_store(request, tmp_path):
+    s = make_store(request.param, tmp_path, ttl=1)
+    yield s
+    s.close()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def test_create_then_get(store):
+    jid = new_id()
+    store.create(jid, {"app": "pram", "model": "rice", "status": "PENDING", "progress": 0,
+                       "inputs": {"rows": [{"mai": 1.0}]}})
+    rec = store.get(jid)
+    assert rec["job_id"] == jid and rec["status"] == "PENDING" and rec["model"] == "rice"
+    assert "inputs" not in rec and "data" not in rec
+    assert store.get(jid, inputs=True)["inputs"] == {"rows": [{"mai": 1.0}]}
+
+
+def test_update_sets_fields_and_data(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "progress": 0})
+    store.update(jid, {"status": "STARTED", "progress": 10})
+    assert store.get(jid)["status"] == "STARTED"
+    store.update(jid, {"status": "SUCCESS", "progress": 100, "data": {"outputs": {"x": {"0": 1.5}}}})
+    rec = store.get(jid)
+    assert rec["status"] == "SUCCESS" and rec["progress"] == 100
+    assert rec["data"] == {"outputs": {"x": {"0": 1.5}}}
+    assert "data" not in store.get(jid, data=False)
+
+
+def test_unknown_id_is_not_found(store):
+    with pytest.raises(JobNotFound):
+        store.get(new_id())
+    with pytest.raises(JobNotFound):
+        store.update(new_id(), {"status": "STARTED"})
+
+
+def test_duplicate_id_is_refused(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING"})
+    with pytest.raises(ValueError):
+        store.create(jid, {"status": "PENDING"})
+
+
+def test_large_result_round_trips(store):
+    """Bigger than MongoDB's 16 MB document limit once compressed chunks are joined."""
+    jid = new_id()
+    store.create(jid, {"status": "PENDING"})
+    rng = random.Random(1)
+    data = {"outputs": {f"out_{c}": {str(i): rng.random() for i in range(40_000)} for c in range(25)}}
+    store.update(jid, {"status": "SUCCESS", "data": data})
+    assert store.get(jid)["data"] == data
+
+
+def test_records_expire_after_ttl(short_store):
+    jid = new_id()
+    short_store.create(jid, {"status": "PENDING", "inputs": [1, 2]})
+    assert short_store.get(jid)["status"] == "PENDING"
+    time.sleep(1.2)
+    with pytest.raises(JobNotFound):
+        short_store.get(jid)
+    with pytest.raises(JobNotFound):
+        short_store.update(jid, {"status": "STARTED"})
+    assert short_store.purge_expired() >= 0  # mongomock, like MongoDB, may have expired it already
+
+
+def test_sqlite_purge_deletes_expired_rows(tmp_path):
+    store = make_store("sqlite", tmp_path, ttl=1)
+    store.create(new_id(), {"status": "PENDING"})
+    keep = make_store("sqlite", tmp_path, ttl=3600)
+    kept = new_id()
+    keep.create(kept, {"status": "PENDING"})
+    time.sleep(1.2)
+    assert store.purge_expired() == 1
+    assert store._conn().execute("SELECT id FROM jobs").fetchall() == [(kept,)]
+
+
+def test_write_renews_expiry(short_store):
+    jid = new_id()
+    short_store.create(jid, {"status": "PENDING"})
+    time.sleep(0.7)
+    short_store.update(jid, {"status": "SUCCESS", "data": {"ok": True}})
+    time.sleep(0.7)  # 1.4 s after creation, 0.7 s after the last write
+    assert short_store.get(jid)["data"] == {"ok": True}
+
+
+def test_ping(store):
+    store.ping()
+
+
+def test_mongo_ttl_index_on_a_real_datetime(tmp_path):
+    store = make_store("mongomock", tmp_path, ttl=86400)
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "inputs": {"a": 1}})
+    store.update(jid, {"status": "SUCCESS", "data": {"b": 2}})
+    db = store._db()
+    for coll in (db.jobs, db.job_blobs):
+        ttl = [ix for ix in coll.index_information().values() if "expireAfterSeconds" in ix]
+        assert ttl and ttl[0]["key"] == [("expires_at", 1)] and ttl[0]["expireAfterSeconds"] == 0
+    doc = db.jobs.find_one({"_id": jid})
+    assert isinstance(doc["expires_at"], datetime)
+    assert 86000 < (doc["expires_at"].timestamp() - time.time()) <= 86400
+
+
+def test_mongo_unreachable_is_store_unavailable():
+    store = MongoStore("mongodb://127.0.0.1:1/qed", 60)
+    import pymongo
+    store._factory = lambda url, **kw: pymongo.MongoClient(url, **{**kw, "serverSelectionTimeoutMS": 200})
+    with pytest.raises(StoreUnavailable):
+        store.ping()
+
+
+def test_sqlite_bad_path_is_store_unavailable(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = open_store(f"sqlite:///{blocker / 'sub' / 'jobs.sqlite3'}", 60)
+    with pytest.raises(StoreUnavailable):
+        store.ping()
+
+
+def _hammer(path: str, ids: list[str], worker: int) -> None:
+    store = open_store(f"sqlite:///{path}", 3600)
+    for n in range(30):
+        for jid in ids:
+            store.update(jid, {f"w{worker}": n, "status": "STARTED"})
+
+
+def test_sqlite_many_processes_write_safely(tmp_path):
+    path = str(tmp_path / "jobs.sqlite3")
+    store = open_store(f"sqlite:///{path}", 3600)
+    ids = [new_id() for _ in range(5)]
+    for jid in ids:
+        store.create(jid, {"status": "PENDING"})
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_hammer, args=(path, ids, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    for jid in ids:  # no lost update: every worker's last write is there
+        rec = store.get(jid)
+        assert [rec[f"w{w}"] for w in range(4)] == [29, 29, 29, 29]
+    assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
