@@ -147,22 +147,20 @@ def to_rows(inputs: Any) -> tuple[list[str], list[dict[str, Any]]]:
     dict_cols = [k for k, v in inputs.items() if isinstance(v, dict)]
     if not dict_cols:
         return ["0"], [dict(inputs)]
-    keys: list[str] = []
+    seen: dict[str, None] = {}  # insertion-ordered set of run keys
     for col in dict_cols:
-        for k in inputs[col]:
-            if k not in keys:
-                keys.append(str(k))
-    keys.sort(key=lambda k: (0, int(k)) if k.lstrip("-").isdigit() else (1, k))
-    rows: list[dict[str, Any]] = []
-    for key in keys:
-        row = {}
-        for col, val in inputs.items():
-            if isinstance(val, dict):
-                if key in val:
-                    row[col] = val[key]
-            else:  # a scalar column applies to every run
+        seen.update(dict.fromkeys(str(k) for k in inputs[col]))
+    keys = sorted(seen, key=lambda k: (0, int(k)) if k.lstrip("-").isdigit() else (1, k))
+    rows: list[dict[str, Any]] = [{} for _ in keys]
+    for col, val in inputs.items():
+        if isinstance(val, dict):
+            by_key = {str(k): v for k, v in val.items()}
+            for row, key in zip(rows, keys):
+                if key in by_key:
+                    row[col] = by_key[key]
+        else:  # a scalar column applies to every run
+            for row in rows:
                 row[col] = val
-        rows.append(row)
     return keys, rows
 
 

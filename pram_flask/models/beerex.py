@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import field_validator, model_validator
+from pydantic import create_model, field_validator, model_validator
 
 from ._common import RunInputs, col, number, text
 
@@ -99,8 +99,8 @@ class _Base(RunInputs):
 
 
 def _build_inputs() -> type[_Base]:
-    from pydantic import create_model
-    return create_model("Inputs", __base__=_Base, __module__=__name__, **_consumption_fields())  # type: ignore[call-overload]
+    return create_model("Inputs", __base__=_Base, __module__=__name__,  # type: ignore[call-overload]
+                        **_consumption_fields())
 
 
 Inputs = _build_inputs()

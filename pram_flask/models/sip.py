@@ -1,6 +1,6 @@
 """SIP (Screening Imbibition Program): pesticide exposure via drinking water alone.
 
-Science from EPA's ubertool ``sip`` model (SIP v1.0). An upper-bound dose is
+Science from EPA's ubertool ``sip`` model. An upper-bound dose is
 the daily water intake of a 20 g bird or a 1000 g mammal drinking water
 saturated with the pesticide (its solubility). That dose is compared with
 acute (LD50) and chronic (NOAEC / NOAEL) toxicity values adjusted to the body

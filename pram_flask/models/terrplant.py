@@ -1,12 +1,13 @@
 """TerrPlant: exposure of terrestrial plants to a single pesticide application.
 
-Science from EPA's ubertool ``terrplant`` model (TerrPlant v1.2.2). Estimated
-environmental concentrations (EECs, lbs a.i./acre) are derived for runoff to
-dry and to semi-aquatic areas and for spray drift. Each EEC is divided by a
-plant toxicity endpoint to give risk quotients (RQs) for four plant groups:
-non-listed / listed monocots and dicots. Runoff RQs use the seedling
-emergence endpoint; spray drift RQs use the lower of the seedling emergence
-and vegetative vigor endpoints. An RQ of 1 or more indicates potential risk.
+Science from EPA's ubertool ``terrplant`` model (TerrPlant v1.2.2, the version
+of its QA/QC cases). Estimated environmental concentrations (EECs, lbs
+a.i./acre) are derived for runoff to dry and to semi-aquatic areas and for
+spray drift. Each EEC is divided by a plant toxicity endpoint to give risk
+quotients (RQs) for four plant groups: non-listed / listed monocots and
+dicots. Runoff RQs use the seedling emergence endpoint; spray drift RQs use
+the lower of the seedling emergence and vegetative vigor endpoints. An RQ of
+1 or more indicates potential risk.
 """
 from __future__ import annotations
 

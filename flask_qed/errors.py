@@ -1,0 +1,75 @@
+"""One JSON error shape for every error: ``{"code", "status", "message", "errors"?}``."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from .model import InputError
+from .stores import JobNotFound, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(RuntimeError):
+    """The message broker cannot be reached."""
+
+
+class ApiError(Exception):
+    """An error with its HTTP status, raised by views."""
+
+    def __init__(self, code: int, message: str, errors: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.code, self.message, self.errors = code, message, errors
+
+
+_STATUS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+           415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+
+
+def error_response(code: int, message: str, errors: list[dict[str, Any]] | None = None) -> Any:
+    body: dict[str, Any] = {"code": code, "status": _STATUS.get(code, "Error"), "message": message}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        response = error_response(exc.code or 500, exc.description or exc.name)
+        if exc.code == 405 and exc.response is None and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api(exc: ApiError) -> Any:
+        return error_response(exc.code, exc.message, exc.errors)
+
+    @app.errorhandler(InputError)
+    def _inputs(exc: InputError) -> Any:
+        return error_response(422, f"invalid inputs: {exc}", exc.errors)
+
+    @app.errorhandler(JobNotFound)
+    def _not_found(exc: JobNotFound) -> Any:
+        return error_response(404, f"no job {exc.args[0]!s} (unknown or expired)")
+
+    @app.errorhandler(StoreUnavailable)
+    def _store(exc: StoreUnavailable) -> Any:
+        logger.error("store unavailable: %s", exc)
+        return error_response(503, "the job store is unavailable, try again later")
+
+    @app.errorhandler(BrokerUnavailable)
+    def _broker(exc: BrokerUnavailable) -> Any:
+        logger.error("broker unavailable: %s", exc)
+        return error_response(503, "the job queue is unavailable, try again later")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        logger.exception("unhandled error")
+        return error_response(500, "internal error")

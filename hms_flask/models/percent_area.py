@@ -1,0 +1,64 @@
+"""Percent area: the share of each NLDAS/GLDAS/PRISM grid cell covered by catchments.
+
+The catchments are GeoJSON (geometry, Feature or FeatureCollection, EPSG:4326)
+in ``geometry``, or an uploaded zipped shapefile / GeoPackage / GeoJSON file.
+Each feature is keyed by its COMID, FEATUREID, featureid, comid or id attribute
+(or the Feature id; a lone geometry is "0").
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..science import percent_area as pa
+from ..science.grids import GRIDS
+
+NAME = "percent_area"
+TITLE = "Percent area of grid cells in catchments"
+DESCRIPTION = ("For each catchment, every NLDAS, GLDAS or PRISM grid cell it intersects, with the "
+               "cell area, the catchment area inside the cell and both percentages "
+               "(areas on an equal-area projection, km2).")
+VERSION = "2.0"
+BATCH = False
+ALIASES = ("gis/percentage",)
+UPLOAD_FIELD = "geometry"
+MAX_CELLS = pa.MAX_CELLS
+
+
+class Inputs(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    geometry: dict[str, Any] = Field(
+        ..., description="Catchment(s) as GeoJSON: a Polygon/MultiPolygon geometry, a Feature or a "
+                         "FeatureCollection, longitude/latitude (EPSG:4326). An uploaded vector file "
+                         "(zipped shapefile, GeoPackage, GeoJSON) may be sent instead.",
+        json_schema_extra={"units": "degrees (EPSG:4326 longitude, latitude)"})
+    grid: Literal["nldas", "gldas", "prism"] = Field(
+        "nldas", description="Grid: nldas (0.125 deg CONUS), gldas (0.25 deg global, 60S-90N) "
+                             "or prism (1/24 deg, 4 km CONUS)",
+        json_schema_extra={"units": "-"})
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> "Inputs":
+        catchments = pa.parse_geojson(self.geometry)
+        pa.check_catchments(catchments, GRIDS[self.grid], MAX_CELLS)
+        return self
+
+
+OUTPUTS = {
+    "geometry": {"description": "Per feature id: points, one per intersecting cell, with latitude, "
+                                "longitude (cell centre), cellArea, containedArea, percentArea and "
+                                "percentCatchment", "units": "degrees, km2, %"},
+    "metadata": {"description": "Grid, projection, units and counts", "units": "-"},
+}
+
+
+def read_upload(data: bytes, filename: str) -> dict[str, Any]:
+    """An uploaded vector file -> GeoJSON FeatureCollection (EPSG:4326)."""
+    return pa.read_vector_file(data, filename)
+
+
+def compute(inputs: dict[str, Any]) -> dict[str, Any]:
+    catchments = pa.parse_geojson(inputs["geometry"])
+    return pa.percent_area(catchments, inputs.get("grid") or "nldas")

@@ -1,0 +1,7 @@
+"""HMS science: pure functions (numpy, shapely, pyproj, pyogrio), no web framework.
+
+* :mod:`.grids` – the NLDAS, GLDAS and PRISM grids, generated from their
+  published definitions (no download).
+* :mod:`.percent_area` – the share of each grid cell covered by a catchment.
+* :mod:`.routing` – flow routing through a chain of river segments.
+"""

@@ -1,0 +1,156 @@
+"""The stack as a deployment runs it: ``gunicorn flask_cgi:app`` and ``celery -A celery_cgi worker``
+as separate processes configured only by environment variables, driven over real HTTP.
+
+Also proves the extension story: an app written the old way (plain Flask,
+a flask-restful Resource calling ``.apply_async`` on a task of the shared
+Celery app), installed as a distribution with a ``flask_qed.apps`` entry
+point, is mounted and its jobs run, with no edit to the core.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from flask_qed.embedded import free_port, start_redis, wait_for_port
+from tests.conftest import ROOT, make_env, start_worker, stop
+
+OLD_APP = {
+    "old_app/__init__.py": '''
+        from flask_qed import App
+
+        def plugin():
+            return App(name="old", prefix="/old", factory="old_app.web:create_app",
+                       task_modules=["old_app.tasks"])
+        ''',
+    "old_app/tasks.py": '''
+        from celery_cgi import celery
+
+        @celery.task
+        def add(a, b):
+            if a < 0:
+                raise ValueError("a must not be negative")
+            return {"sum": a + b}
+        ''',
+    "old_app/web.py": '''
+        from flask import Flask, request
+        from flask_restful import Api, Resource
+
+        from old_app.tasks import add
+
+        class Add(Resource):
+            def post(self):
+                body = request.get_json()
+                task = add.apply_async(args=[body["a"], body["b"]])
+                return {"job_id": task.id}, 202
+
+        def create_app():
+            app = Flask(__name__)
+            Api(app).add_resource(Add, "/add")
+            return app
+        ''',
+    "old_app-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: old-app\nVersion: 0.1\n",
+    "old_app-0.1.dist-info/entry_points.txt": "[flask_qed.apps]\nold = old_app:plugin\n",
+}
+
+
+@pytest.fixture()
+def deployment(tmp_path):
+    """gunicorn + a worker, exactly as deployed, with the old-way app installed beside.
+
+    Its own Redis, so no other test's worker takes its jobs.
+    """
+    redis, redis_url = start_redis(tmp_path / "redis")
+    plugins = tmp_path / "site"
+    for name, text in OLD_APP.items():
+        (plugins / name).parent.mkdir(parents=True, exist_ok=True)
+        (plugins / name).write_text(textwrap.dedent(text).lstrip())
+    env = make_env(redis_url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path,
+                   PYTHONPATH=str(plugins))
+    worker = start_worker(env, tmp_path / "worker.log")
+    port = free_port()
+    web_log = open(tmp_path / "web.log", "wb")
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
+                            "--bind", f"127.0.0.1:{port}", "flask_cgi:app"],
+                           cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    wait_for_port("127.0.0.1", port, 30)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, (tmp_path / "web.log").read_text()[-3000:]
+        time.sleep(0.2)
+    yield {"base": base, "web": web, "worker": worker, "tmp": tmp_path}
+    stop(web)
+    stop(worker)
+    stop(redis)
+
+
+def poll(url: str, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(url, timeout=10)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if body["status"] in {"SUCCESS", "FAILURE", "REVOKED"}:
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
+
+
+def test_gunicorn_and_worker_run_jobs_and_stop_cleanly(deployment):
+    base = deployment["base"]
+    assert requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+    submitted = requests.post(f"{base}/pram/rice", timeout=10, json={"inputs": {
+        "mai": 4.5, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 909}})
+    assert submitted.status_code == 202
+    record = poll(base + submitted.headers["Location"])
+    assert record["status"] == "SUCCESS"
+    assert record["data"]["outputs"]["out_cw"]["0"] == pytest.approx(2015.5872, rel=1e-5)
+    html = requests.get(f"{base}/no/such/page", timeout=10)
+    assert html.status_code == 404 and html.headers["Content-Type"] == "application/json"
+    assert stop(deployment["web"]) == 0
+    assert stop(deployment["worker"]) == 0
+
+
+def test_an_app_written_the_old_way_plugs_in(deployment):
+    base = deployment["base"]
+    assert "old" in {a["name"] for a in requests.get(f"{base}/", timeout=10).json()["apps"]}
+    submitted = requests.post(f"{base}/old/add", json={"a": 2, "b": 3}, timeout=10)
+    assert submitted.status_code == 202
+    job_id = submitted.json()["job_id"]
+    record = poll(f"{base}/old/data?job_id={job_id}")
+    assert record["status"] == "SUCCESS" and record["data"] == {"sum": 5}
+    assert poll(f"{base}/jobs/{job_id}")["data"] == {"sum": 5}
+    failed = requests.post(f"{base}/old/add", json={"a": -1, "b": 3}, timeout=10).json()["job_id"]
+    record = poll(f"{base}/old/data?job_id={failed}")
+    assert record["status"] == "FAILURE" and record["error"] == "ValueError: a must not be negative"
+    assert requests.get(f"{base}/pram/data?job_id={job_id}", timeout=10).status_code == 404
+    missing = requests.get(f"{base}/old/nothing", timeout=10)
+    assert missing.status_code == 404 and missing.json()["code"] == 404
+
+
+def test_sigterm_lets_a_running_job_finish(deployment):
+    base = deployment["base"]
+    submitted = requests.post(f"{base}/testing/sleepy", json={"inputs": {"seconds": 2}}, timeout=10)
+    assert submitted.status_code == 202
+    job_url = base + submitted.headers["Location"]
+    deadline = time.monotonic() + 30
+    while requests.get(job_url, timeout=10).json()["status"] != "STARTED":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    deployment["worker"].send_signal(signal.SIGTERM)  # warm shutdown: finish what runs
+    assert deployment["worker"].wait(60) == 0
+    record = requests.get(job_url, timeout=10).json()
+    assert record["status"] == "SUCCESS" and record["data"]["slept"] == 2

@@ -1,0 +1,33 @@
+"""Science apps used only by the tests, loaded through QED_APPS like any plugin."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from flask_qed import App, Model
+
+
+class SleepInputs(BaseModel):
+    seconds: float = Field(..., ge=0, le=60, description="How long to work", json_schema_extra={"units": "s"})
+    marker: str = Field("", description="File to which each attempt appends its process id")
+    fail: bool = Field(False, description="Raise a domain error instead of finishing")
+
+
+def sleepy(inputs: dict) -> dict:
+    if inputs["marker"]:
+        with open(inputs["marker"], "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+    time.sleep(inputs["seconds"])
+    if inputs["fail"]:
+        raise ValueError("the sleepy model was asked to fail")
+    attempts = len(Path(inputs["marker"]).read_text().split()) if inputs["marker"] else 1
+    return {"slept": inputs["seconds"], "attempts_seen": attempts, "nan": float("nan")}
+
+
+def plugin() -> App:
+    model = Model(name="sleepy", title="Sleepy", description="Works for a while.", version="1",
+                  inputs=SleepInputs, compute=sleepy, batch=False)
+    return App(name="testing", prefix="/testing", models=[model])
