@@ -33,7 +33,13 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
     celery.conf.update(
         broker_url=s.broker_url,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": s.visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": s.visibility_timeout,
+            # Sweep for jobs of dead workers often enough to honour the timeout
+            # (kombu's default sweep runs only every ~100 s).
+            "unacked_restore_interval": max(1, min(10, s.visibility_timeout // 3)),
+            "unacked_restore_throttle": 1,
+        },
         task_serializer="json", accept_content=["json"], result_serializer="json",
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_soft_time_limit=s.task_soft_time_limit, task_time_limit=s.task_time_limit,

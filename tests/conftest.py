@@ -101,3 +101,30 @@ def wait_for(client: Any, job_id: str, timeout: float = 60, prefix: str = "") ->
             return body
         assert time.monotonic() < deadline, f"job {job_id} still {body['status']} after {timeout} s"
         time.sleep(0.05)
+
+
+@pytest.fixture()
+def own_stack(tmp_path: Path) -> Iterator[Any]:
+    """Factory: a private Redis, worker and in-process gateway with extra settings."""
+    started: list[subprocess.Popen] = []
+
+    def make(**settings: str) -> dict[str, Any]:
+        from flask_qed.runtime import Runtime
+        from flask_qed.tasks import create_celery
+        from flask_qed.web import create_gateway
+        redis, url = start_redis(tmp_path / "redis")
+        started.append(redis)
+        env = make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path, **settings)
+        worker = start_worker(env, tmp_path / "worker.log")
+        started.insert(0, worker)
+        client = create_gateway(create_celery(Runtime.load(env))).test_client()
+        return {"client": client, "worker": worker, "env": env, "redis": redis,
+                "start_worker": lambda: _track(start_worker(env, tmp_path / "worker2.log"))}
+
+    def _track(proc: subprocess.Popen) -> subprocess.Popen:
+        started.insert(0, proc)
+        return proc
+
+    yield make
+    for proc in started:
+        stop(proc)

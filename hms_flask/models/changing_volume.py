@@ -25,10 +25,12 @@ DESCRIPTION = ("Routes a boundary inflow through N river segments treated as non
 VERSION = "1.0"
 BATCH = False
 ALIASES = ("hydrodynamic/changing_volume",)
-MAX_VALUES = 1_000_000   # most (output times × segments) per request
+MAX_VALUES = 1_000_000   # most (output times × segments × subreaches) per request
 
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
+PosList = Annotated[list[Pos], Field(min_length=1)]
+NonNegList = Annotated[list[NonNeg], Field(min_length=1)]
 
 
 def _series(units: str, description: str, default: Any = ...) -> Any:
@@ -46,15 +48,15 @@ class RoutingInputs(BaseModel):
                               description="End of the simulation (last output time <= endDate)",
                               json_schema_extra={"units": "ISO 8601"})
     timestep: float = Field(..., gt=0, description="Time step", json_schema_extra={"units": "s"})
-    boundary_flow: NonNeg | list[NonNeg] = _series(
+    boundary_flow: NonNeg | NonNegList = _series(
         "m3/s", "Inflow at the upstream boundary: one value (constant), one per step "
         "(t1..tN) or one per output time (t0..tN)")
     segments: int | None = Field(None, ge=1, description="Number of segments (default: length "
                                  "of the per-segment lists, else 1)", json_schema_extra={"units": "-"})
-    length: Pos | list[Pos] = _series("m", "Segment length (one value or one per segment)")
-    width: Pos | list[Pos] = _series("m", "Channel (bottom) width (one value or one per segment)")
-    slope: Pos | list[Pos] = _series("m/m", "Channel bed slope (one value or one per segment)")
-    mannings_n: Pos | list[Pos] = _series("s/m^(1/3)", "Manning's roughness n (one value or one "
+    length: Pos | PosList = _series("m", "Segment length (one value or one per segment)")
+    width: Pos | PosList = _series("m", "Channel (bottom) width (one value or one per segment)")
+    slope: Pos | PosList = _series("m/m", "Channel bed slope (one value or one per segment)")
+    mannings_n: Pos | PosList = _series("s/m^(1/3)", "Manning's roughness n (one value or one "
                                           "per segment)")
     initial_flow: NonNeg | None = Field(None, description="Steady uniform flow at t0 (default: the "
                                         "first boundary flow)", json_schema_extra={"units": "m3/s"})
@@ -67,6 +69,7 @@ class RoutingInputs(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "RoutingInputs":
+        check_dates(self.startDate, self.endDate)
         if self.endDate <= self.startDate:
             raise ValueError("endDate must be after startDate")
         steps = n_steps(self.startDate, self.endDate, self.timestep)
@@ -83,6 +86,11 @@ class RoutingInputs(BaseModel):
                              f"{' x subreaches' if self.computational_reaches() > 1 else ''} = "
                              f"{cells} values; at most {MAX_VALUES} per request")
         return self
+
+
+def check_dates(start: datetime, end: datetime) -> None:
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise ValueError("startDate and endDate must both have a time zone or both have none")
 
 
 def n_steps(start: datetime, end: datetime, timestep: float) -> int:
@@ -145,7 +153,7 @@ def result(inputs: RoutingInputs, times: list[str], inflow: np.ndarray, out: dic
 
 
 class Inputs(RoutingInputs):
-    side_slope: NonNeg | list[NonNeg] = Field(0.0, description="Bank side slope z (horizontal per "
+    side_slope: NonNeg | NonNegList = Field(0.0, description="Bank side slope z (horizontal per "
                                               "vertical; 0 = rectangular)", json_schema_extra={"units": "m/m"})
 
     def per_segment_fields(self) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from ..science import routing
+from .changing_volume import check_dates
 
 NAME = "constant_volume"
 TITLE = "Constant-volume flow routing"
@@ -46,6 +47,7 @@ class Inputs(BaseModel):
     def _check(self) -> "Inputs":
         if step_minutes(self.timestep) < 1:
             raise ValueError(f"timestep {self.timestep} d is less than one minute")
+        check_dates(self.startDate, self.endDate)
         if self.endDate <= self.startDate:
             raise ValueError("endDate must be after startDate")
         rows = len(times(self.startDate, self.endDate, self.timestep))

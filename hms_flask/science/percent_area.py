@@ -149,7 +149,9 @@ def percent_area(catchments: list[Catchment], grid: Grid | str) -> dict[str, Any
     cells = grid.projected_cells(uniq // grid.ncols, uniq % grid.ncols)
     cell_area = shapely.area(cells)
     feats = to_equal_area(np.array([c.geometry for c in catchments], dtype=object), grid)
-    feats = np.where(shapely.is_valid(feats), feats, shapely.make_valid(feats))
+    broken = ~shapely.is_valid(feats)   # projection can pinch near-touching rings
+    if broken.any():
+        feats[broken] = shapely.make_valid(feats[broken])
     shapely.prepare(feats)
     feat_area = shapely.area(feats)
 

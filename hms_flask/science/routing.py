@@ -149,53 +149,37 @@ def _solve(reach: Any, x: np.ndarray, s: slice, dx: np.ndarray, rhs: np.ndarray,
 
 def route(inflow: np.ndarray, dt: float, reach: Any, dx: np.ndarray, per_segment: int,
           initial_flow: float) -> dict[str, np.ndarray]:
-    """Route ``inflow`` (values at t0..tT; t0 only sets nothing) through the reaches.
+    """Route the boundary ``inflow`` (values at t0..tT) through a chain of reaches.
 
-    ``dx``: length of each computational reach (m); ``per_segment`` reaches make
-    one segment. The initial state is steady uniform flow ``initial_flow``.
-    Returns flow, depth and volume per output time (T+1) and segment, plus
-    storage totals for the mass balance.
+    ``dx``: length of each computational reach (m); ``per_segment`` consecutive
+    reaches make one segment. The state at t0 is steady uniform flow
+    ``initial_flow``. Returns flow and depth at each segment outlet and the
+    volume of each segment, shaped (T+1, segments), and the outlet states.
     """
     inflow = np.asarray(inflow, float)
     steps, nreach = inflow.size - 1, dx.size
-    nseg = nreach // per_segment
     x = reach.state_for_flow(np.full(nreach, float(initial_flow)))
     area, _, q, _ = reach.evaluate(x, slice(None))
     vol = dx * area
-    out_q = np.empty((steps + 1, nseg))
-    out_x = np.empty((steps + 1, nreach if per_segment == 1 else nseg))
-    out_v = np.empty((steps + 1, nseg))
-    outlets = np.arange(per_segment - 1, nreach, per_segment)
-    out_q[0], out_v[0] = q[outlets], vol.reshape(nseg, per_segment).sum(axis=1)
-    out_x[0] = x[outlets]
-    seg_vol = vol.copy()          # latest volume of every reach
-    vol_hist = np.empty((steps + 1, nreach)) if per_segment > 1 else None
-    if vol_hist is not None:
-        vol_hist[0] = vol
+    states, volumes, flows = (np.empty((steps + 1, nreach)) for _ in range(3))
+    states[0], volumes[0], flows[0] = x, vol, q
+    # Reach i at step n needs reach i-1 at step n and itself at step n-1: every
+    # reach on the diagonal i + n = d is independent of the others.
     for d in range(1, steps + nreach):
         i0, i1 = max(0, d - steps), min(nreach - 1, d - 1)
-        s = slice(i0, i1 + 1)
-        n = d - np.arange(i0, i1 + 1)             # time step of each active reach
+        s, idx = slice(i0, i1 + 1), np.arange(i0, i1 + 1)
         q_in = q[i0 - 1:i1] if i0 > 0 else np.concatenate(([inflow[d]], q[0:i1]))
-        rhs = seg_vol[s] + dt * q_in
-        x_new = _solve(reach, x[s], s, dx[s], rhs, dt)
-        area, _, _, _ = reach.evaluate(x_new, s)
-        v_new = dx[s] * area
-        q_out = np.maximum(q_in + (seg_vol[s] - v_new) / dt, 0.0)
-        x[s], q[s], seg_vol[s] = x_new, q_out, v_new
-        if vol_hist is not None:
-            vol_hist[n, np.arange(i0, i1 + 1)] = v_new
-        is_out = (np.arange(i0, i1 + 1) % per_segment) == per_segment - 1
-        seg = np.arange(i0, i1 + 1)[is_out] // per_segment
-        out_q[n[is_out], seg] = q_out[is_out]
-        out_x[n[is_out], seg] = x_new[is_out]
-        if vol_hist is None:
-            out_v[n, np.arange(i0, i1 + 1)] = v_new
-    if vol_hist is not None:
-        out_v[1:] = vol_hist[1:].reshape(steps, nseg, per_segment).sum(axis=2)
-    depth = reach.depth(out_x, slice(per_segment - 1, None, per_segment)) if per_segment > 1 \
-        else reach.depth(out_x)
-    return {"flow": out_q, "depth": depth, "volume": out_v, "state": out_x}
+        x_new = _solve(reach, x[s], s, dx[s], vol[s] + dt * q_in, dt)
+        v_new = dx[s] * reach.evaluate(x_new, s)[0]
+        q_out = np.maximum(q_in + (vol[s] - v_new) / dt, 0.0)   # the reach's volume balance
+        x[s], q[s], vol[s] = x_new, q_out, v_new
+        n = d - idx
+        states[n, idx], volumes[n, idx], flows[n, idx] = x_new, v_new, q_out
+    outlets = slice(per_segment - 1, None, per_segment)
+    nseg = nreach // per_segment
+    return {"flow": flows[:, outlets], "depth": reach.depth(states[:, outlets], outlets),
+            "volume": volumes.reshape(steps + 1, nseg, per_segment).sum(axis=2),
+            "state": states[:, outlets]}
 
 
 def courant(reach: Any, state: np.ndarray, dx: np.ndarray, dt: float, per_segment: int) -> float:

@@ -162,6 +162,8 @@ def test_routing_validation_errors(model):
     assert "mannings_n" in _rule(model, {**base, "mannings_n": 0})
     assert "boundary_flow" in _rule(model, {**base, "boundary_flow": -1})
     assert "at most" in _rule(model, {**base, "end_date": "2030-01-01", "timestep": 60})
+    assert "length" in _rule(model, {**base, "length": []})
+    assert "time zone" in _rule(model, {**base, "end_date": "2020-03-03T00:00+00:00"})
 
 
 def test_boundary_series_forms_agree():

@@ -1,0 +1,94 @@
+"""Jobs are never lost: worker crashes, time-to-live, an unreachable broker or store."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from flask_qed.runtime import Runtime
+from flask_qed.tasks import create_celery
+from flask_qed.web import create_gateway
+from tests.conftest import wait_for
+
+
+def _wait_marker(marker: Path, lines: int, timeout: float = 30) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = [int(p) for p in marker.read_text().split()] if marker.exists() else []
+        if len(pids) >= lines:
+            return pids
+        assert time.monotonic() < deadline, f"marker has {pids}"
+        time.sleep(0.02)
+
+
+def test_job_survives_its_pool_process_being_killed(client, tmp_path):
+    marker = tmp_path / "attempts"
+    job = client.post("/testing/sleepy", json={"inputs": {"seconds": 2, "marker": str(marker)}}).get_json()
+    first, = _wait_marker(marker, 1)
+    os.kill(first, signal.SIGKILL)  # the process running the job dies mid-task
+    record = wait_for(client, job["job_id"], timeout=60)
+    assert record["status"] == "SUCCESS", record
+    pids = [int(p) for p in marker.read_text().split()]
+    assert len(pids) == 2 and pids[1] != first  # run again, elsewhere, and completed once
+    assert record["attempts"] == 2 and record["data"]["attempts_seen"] == 2
+
+
+def test_job_survives_the_whole_worker_being_killed(own_stack, tmp_path):
+    stack = own_stack(QED_VISIBILITY_TIMEOUT="3")
+    client, marker = stack["client"], tmp_path / "attempts"
+    job = client.post("/testing/sleepy", json={"inputs": {"seconds": 1, "marker": str(marker)}}).get_json()
+    _wait_marker(marker, 1)
+    os.killpg(stack["worker"].pid, signal.SIGKILL)  # main process and pool, no goodbye
+    stack["worker"].wait()
+    assert client.get(f"/jobs/{job['job_id']}").get_json()["status"] == "STARTED"
+    stack["start_worker"]()  # the message was never acknowledged: Redis hands it out again
+    record = wait_for(client, job["job_id"], timeout=60)
+    assert record["status"] == "SUCCESS" and record["attempts"] == 2
+    assert len(marker.read_text().split()) == 2
+
+
+def test_results_expire_after_the_ttl(own_stack):
+    stack = own_stack(QED_RESULT_TTL="2")
+    client = stack["client"]
+    inputs = {"mai": 1, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.5, "kd": 10}
+    job_id = client.post("/pram/rice", json={"inputs": inputs}).get_json()["job_id"]
+    assert wait_for(client, job_id)["status"] == "SUCCESS"
+    time.sleep(2.2)
+    for url in (f"/pram/data?job_id={job_id}", f"/jobs/{job_id}"):
+        response = client.get(url)
+        assert response.status_code == 404 and "expired" in response.get_json()["message"]
+
+
+def _gateway(env_changes: dict[str, str], stack_env: dict[str, str]):
+    env = {**stack_env, **env_changes}
+    return create_gateway(create_celery(Runtime.load(env))).test_client()
+
+
+def test_broker_down_gives_503_and_the_record_says_why(stack_env, tmp_path):
+    client = _gateway({"QED_BROKER_URL": "redis://127.0.0.1:1/0",
+                       "QED_STORE_URL": f"sqlite:///{tmp_path / 'j.sqlite3'}"}, stack_env)
+    response = client.post("/testing/sleepy", json={"inputs": {"seconds": 0}})
+    assert response.status_code == 503 and "queue" in response.get_json()["message"]
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    checks = ready.get_json()["checks"]
+    assert checks["broker"].startswith("down") and checks["store"] == "ok"
+
+
+def test_store_down_gives_503_naming_the_store(stack_env, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    client = _gateway({"QED_STORE_URL": f"sqlite:///{blocker / 'no' / 'j.sqlite3'}"}, stack_env)
+    response = client.post("/testing/sleepy", json={"inputs": {"seconds": 0}})
+    assert response.status_code == 503 and "store" in response.get_json()["message"]
+    assert client.get("/jobs/x").status_code == 503
+    checks = client.get("/readyz").get_json()["checks"]
+    assert checks["store"].startswith("down") and checks["broker"] == "ok"
+
+
+def test_too_large_body_is_413(stack_env, tmp_path):
+    client = _gateway({"QED_MAX_CONTENT_LENGTH": "1000",
+                       "QED_STORE_URL": f"sqlite:///{tmp_path / 'j.sqlite3'}"}, stack_env)
+    response = client.post("/pram/rice", data="[" + "1," * 2000 + "1]", content_type="application/json")
+    assert response.status_code == 413 and response.get_json()["code"] == 413
