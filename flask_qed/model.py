@@ -92,20 +92,21 @@ class Model:
         if len(rows) > self.max_rows:
             raise InputError([{"run": None, "field": "inputs", "value": len(rows),
                                "rule": f"at most {self.max_rows} runs per job"}])
+        adapter = _row_adapter(self.inputs)
         try:
-            valid = _row_adapter(self.inputs).validate_python(rows)
+            valid = adapter.validate_python(rows)
         except ValidationError as exc:
             raise InputError(_errors(exc, run_keys=keys)) from None
-        return {"keys": keys, "rows": [r.model_dump(mode="json") for r in valid]}
+        return {"keys": keys, "rows": adapter.dump_python(valid, mode="json")}
 
     def run(self, validated: Any) -> Any:
         """Run the science on validated inputs; return JSON-ready data."""
         if not self.batch:
             return json_safe(self.compute(validated))
+        # ``validated`` is what validate() returned (possibly through a JSON
+        # store): rows already checked, parsed and completed with defaults.
         keys, rows = validated["keys"], validated["rows"]
-        # Re-validate to get typed objects (lists parsed, defaults applied).
-        typed = _row_adapter(self.inputs).validate_python(rows)
-        columns = rows_to_columns([t.model_dump() for t in typed])
+        columns = rows_to_columns(rows)
         outputs = self.compute(columns)
         return {"inputs": columns_to_json(columns, keys),
                 "outputs": columns_to_json(outputs, keys)}
@@ -152,12 +153,15 @@ def to_rows(inputs: Any) -> tuple[list[str], list[dict[str, Any]]]:
         seen.update(dict.fromkeys(str(k) for k in inputs[col]))
     keys = sorted(seen, key=lambda k: (0, int(k)) if k.lstrip("-").isdigit() else (1, k))
     rows: list[dict[str, Any]] = [{} for _ in keys]
+    missing = object()
     for col, val in inputs.items():
         if isinstance(val, dict):
-            by_key = {str(k): v for k, v in val.items()}
+            if not all(isinstance(k, str) for k in val):
+                val = {str(k): v for k, v in val.items()}
             for row, key in zip(rows, keys):
-                if key in by_key:
-                    row[col] = by_key[key]
+                value = val.get(key, missing)
+                if value is not missing:
+                    row[col] = value
         else:  # a scalar column applies to every run
             for row in rows:
                 row[col] = val
@@ -184,13 +188,28 @@ def columns_to_json(columns: Mapping[str, Any], keys: list[str]) -> dict[str, di
     out: dict[str, dict[str, Any]] = {}
     n = len(keys)
     for name, col in columns.items():
-        values = col.tolist() if isinstance(col, np.ndarray) else list(col) if _is_seq(col) else [col] * n
-        if len(values) == 1 and n > 1:
-            values = values * n
+        values = _json_values(col, n)
         if len(values) != n:
             raise ValueError(f"output {name} has {len(values)} values for {n} runs")
-        out[name] = {k: json_safe(v) for k, v in zip(keys, values)}
+        out[name] = dict(zip(keys, values))
     return out
+
+
+def _json_values(col: Any, n: int) -> list[Any]:
+    """One column as a list of JSON-safe Python values (NaN/Infinity -> None)."""
+    if isinstance(col, np.ndarray) and col.dtype.kind == "f":
+        col = np.broadcast_to(col, (n,)) if col.ndim == 0 or col.size == 1 else col
+        if np.isfinite(col).all():
+            return col.tolist()
+        values = col.astype(object)
+        values[~np.isfinite(col)] = None
+        return values.tolist()
+    if isinstance(col, np.ndarray) and col.dtype.kind in "iub":
+        return (np.broadcast_to(col, (n,)) if col.size == 1 else col).tolist()
+    if isinstance(col, (np.ndarray, list, tuple)):
+        values = [json_safe(v) for v in (col.tolist() if isinstance(col, np.ndarray) else col)]
+        return values * n if len(values) == 1 and n > 1 else values
+    return [json_safe(col)] * n
 
 
 def _is_seq(value: Any) -> bool:

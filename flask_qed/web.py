@@ -10,8 +10,9 @@ import logging
 import uuid
 from typing import Any
 
+import orjson
 from celery import Celery
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -73,7 +74,16 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
 
     @root.get("/jobs/<job_id>")
     def job(job_id: str) -> Any:
-        return jobs.public(runtime.store.get(job_id))
+        return _job_response(runtime.store.get(job_id, raw=True))
+
+
+def _job_response(record: dict[str, Any]) -> Response:
+    """The public record; stored result data is spliced in as stored, never re-parsed."""
+    raw = record.pop("data", None)
+    body = orjson.dumps(jobs.public(record))
+    if raw is not None:
+        body = body[:-1] + b',"data":' + raw + b"}"
+    return Response(body, mimetype="application/json")
 
 
 def _check(probe: Any) -> str:
@@ -98,10 +108,10 @@ def _data_app(app: App, runtime: Runtime) -> Flask:
         job_id = request.args.get("job_id") or request.args.get("task_id")
         if not job_id:
             raise ApiError(400, "missing query parameter job_id")
-        record = runtime.store.get(job_id)
+        record = runtime.store.get(job_id, raw=True)
         if record.get("app") != app.name:
             raise JobNotFound(job_id)
-        return jobs.public(record)
+        return _job_response(record)
 
     return data
 

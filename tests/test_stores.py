@@ -5,6 +5,7 @@ whenever QED_TEST_MONGO_URL is set.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import random
@@ -70,6 +71,14 @@ def test_update_sets_fields_and_data(store):
     assert rec["status"] == "SUCCESS" and rec["progress"] == 100
     assert rec["data"] == {"outputs": {"x": {"0": 1.5}}}
     assert "data" not in store.get(jid, data=False)
+
+
+def test_data_can_be_read_as_raw_json(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING"})
+    store.update(jid, {"status": "SUCCESS", "data": {"x": [1.5, float("nan")]}})
+    raw = store.get(jid, raw=True)["data"]
+    assert isinstance(raw, bytes) and json.loads(raw) == {"x": [1.5, None]}
 
 
 def test_unknown_id_is_not_found(store):

@@ -1,11 +1,12 @@
 """The store interface every backend implements, and what they share."""
 from __future__ import annotations
 
-import json
 import zlib
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import orjson
 
 # Fields kept small and queryable; "inputs" and "data" are stored compressed.
 BLOB_FIELDS = ("inputs", "data")
@@ -24,11 +25,14 @@ def utcnow() -> datetime:
 
 
 def pack(value: Any) -> bytes:
-    return zlib.compress(json.dumps(value, separators=(",", ":"), allow_nan=False).encode(), 1)
+    """JSON (NaN and Infinity become null, numpy values are welcome), zlib-compressed."""
+    return zlib.compress(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY), 1)
 
 
-def unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob))
+def unpack(blob: bytes, raw: bool = False) -> Any:
+    """The value packed in ``blob``; with ``raw``, its JSON text as bytes (not parsed)."""
+    text = zlib.decompress(blob)
+    return text if raw else orjson.loads(text)
 
 
 class JobStore(ABC):
@@ -50,8 +54,12 @@ class JobStore(ABC):
         """Write a new record (may include ``inputs``); the id must be new."""
 
     @abstractmethod
-    def get(self, job_id: str, *, inputs: bool = False, data: bool = True) -> dict[str, Any]:
-        """The record; raises :class:`JobNotFound` for unknown or expired ids."""
+    def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
+            raw: bool = False) -> dict[str, Any]:
+        """The record; raises :class:`JobNotFound` for unknown or expired ids.
+
+        With ``raw``, ``data`` is its JSON text (bytes), to be sent on without parsing.
+        """
 
     @abstractmethod
     def update(self, job_id: str, fields: dict[str, Any]) -> None:

@@ -58,9 +58,9 @@ class MongoStore(JobStore):
                 for n, i in enumerate(range(0, max(len(blob), 1), CHUNK))]
         db.job_blobs.insert_many(docs)
 
-    def _get_blob(self, db: Any, job_id: str, field: str) -> Any:
+    def _get_blob(self, db: Any, job_id: str, field: str, raw: bool = False) -> Any:
         parts = list(db.job_blobs.find({"job_id": job_id, "field": field}).sort("n", 1))
-        return unpack(b"".join(bytes(p["blob"]) for p in parts)) if parts else None
+        return unpack(b"".join(bytes(p["blob"]) for p in parts), raw=raw) if parts else None
 
     # -- interface ------------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -79,7 +79,8 @@ class MongoStore(JobStore):
             except DuplicateKeyError:
                 raise ValueError(f"job {job_id} already exists") from None
 
-    def get(self, job_id: str, *, inputs: bool = False, data: bool = True) -> dict[str, Any]:
+    def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
+            raw: bool = False) -> dict[str, Any]:
         with self._errors():
             db = self._db()
             doc = db.jobs.find_one({"_id": job_id, "expires_at": {"$gt": utcnow()}})
@@ -89,7 +90,7 @@ class MongoStore(JobStore):
             doc.pop("expires_at", None)
             for name, wanted in (("inputs", inputs), ("data", data)):
                 if wanted and doc.pop(f"has_{name}", False):
-                    doc[name] = self._get_blob(db, job_id, name)
+                    doc[name] = self._get_blob(db, job_id, name, raw=raw and name == "data")
                 doc.pop(f"has_{name}", None)
             return doc
 

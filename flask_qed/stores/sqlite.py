@@ -94,7 +94,8 @@ class SQLiteStore(JobStore):
             raise ValueError(f"job {job_id} already exists") from None
         self._maybe_purge()
 
-    def get(self, job_id: str, *, inputs: bool = False, data: bool = True) -> dict[str, Any]:
+    def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
+            raw: bool = False) -> dict[str, Any]:
         cols = "meta" + (", inputs" if inputs else ", NULL") + (", data" if data else ", NULL")
         try:
             row = self._conn().execute(
@@ -108,7 +109,7 @@ class SQLiteStore(JobStore):
         if inputs and row[1] is not None:
             record["inputs"] = unpack(row[1])
         if data and row[2] is not None:
-            record["data"] = unpack(row[2])
+            record["data"] = unpack(row[2], raw=raw)
         return record
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:

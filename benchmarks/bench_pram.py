@@ -1,0 +1,112 @@
+"""Benchmark of the PRAM models: a 10,000-run batch per model, computed directly and end to end.
+
+Direct: validation plus the vectorised science, in this process (what a worker does).
+End to end: ``qed up`` (Redis, a worker, gunicorn), POST the batch in ubertool's
+column form, poll ``/pram/data`` until SUCCESS and read the whole result.
+Prints the median of ``--repeat`` runs per model.
+
+    .venv/bin/python benchmarks/bench_pram.py [--runs 10000] [--repeat 3] [--models rice,trex]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask_qed.embedded import free_port  # noqa: E402
+from flask_qed.model import Model  # noqa: E402
+from tests.pram.qaqc import MODELS, load_cases  # noqa: E402
+
+
+def batch(model: str, runs: int) -> dict[str, dict[str, object]]:
+    """``runs`` runs in column form, cycling through the model's QA/QC cases."""
+    cases = [inputs for _, inputs, _ in load_cases(model)]
+    names = sorted({k for c in cases for k in c})
+    return {n: {str(i): cases[i % len(cases)][n] for i in range(runs) if n in cases[i % len(cases)]}
+            for n in names}
+
+
+def direct(model: str, inputs: dict, repeat: int, runs: int) -> float:
+    m = Model.from_module(importlib.import_module(f"pram_flask.models.{model}"))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        data = m.run(m.validate(inputs))
+        times.append(time.perf_counter() - start)
+    assert all(len(col) == runs for col in data["outputs"].values())
+    return statistics.median(times)
+
+
+def end_to_end(base: str, model: str, inputs: dict, repeat: int, runs: int) -> float:
+    session, times = requests.Session(), []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        submitted = session.post(f"{base}/pram/{model}", json={"inputs": inputs}, timeout=120)
+        submitted.raise_for_status()
+        url = base + submitted.headers["Location"]
+        while True:
+            record = session.get(url, timeout=120).json()
+            if record["status"] in ("SUCCESS", "FAILURE"):
+                break
+            time.sleep(0.02)
+        times.append(time.perf_counter() - start)
+        assert record["status"] == "SUCCESS", record.get("error")
+        assert all(len(col) == runs for col in record["data"]["outputs"].values())
+    return statistics.median(times)
+
+
+def start_stack(instance: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
+    env.update(QED_INSTANCE_PATH=instance, GUNICORN_WORKERS="2")
+    proc = subprocess.Popen([sys.executable, "-m", "flask_qed.cli", "up", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return proc, base
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("qed up did not become ready")
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--models", default=",".join(MODELS))
+    args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    with tempfile.TemporaryDirectory() as instance:
+        proc, base = start_stack(instance)
+        try:
+            print(f"{args.runs} runs per batch, median of {args.repeat}\n")
+            print(f"{'model':10} {'direct (s)':>11} {'end to end (s)':>15} {'e2e/direct':>11}")
+            for model in models:
+                inputs = batch(model, args.runs)
+                t_direct = direct(model, inputs, args.repeat, args.runs)
+                t_e2e = end_to_end(base, model, inputs, args.repeat, args.runs)
+                print(f"{model:10} {t_direct:11.3f} {t_e2e:15.3f} {t_e2e / t_direct:11.1f}", flush=True)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+
+if __name__ == "__main__":
+    main()
