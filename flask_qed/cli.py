@@ -67,7 +67,8 @@ def up(host: str, port: int, concurrency: int) -> int:
             redis, env["QED_BROKER_URL"] = start_redis(instance / "redis", persist=True)
             procs.append(("redis", redis))
         worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_cgi", "worker",
-                                   "--loglevel", "INFO", "--concurrency", str(concurrency)], env=env)
+                                   "--loglevel", "INFO", "--concurrency", str(concurrency),
+                                   "--without-gossip", "--without-mingle"], env=env)
         procs.append(("worker", worker))
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
                                 "--bind", f"{host}:{port}", "flask_cgi:app"], env=env)

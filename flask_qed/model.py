@@ -22,13 +22,17 @@ description endpoints, the Celery task, validation and the JSON Schema.
 """
 from __future__ import annotations
 
+import logging
 import math
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from pydantic import BaseModel, TypeAdapter, ValidationError
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Model", "InputError", "rows_to_columns", "columns_to_json", "json_safe"]
 
@@ -74,6 +78,18 @@ class Model:
 
     # -- validation ---------------------------------------------------------
     def validate(self, inputs: Any) -> Any:
+        """Validate JSON inputs (see :meth:`_validate`); a validator that crashes on odd
+        input (overflow and the like) is reported as invalid input, never as a 500."""
+        try:
+            return self._validate(inputs)
+        except InputError:
+            raise
+        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError, RecursionError) as exc:
+            logger.warning("model %s: validator crashed on input: %r", self.name, exc)
+            raise InputError([{"run": None, "field": "inputs", "value": None,
+                               "rule": f"could not be validated: {type(exc).__name__}: {exc}"}]) from None
+
+    def _validate(self, inputs: Any) -> Any:
         """Validate JSON inputs; return the normalised, JSON-ready inputs.
 
         BATCH models take ubertool's column form, a single run or a row list
@@ -124,6 +140,7 @@ class Model:
 
 
 _ADAPTERS: dict[type, TypeAdapter] = {}
+_INT_KEY = re.compile(r"^-?[0-9]{1,18}$")
 
 
 def _row_adapter(schema: type[BaseModel]) -> TypeAdapter:
@@ -151,7 +168,10 @@ def to_rows(inputs: Any) -> tuple[list[str], list[dict[str, Any]]]:
     seen: dict[str, None] = {}  # insertion-ordered set of run keys
     for col in dict_cols:
         seen.update(dict.fromkeys(str(k) for k in inputs[col]))
-    keys = sorted(seen, key=lambda k: (0, int(k)) if k.lstrip("-").isdigit() else (1, k))
+    keys = sorted(seen, key=_run_order)
+    if not keys:
+        raise InputError([{"run": None, "field": dict_cols[0], "value": {},
+                           "rule": 'no runs given: column form is {"field": {"0": value, ...}}'}])
     rows: list[dict[str, Any]] = [{} for _ in keys]
     missing = object()
     for col, val in inputs.items():
@@ -166,6 +186,11 @@ def to_rows(inputs: Any) -> tuple[list[str], list[dict[str, Any]]]:
             for row in rows:
                 row[col] = val
     return keys, rows
+
+
+def _run_order(key: str) -> tuple[int, int, str]:
+    """Numeric run keys in numeric order ("2" before "10"), then the others."""
+    return (0, int(key), "") if _INT_KEY.match(key) else (1, 0, key)
 
 
 def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:

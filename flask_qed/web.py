@@ -10,13 +10,13 @@ import logging
 import uuid
 from typing import Any
 
-import orjson
 from celery import Celery
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import JSONProvider
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from . import jobs
+from . import jobs, jsonutil
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
 from .model import InputError, Model
 from .plugins import App
@@ -44,10 +44,24 @@ def create_gateway(celery: Celery | None = None, runtime: Runtime | None = None)
     return root
 
 
+class OrjsonProvider(JSONProvider):
+    """Fast JSON for large batches; NaN and Infinity are written as null."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return jsonutil.dumps(obj).decode()
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return jsonutil.loads(s)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(jsonutil.dumps(obj), mimetype="application/json")
+
+
 def _flask(name: str, runtime: Runtime) -> Flask:
     app = Flask(name)
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_content_length
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     register_error_handlers(app)
     return app
@@ -80,7 +94,7 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
 def _job_response(record: dict[str, Any]) -> Response:
     """The public record; stored result data is spliced in as stored, never re-parsed."""
     raw = record.pop("data", None)
-    body = orjson.dumps(jobs.public(record))
+    body = jsonutil.dumps(jobs.public(record))
     if raw is not None:
         body = body[:-1] + b',"data":' + raw + b"}"
     return Response(body, mimetype="application/json")

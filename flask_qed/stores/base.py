@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import orjson
+from ..jsonutil import dumps, loads
 
 # Fields kept small and queryable; "inputs" and "data" are stored compressed.
 BLOB_FIELDS = ("inputs", "data")
@@ -26,13 +26,13 @@ def utcnow() -> datetime:
 
 def pack(value: Any) -> bytes:
     """JSON (NaN and Infinity become null, numpy values are welcome), zlib-compressed."""
-    return zlib.compress(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY), 1)
+    return zlib.compress(dumps(value), 1)
 
 
 def unpack(blob: bytes, raw: bool = False) -> Any:
     """The value packed in ``blob``; with ``raw``, its JSON text as bytes (not parsed)."""
     text = zlib.decompress(blob)
-    return text if raw else orjson.loads(text)
+    return text if raw else loads(text)
 
 
 class JobStore(ABC):

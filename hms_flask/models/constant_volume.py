@@ -37,7 +37,7 @@ class Inputs(BaseModel):
     endDate: datetime = Field(..., validation_alias=AliasChoices("endDate", "end_date"),
                               description="End of the period (exclusive)",
                               json_schema_extra={"units": "ISO 8601"})
-    timestep: float = Field(..., gt=0, description="Time step in days (truncated to whole minutes)",
+    timestep: float = Field(..., gt=0, le=36_500, description="Time step in days (truncated to whole minutes)",
                             json_schema_extra={"units": "d"})
     boundary_flow: float = Field(..., description="Flow entering the first segment",
                                  json_schema_extra={"units": "m3/s"})

@@ -1,6 +1,7 @@
 """HMS through the gateway: POST (JSON or an uploaded file), a real worker, poll /hms/data."""
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import zipfile
@@ -8,8 +9,11 @@ import zipfile
 import pyogrio
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import mapping
 
+from flask_qed.model import Model
 from tests.conftest import wait_for
 
 CELL = mapping(shapely.box(-90.0, 35.0, -89.875, 35.125))  # one NLDAS cell
@@ -107,3 +111,35 @@ def test_kinematic_wave_routes_through_the_gateway(client):
     assert len(flow) == len(data["dates"]) == 97 and all(len(row) == 2 for row in flow)
     assert flow[-1] == pytest.approx([20.0, 20.0], rel=1e-3)  # steady state of a constant inflow
     json.dumps(data, allow_nan=False)  # no NaN or Infinity in the stored result
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+VALID = {
+    "percent_area": {"geometry": CORNER, "grid": "nldas"},
+    "constant_volume": {"startDate": "2010-01-01", "endDate": "2010-01-02", "timestep": 0.25,
+                        "boundary_flow": 12.5, "segments": 2},
+    "kinematic_wave": {"start_date": "2020-03-01", "end_date": "2020-03-01T06:00", "timestep": 900,
+                       "length": [1500], "width": [12], "slope": [0.002], "mannings_n": 0.035,
+                       "boundary_flow": 20.0},
+}
+VALID["changing_volume"] = VALID["kinematic_wave"]
+
+
+@pytest.mark.parametrize("model", sorted(VALID))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_input_makes_a_500(gateway, model, data):
+    """Valid inputs with some fields replaced by arbitrary JSON: 202, 400 or 422, never 500."""
+    base = VALID[model]
+    changed = data.draw(st.dictionaries(st.sampled_from(sorted(base)), json_values, max_size=2))
+    inputs = {**base, **changed}
+    response = gateway.test_client().post(f"/hms/{model}", data=json.dumps({"inputs": inputs}),
+                                          content_type="application/json")
+    assert response.status_code in (202, 400, 422), response.get_json()
+    if response.status_code == 202:  # accepted inputs must also compute without an exception
+        m = Model.from_module(importlib.import_module(f"hms_flask.models.{model}"))
+        m.run(m.validate(json.loads(json.dumps(inputs))))
