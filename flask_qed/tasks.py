@@ -83,8 +83,12 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "") -> No
         return
     store.update(job_id, {"status": jobs.STARTED, "progress": 10, "started": jobs.now_iso(),
                           "attempts": attempts, "worker": worker})
+    def progress(fraction: float) -> None:
+        if fraction < 1.0:  # 10 % when started, 100 % only with the result
+            store.update(job_id, {"progress": 10 + int(85 * fraction)})
+
     try:
-        data = model.run(record["inputs"])
+        data = model.run(record["inputs"], progress=progress)
     except SoftTimeLimitExceeded:
         _fail(store, job_id, "TimeLimitExceeded: the job ran past its time limit")
         return

@@ -1,0 +1,76 @@
+"""Model declarations: input forms, run keys, JSON safety, chunked batches."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from flask_qed.model import InputError, Model, columns_to_json, json_safe, to_rows
+from pram_flask.models import rice
+
+RICE = Model.from_module(rice)
+ROW = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
+
+
+def test_three_input_forms_give_the_same_rows():
+    rows = [ROW, {**ROW, "mai": 4.5}]
+    columns = {k: {"0": ROW[k], "1": rows[1][k]} for k in ROW}
+    assert to_rows(rows) == (["0", "1"], rows)
+    assert to_rows(columns) == (["0", "1"], rows)
+    assert to_rows(ROW) == (["0"], [ROW])
+
+
+def test_run_keys_sort_numerically_and_scalars_apply_to_every_run():
+    keys, rows = to_rows({"mai": {"10": 1, "2": 2, "b": 3}, "area": 5})
+    assert keys == ["2", "10", "b"]
+    assert [r["mai"] for r in rows] == [2, 1, 3] and all(r["area"] == 5 for r in rows)
+
+
+@pytest.mark.parametrize("inputs", [[], {}, "x", 3, {"mai": {}}, [1]])
+def test_no_runs_or_wrong_shapes_are_input_errors(inputs):
+    with pytest.raises(InputError):
+        to_rows(inputs)
+
+
+def test_output_keys_mirror_the_input_keys():
+    data = RICE.run(RICE.validate({k: {"7": v, "3": v} for k, v in ROW.items()}))
+    assert list(data["outputs"]["out_cw"]) == ["3", "7"]
+
+
+def test_chunked_batch_equals_one_pass_and_reports_progress():
+    rng = np.random.default_rng(3)
+    rows = [{**ROW, "mai": float(m)} for m in rng.uniform(0, 10, 1001)]
+    whole = dataclasses.replace(RICE, chunk_rows=10_000)
+    chunked = dataclasses.replace(RICE, chunk_rows=400)
+    seen: list[float] = []
+    assert chunked.run(chunked.validate(rows), progress=seen.append) == whole.run(whole.validate(rows))
+    assert seen == [400 / 1001, 800 / 1001, 1.0]
+
+
+def test_nan_and_infinity_become_null():
+    cols = {"a": np.array([1.0, np.nan, np.inf]), "b": np.array(["x", None, "z"], dtype=object),
+            "c": np.array([1, 2, 3])}
+    out = columns_to_json(cols, ["0", "1", "2"])
+    assert out == {"a": {"0": 1.0, "1": None, "2": None}, "b": {"0": "x", "1": None, "2": "z"},
+                   "c": {"0": 1, "1": 2, "2": 3}}
+    assert json_safe({"x": [np.float64("nan"), np.int64(2), (math.inf,)]}) == {"x": [None, 2, [None]]}
+
+
+def test_an_output_of_the_wrong_length_is_an_error():
+    with pytest.raises(ValueError, match="2 values for 3 runs"):
+        columns_to_json({"a": np.array([1.0, 2.0])}, ["0", "1", "2"])
+
+
+def test_too_many_runs_is_an_input_error():
+    small = dataclasses.replace(RICE, max_rows=2)
+    with pytest.raises(InputError, match="at most 2 runs"):
+        small.validate([ROW, ROW, ROW])
+
+
+def test_description_carries_units_and_ranges():
+    desc = RICE.describe()
+    assert desc["inputs"]["properties"]["osed"]["maximum"] == 1
+    assert desc["inputs"]["properties"]["mai"]["units"] == "kg"
+    assert desc["outputs"]["out_cw"]["units"] == "ug/L"
