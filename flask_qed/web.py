@@ -19,6 +19,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from . import jobs, jsonutil
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
 from .model import InputError, Model
+from .openapi import openapi_document
 from .plugins import App
 from .runtime import Runtime
 from .stores import JobNotFound, StoreUnavailable
@@ -74,6 +75,14 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
         return {"name": "flask_qed", "apps": [
             {"name": a.name, "prefix": a.prefix + "/", "title": a.title or a.name,
              "models": [m.name for m in a.models]} for a in runtime.apps]}
+
+    openapi: dict[str, Any] = {}
+
+    @root.get("/openapi.json")
+    def openapi_json() -> Any:
+        if not openapi:  # built on first use: describing every model costs a little
+            openapi.update(openapi_document(runtime.apps))
+        return openapi
 
     @root.get("/healthz")
     def healthz() -> Any:

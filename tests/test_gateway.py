@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -145,3 +146,26 @@ def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"] == {"broker": "ok", "store": "ok"}
+
+
+def test_openapi_document_covers_every_model(client):
+    doc = client.get("/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    listing = client.get("/").get_json()["apps"]
+    for app in listing:
+        for model in app["models"]:
+            post = doc["paths"][f"/{app['name']}/{model}"]["post"]
+            assert "422" in post["responses"] and "202" in post["responses"]
+    assert "/hms/gis/percentage" in doc["paths"] and "/pram/data" in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    refs = re.findall(r'"\$ref": ?"#/components/schemas/([^"]+)"', json.dumps(doc))
+    assert refs and all(ref in schemas for ref in refs)
+    assert schemas["pram.rice.Inputs"]["properties"]["area"]["units"] == "m2"
+
+
+def test_a_10000_run_batch_returns_every_row(client):
+    rows = [{**RICE, "mai": i / 100} for i in range(10_000)]
+    record = wait_for(client, submit(client, "/pram/rice", rows)["job_id"], timeout=120)
+    assert record["status"] == "SUCCESS"
+    out = record["data"]["outputs"]["out_mass_area"]
+    assert len(out) == 10_000 and out["9999"] == pytest.approx(99.99 / 10000 * 10000)
