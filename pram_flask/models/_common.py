@@ -45,3 +45,20 @@ def col(columns: dict[str, np.ndarray], name: str) -> np.ndarray:
     """A numeric column as float64 (None -> NaN)."""
     return np.asarray([np.nan if v is None else v for v in columns[name]], dtype=np.float64) \
         if columns[name].dtype == object else columns[name].astype(np.float64, copy=False)
+
+
+class BirdToxicityInputs(RunInputs):
+    """The avian toxicity study fields that T-REX and T-HERPS share (the LD50 itself
+    is declared by each model: T-HERPS uses it as a surrogate for herptiles)."""
+
+    species_of_the_tested_bird_avian_ld50: str | None = text("Species tested for the LD50", None)
+    tw_bird_ld50: float = number("g", "Body weight of the bird tested for the LD50", gt=0)
+    lc50_bird: float = number("mg/kg-diet", "Avian subacute dietary LC50", gt=0)
+    species_of_the_tested_bird_avian_lc50: str | None = text("Species tested for the LC50", None)
+    tw_bird_lc50: float | None = number("g", "Body weight of the bird tested for the LC50", None, gt=0)
+    noaec_bird: float = number("mg/kg-diet", "Avian reproduction NOAEC", gt=0)
+    species_of_the_tested_bird_avian_noaec: str | None = text("Species tested for the NOAEC", None)
+    tw_bird_noaec: float | None = number("g", "Body weight of the bird tested for the NOAEC", None, gt=0)
+    noael_bird: float | None = number("mg/kg-bw", "Avian NOAEL (not used by ubertool)", None, gt=0)
+    species_of_the_tested_bird_avian_noael: str | None = text("Species tested for the NOAEL", None)
+    tw_bird_noael: float | None = number("g", "Body weight of the bird tested for the NOAEL", None, gt=0)

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import model_validator
 
 from . import _dietary as d
-from ._common import RunInputs, col, number, text
+from ._common import BirdToxicityInputs, col, number, text
 
 NAME = "therps"
 TITLE = "T-HERPS"
@@ -31,7 +31,7 @@ VARIANTS = {"": d.FOOD_INIT, "_mean": d.FOOD_MEAN}
 DOSE_NAME = {"bl": "bp", "fr": "fr", "hm": "hm", "im": "im", "tp": "tp"}  # ubertool's dose output codes
 
 
-class Inputs(RunInputs):
+class Inputs(BirdToxicityInputs):
     use: str | None = text("Crop or use site (descriptive only)", None)
     formu_name: str | None = text("Formulation name (descriptive only)", None)
     percent_act_ing: float = number("%", "Active ingredient in the product", ge=0, le=100)
@@ -40,17 +40,6 @@ class Inputs(RunInputs):
     app_interval: int = number("days", "Days between applications", ge=0, le=d.DAYS_IN_YEAR)
     foliar_diss_hlife: float = number("days", "Foliar dissipation half-life", gt=0)
     ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50 (surrogate for herptiles)", gt=0)
-    species_of_the_tested_bird_avian_ld50: str | None = text("Species tested for the LD50", None)
-    tw_bird_ld50: float = number("g", "Body weight of the bird tested for the LD50", gt=0)
-    lc50_bird: float = number("mg/kg-diet", "Avian subacute dietary LC50", gt=0)
-    species_of_the_tested_bird_avian_lc50: str | None = text("Species tested for the LC50", None)
-    tw_bird_lc50: float | None = number("g", "Body weight of the bird tested for the LC50", None, gt=0)
-    noaec_bird: float = number("mg/kg-diet", "Avian reproduction NOAEC", gt=0)
-    species_of_the_tested_bird_avian_noaec: str | None = text("Species tested for the NOAEC", None)
-    tw_bird_noaec: float | None = number("g", "Body weight of the bird tested for the NOAEC", None, gt=0)
-    noael_bird: float | None = number("mg/kg-bw", "Avian NOAEL (not used by ubertool)", None, gt=0)
-    species_of_the_tested_bird_avian_noael: str | None = text("Species tested for the NOAEL", None)
-    tw_bird_noael: float | None = number("g", "Body weight of the bird tested for the NOAEL", None, gt=0)
     mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0)
     bw_frog_prey_mamm: float = number("g", "Body weight of the mammal eaten by the herptile", gt=0)
     bw_frog_prey_herp: float = number("g", "Body weight of the amphibian eaten by the herptile", gt=0)

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from . import _dietary as d
-from ._common import RunInputs, col, number, text
+from ._common import BirdToxicityInputs, col, number, text
 
 NAME = "trex"
 TITLE = "T-REX"
@@ -39,7 +39,7 @@ LD50_FT2 = {"rg": "Row/Band/In-furrow-Granular", "rl": "Row/Band/In-furrow-Liqui
 MG_PER_LB, G_PER_OZ, FT2_PER_ACRE = 453590.0, 28349.0, 43560.0
 
 
-class Inputs(RunInputs):
+class Inputs(BirdToxicityInputs):
     use: str | None = text("Crop or use site (descriptive only)", None)
     formu_name: str | None = text("Formulation name (descriptive only)", None)
     percent_act_ing: float = number("%", "Active ingredient in the product", ge=0, le=100)
@@ -57,17 +57,6 @@ class Inputs(RunInputs):
     app_rates: list[float] = number("lb a.i./acre", 'Rate of each application, e.g. "[1.15,1.15,1.15]"')
     day_out: list[int] = number("day of year", 'Day of each application (1-365, ascending), e.g. "[1,11,21]"')
     ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50", gt=0)
-    species_of_the_tested_bird_avian_ld50: str | None = text("Species tested for the LD50", None)
-    tw_bird_ld50: float = number("g", "Body weight of the bird tested for the LD50", gt=0)
-    lc50_bird: float = number("mg/kg-diet", "Avian subacute dietary LC50", gt=0)
-    species_of_the_tested_bird_avian_lc50: str | None = text("Species tested for the LC50", None)
-    tw_bird_lc50: float | None = number("g", "Body weight of the bird tested for the LC50", None, gt=0)
-    noaec_bird: float = number("mg/kg-diet", "Avian reproduction NOAEC", gt=0)
-    species_of_the_tested_bird_avian_noaec: str | None = text("Species tested for the NOAEC", None)
-    tw_bird_noaec: float | None = number("g", "Body weight of the bird tested for the NOAEC", None, gt=0)
-    noael_bird: float | None = number("mg/kg-bw", "Avian NOAEL (not used by ubertool)", None, gt=0)
-    species_of_the_tested_bird_avian_noael: str | None = text("Species tested for the NOAEL", None)
-    tw_bird_noael: float | None = number("g", "Body weight of the bird tested for the NOAEL", None, gt=0)
     aw_bird_sm: float = number("g", "Body weight of the small assessed bird", gt=0)
     aw_bird_md: float = number("g", "Body weight of the medium assessed bird", gt=0)
     aw_bird_lg: float = number("g", "Body weight of the large assessed bird", gt=0)
