@@ -19,8 +19,13 @@ class Settings:
     task_soft_time_limit: int = 3_300
     task_time_limit: int = 3_600
     # Redis re-delivers an unacknowledged job after this long when the whole
-    # worker died (a killed pool child is re-queued at once).
-    visibility_timeout: int = 3_600
+    # worker died (a killed pool child is re-queued at once). Longer than the
+    # time limit, so a job that is still running is not handed out again.
+    visibility_timeout: int = 4_200
+    # A running job renews its claim every job_lease/4 s; a claim not renewed
+    # for job_lease s belongs to a dead worker and may be taken over.
+    job_lease: int = 60
+    broker_timeout: float = 5.0
     extra_apps: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -71,6 +76,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_content_length=_int(env, "QED_MAX_CONTENT_LENGTH", 64 * 1024 * 1024),
         task_soft_time_limit=_int(env, "QED_TASK_SOFT_TIME_LIMIT", 3_300),
         task_time_limit=_int(env, "QED_TASK_TIME_LIMIT", 3_600),
-        visibility_timeout=_int(env, "QED_VISIBILITY_TIMEOUT", 3_600),
+        visibility_timeout=_int(env, "QED_VISIBILITY_TIMEOUT",
+                                _int(env, "QED_TASK_TIME_LIMIT", 3_600) + 600),
+        job_lease=_int(env, "QED_JOB_LEASE", 60),
+        broker_timeout=_int(env, "QED_BROKER_TIMEOUT", 5),
         extra_apps=tuple(a for a in env.get("QED_APPS", "").replace(",", " ").split() if a),
     )

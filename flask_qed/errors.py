@@ -71,5 +71,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
+        if _is_broker_error(exc):  # e.g. an old-way app's apply_async with the broker down
+            logger.error("broker unavailable: %s", exc)
+            return error_response(503, "the job queue is unavailable, try again later")
         logger.exception("unhandled error")
         return error_response(500, "internal error")
+
+
+def _is_broker_error(exc: BaseException) -> bool:
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+    return isinstance(exc, (OperationalError, RedisConnectionError, RedisTimeout, ConnectionError))

@@ -18,6 +18,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from . import jobs, jsonutil
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
+from .legacy import guard_legacy_app
 from .model import InputError, Model
 from .openapi import openapi_document
 from .plugins import App
@@ -39,7 +40,7 @@ def create_gateway(celery: Celery | None = None, runtime: Runtime | None = None)
     for app in runtime.apps:
         mounts[app.prefix] = DispatcherMiddleware(
             _legacy_app(app, runtime).wsgi_app if app.factory else _science_app(app, runtime, celery).wsgi_app,
-            {"/data": _data_app(app, runtime).wsgi_app})
+            {"/data": _empty_path_is_root(_data_app(app, runtime).wsgi_app)})
     root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
     root.extensions["qed"] = runtime
     return root
@@ -120,6 +121,16 @@ def _check(probe: Any) -> str:
 def _ping_broker(celery: Celery) -> None:
     with celery.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def _empty_path_is_root(wsgi: Any) -> Any:
+    """``/pram/data`` reaches the data app with an empty path; route it as ``/``
+    (werkzeug would otherwise answer a POST there 404 instead of 405)."""
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO"):
+            environ["PATH_INFO"] = "/"
+        return wsgi(environ, start_response)
+    return app
 
 
 # -- /<app>/data -------------------------------------------------------------------------
@@ -229,7 +240,11 @@ def _legacy_app(app: App, runtime: Runtime) -> Flask:
     if not isinstance(legacy, Flask):
         raise TypeError(f"app {app.name}: factory returned {type(legacy).__name__}, not a Flask app")
     legacy.config.setdefault("MAX_CONTENT_LENGTH", runtime.settings.max_content_length)
+    # flask-restful answers an error itself unless exceptions propagate; let them
+    # reach the gateway's JSON handlers (a broker that is down is a 503, not a 500).
+    legacy.config["PROPAGATE_EXCEPTIONS"] = True
     register_error_handlers(legacy)
+    guard_legacy_app(legacy, error_response)
     return legacy
 
 

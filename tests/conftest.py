@@ -48,7 +48,7 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30)
 def make_env(redis_url: str, store_url: str, instance: Path, **more: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
     env.update(QED_BROKER_URL=redis_url, QED_STORE_URL=store_url, QED_INSTANCE_PATH=str(instance),
-               QED_APPS="tests.testapps:plugin",
+               QED_APPS="tests.testapps:plugin", QED_JOB_LEASE="2",
                PYTHONPATH=os.pathsep.join(filter(None, [env.get("PYTHONPATH", ""), str(ROOT)])))
     env.update(more)
     return env

@@ -8,6 +8,7 @@ point, is mounted and its jobs run, with no edit to the core.
 """
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -60,26 +61,28 @@ OLD_APP = {
 }
 
 
-@pytest.fixture()
-def deployment(tmp_path):
+def _deploy(tmp_path: Path, started: list, **settings: str) -> dict:
     """gunicorn + a worker, exactly as deployed, with the old-way app installed beside.
 
     Its own Redis, so no other test's worker takes its jobs.
     """
     redis, redis_url = start_redis(tmp_path / "redis")
+    started.append(redis)
     plugins = tmp_path / "site"
     for name, text in OLD_APP.items():
         (plugins / name).parent.mkdir(parents=True, exist_ok=True)
         (plugins / name).write_text(textwrap.dedent(text).lstrip())
     env = make_env(redis_url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path,
-                   PYTHONPATH=str(plugins))
+                   PYTHONPATH=str(plugins), **settings)
     worker = start_worker(env, tmp_path / "worker.log")
+    started.insert(0, worker)
     port = free_port()
     web_log = open(tmp_path / "web.log", "wb")
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
                             "--bind", f"127.0.0.1:{port}", "flask_cgi:app"],
                            cwd=ROOT, env=env, stdout=web_log, stderr=subprocess.STDOUT,
                            start_new_session=True)
+    started.insert(0, web)
     wait_for_port("127.0.0.1", port, 30)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -91,10 +94,20 @@ def deployment(tmp_path):
             pass
         assert time.monotonic() < deadline, (tmp_path / "web.log").read_text()[-3000:]
         time.sleep(0.2)
-    yield {"base": base, "web": web, "worker": worker, "tmp": tmp_path}
-    stop(web)
-    stop(worker)
-    stop(redis)
+    return {"base": base, "web": web, "worker": worker, "redis": redis, "env": env}
+
+
+@pytest.fixture()
+def deploy(tmp_path):
+    started: list = []
+    yield lambda **settings: _deploy(tmp_path, started, **settings)
+    for proc in started:
+        stop(proc)
+
+
+@pytest.fixture()
+def deployment(deploy):
+    return deploy()
 
 
 def poll(url: str, timeout: float = 60) -> dict:
@@ -154,3 +167,23 @@ def test_sigterm_lets_a_running_job_finish(deployment):
     assert deployment["worker"].wait(60) == 0
     record = requests.get(job_url, timeout=10).json()
     assert record["status"] == "SUCCESS" and record["data"]["slept"] == 2
+
+
+def test_old_way_app_with_the_broker_down_answers_503_and_records_why(deployment):
+    base = deployment["base"]
+    stop(deployment["redis"])
+    response = requests.post(f"{base}/old/add", json={"a": 2, "b": 3}, timeout=60)
+    assert response.status_code == 503 and response.json()["code"] == 503
+    import sqlite3
+    path = deployment["env"]["QED_STORE_URL"][len("sqlite:///"):]
+    metas = [json.loads(m) for (m,) in sqlite3.connect(path).execute("SELECT meta FROM jobs")]
+    assert [(m["status"], m["error"]) for m in metas] == \
+        [("FAILURE", "the job queue was unavailable; submit again")]
+
+
+def test_old_way_app_with_the_store_down_answers_503(deploy, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    stack = deploy(QED_STORE_URL=f"sqlite:///{blocker / 'jobs.sqlite3'}")
+    response = requests.post(f"{stack['base']}/old/add", json={"a": 2, "b": 3}, timeout=30)
+    assert response.status_code == 503 and "store" in response.json()["message"]

@@ -115,6 +115,9 @@ def test_unknown_routes_and_methods(client):
     response = client.delete("/pram/rice")
     assert response.status_code == 405 and response.is_json
     assert "POST" in response.headers["Allow"]
+    for url in ("/pram/data", "/pram/data/"):
+        response = client.post(url)
+        assert response.status_code == 405 and response.is_json and "GET" in response.headers["Allow"]
 
 
 def test_descriptions_and_listing(client):

@@ -92,3 +92,49 @@ def test_too_large_body_is_413(stack_env, tmp_path):
                        "QED_STORE_URL": f"sqlite:///{tmp_path / 'j.sqlite3'}"}, stack_env)
     response = client.post("/pram/rice", data="[" + "1," * 2000 + "1]", content_type="application/json")
     assert response.status_code == 413 and response.get_json()["code"] == 413
+
+
+def test_a_duplicate_delivery_does_not_run_the_job_twice(client, stack_env, tmp_path):
+    marker = tmp_path / "attempts"
+    job_id = client.post("/testing/sleepy", json={"inputs": {"seconds": 1.5, "marker": str(marker)}}
+                         ).get_json()["job_id"]
+    _wait_marker(marker, 1)
+    celery = create_celery(Runtime.load(stack_env))
+    celery.send_task("testing.sleepy", args=[job_id], task_id=job_id)  # as a re-delivery would
+    record = wait_for(client, job_id)
+    assert record["status"] == "SUCCESS" and record["attempts"] == 1
+    time.sleep(3)  # the duplicate waited for the lease, then found the job finished
+    assert len(marker.read_text().split()) == 1
+    assert client.get(f"/jobs/{job_id}").get_json()["attempts"] == 1
+
+
+def test_time_limits_fail_the_job_with_a_message(own_stack):
+    stack = own_stack(QED_TASK_SOFT_TIME_LIMIT="1", QED_TASK_TIME_LIMIT="3")
+    client = stack["client"]
+    soft = client.post("/testing/sleepy", json={"inputs": {"seconds": 5}}).get_json()["job_id"]
+    hard = client.post("/testing/sleepy", json={"inputs": {"seconds": 8, "stubborn": True}}
+                       ).get_json()["job_id"]
+    for job_id in (soft, hard):
+        record = wait_for(client, job_id, timeout=60)
+        assert record["status"] == "FAILURE", record
+        assert record["error"].startswith("TimeLimitExceeded"), record["error"]
+
+
+def test_a_broker_that_stops_answering_gives_503_not_a_hang(stack_env, tmp_path):
+    from flask_qed.embedded import start_redis
+    redis, url = start_redis(tmp_path / "frozen")
+    try:
+        client = _gateway({"QED_BROKER_URL": url, "QED_BROKER_TIMEOUT": "1",
+                           "QED_STORE_URL": f"sqlite:///{tmp_path / 'j.sqlite3'}"}, stack_env)
+        assert client.get("/readyz").status_code == 200
+        redis.send_signal(signal.SIGSTOP)  # accepts connections, never answers
+        started = time.monotonic()
+        response = client.post("/testing/sleepy", json={"inputs": {"seconds": 0}})
+        assert response.status_code == 503 and response.is_json
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.get_json()["checks"]["broker"].startswith("down")
+        assert time.monotonic() - started < 30
+    finally:
+        redis.send_signal(signal.SIGCONT)
+        redis.terminate()
+        redis.wait()

@@ -195,3 +195,80 @@ def test_sqlite_many_processes_write_safely(tmp_path):
         rec = store.get(jid)
         assert [rec[f"w{w}"] for w in range(4)] == [29, 29, 29, 29]
     assert store._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_claim_takes_a_job_once(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0, "inputs": {"a": 1}})
+    first = store.claim(jid, 60, {"worker": "w1"})
+    assert first["status"] == "STARTED" and first["attempts"] == 1 and first["worker"] == "w1"
+    assert store.claim(jid, 60, {"worker": "w2"}) is None  # held: a second run must not start
+    assert store.get(jid)["worker"] == "w1"
+    store.update(jid, {"status": "SUCCESS", "data": {"x": 1}})
+    assert store.claim(jid, 60, {}) is None  # finished: never run again
+    with pytest.raises(JobNotFound):
+        store.claim(new_id(), 60, {})
+
+
+def test_a_lapsed_lease_can_be_claimed_again(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0})
+    assert store.claim(jid, 0.3, {"worker": "dead"})["attempts"] == 1
+    time.sleep(0.4)  # the holder stopped renewing its lease: it died
+    second = store.claim(jid, 60, {"worker": "alive"})
+    assert second["attempts"] == 2 and second["worker"] == "alive"
+
+
+def test_heartbeat_keeps_the_lease(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0})
+    store.claim(jid, 0.5, {})
+    for _ in range(3):
+        time.sleep(0.25)
+        store.heartbeat(jid, 0.5)
+    assert store.claim(jid, 0.5, {}) is None
+
+
+def test_concurrent_claims_have_one_winner(store):
+    from concurrent.futures import ThreadPoolExecutor
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0})
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: store.claim(jid, 60, {"worker": str(i)}), range(8)))
+    assert sum(r is not None for r in results) == 1
+    assert store.get(jid)["attempts"] == 1
+
+
+def test_rewriting_data_replaces_it_whole(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "inputs": {"v": 1}})
+    store.update(jid, {"data": {"v": 1}})
+    store.update(jid, {"data": {"v": 2}})
+    assert store.get(jid, inputs=True)["data"] == {"v": 2}
+    assert store.get(jid, inputs=True)["inputs"] == {"v": 1}
+
+
+def test_mongo_indexes_are_made_once_mongo_answers(tmp_path):
+    """A first contact while MongoDB is down must not leave the TTL index unmade."""
+    import mongomock
+    client = mongomock.MongoClient(tz_aware=True)
+    calls = {"n": 0}
+    real = mongomock.collection.Collection.create_index
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            import pymongo.errors
+            raise pymongo.errors.ServerSelectionTimeoutError("down")
+        return real(self, *args, **kwargs)
+
+    store = MongoStore("mongodb://mock/qed_idx", 60, client_factory=lambda url, **kw: client)
+    mongomock.collection.Collection.create_index = flaky
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.ping()
+        store.ping()
+    finally:
+        mongomock.collection.Collection.create_index = real
+    info = client["qed_idx"].jobs.index_information()
+    assert any(ix.get("expireAfterSeconds") == 0 for ix in info.values())

@@ -14,13 +14,20 @@ class SleepInputs(BaseModel):
     seconds: float = Field(..., ge=0, le=60, description="How long to work", json_schema_extra={"units": "s"})
     marker: str = Field("", description="File to which each attempt appends its process id")
     fail: bool = Field(False, description="Raise a domain error instead of finishing")
+    stubborn: bool = Field(False, description="Swallow the soft time limit, as C code would")
 
 
 def sleepy(inputs: dict) -> dict:
     if inputs["marker"]:
         with open(inputs["marker"], "a") as fh:
             fh.write(f"{os.getpid()}\n")
-    time.sleep(inputs["seconds"])
+    deadline = time.monotonic() + inputs["seconds"]
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        except BaseException:  # noqa: BLE001 - stubborn on purpose, to meet the hard limit
+            if not inputs["stubborn"]:
+                raise
     if inputs["fail"]:
         raise ValueError("the sleepy model was asked to fail")
     attempts = len(Path(inputs["marker"]).read_text().split()) if inputs["marker"] else 1

@@ -20,6 +20,12 @@ class StoreUnavailable(RuntimeError):
     """The store cannot be reached."""
 
 
+def claimable(meta: dict[str, Any], now: float) -> bool:
+    """Whether a run may take this job now (see :meth:`JobStore.claim`)."""
+    status = meta.get("status")
+    return status == "PENDING" or (status == "STARTED" and float(meta.get("lease_until") or 0) < now)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -64,6 +70,20 @@ class JobStore(ABC):
     @abstractmethod
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
         """Set fields (may include ``data``) and renew the expiry; raises JobNotFound."""
+
+    @abstractmethod
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Atomically take a job to run it: PENDING, or STARTED with a lapsed lease.
+
+        Sets ``status`` STARTED, adds one to ``attempts``, holds the job for
+        ``lease`` seconds (renew with :meth:`heartbeat`) and sets ``fields``.
+        Returns the record, or None when another run holds it or it is finished.
+        Raises :class:`JobNotFound`.
+        """
+
+    @abstractmethod
+    def heartbeat(self, job_id: str, lease: float) -> None:
+        """Renew the lease of a running job (and its expiry)."""
 
     @abstractmethod
     def ping(self) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+import uuid
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -31,35 +33,43 @@ class MongoStore(JobStore):
         self._factory = client_factory
         self._client: Any = None
         self._pid: int | None = None
+        self._indexed = False
 
     def _db(self) -> Any:
         if self._client is None or self._pid != os.getpid():
             import pymongo
             factory = self._factory or pymongo.MongoClient
             self._client = factory(self.url, tz_aware=True, serverSelectionTimeoutMS=5000)
-            self._pid = os.getpid()
-            db = self._client[self.db_name]
+            self._pid, self._indexed = os.getpid(), False
+        db = self._client[self.db_name]
+        if not self._indexed:  # retried until MongoDB has answered once
             with self._errors():
                 db.jobs.create_index("expires_at", expireAfterSeconds=0)
                 db.job_blobs.create_index("expires_at", expireAfterSeconds=0)
                 db.job_blobs.create_index([("job_id", 1), ("field", 1), ("n", 1)])
-        return self._client[self.db_name]
+            self._indexed = True
+        return db
 
     @staticmethod
     def _errors() -> "_MongoErrors":
         return _MongoErrors()
 
     # -- blobs ----------------------------------------------------------------------
-    def _put_blob(self, db: Any, job_id: str, field: str, value: Any, expires: Any) -> None:
-        blob = pack(value)
-        db.job_blobs.delete_many({"job_id": job_id, "field": field})
-        docs = [{"_id": f"{job_id}:{field}:{n}", "job_id": job_id, "field": field, "n": n,
-                 "blob": blob[i:i + CHUNK], "expires_at": expires}
+    def _put_blob(self, db: Any, job_id: str, field: str, value: Any, expires: Any) -> str:
+        """Write a new generation of chunks; return its name. The job document
+        then points at it (``<field>_gen``), so readers never see half a blob."""
+        blob, gen = pack(value), uuid.uuid4().hex
+        docs = [{"_id": f"{job_id}:{field}:{gen}:{n}", "job_id": job_id, "field": field, "gen": gen,
+                 "n": n, "blob": blob[i:i + CHUNK], "expires_at": expires}
                 for n, i in enumerate(range(0, max(len(blob), 1), CHUNK))]
         db.job_blobs.insert_many(docs)
+        return gen
 
-    def _get_blob(self, db: Any, job_id: str, field: str, raw: bool = False) -> Any:
-        parts = list(db.job_blobs.find({"job_id": job_id, "field": field}).sort("n", 1))
+    def _drop_old_blobs(self, db: Any, job_id: str, field: str, keep: str) -> None:
+        db.job_blobs.delete_many({"job_id": job_id, "field": field, "gen": {"$ne": keep}})
+
+    def _get_blob(self, db: Any, job_id: str, field: str, gen: str, raw: bool = False) -> Any:
+        parts = list(db.job_blobs.find({"job_id": job_id, "field": field, "gen": gen}).sort("n", 1))
         return unpack(b"".join(bytes(p["blob"]) for p in parts), raw=raw) if parts else None
 
     # -- interface ------------------------------------------------------------------
@@ -72,8 +82,7 @@ class MongoStore(JobStore):
             from pymongo.errors import DuplicateKeyError
             for name in BLOB_FIELDS:  # blobs first: a visible job always has its inputs
                 if name in fields:
-                    self._put_blob(db, job_id, name, fields[name], expires)
-                    doc[f"has_{name}"] = True
+                    doc[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
             try:
                 db.jobs.insert_one(doc)
             except DuplicateKeyError:
@@ -89,9 +98,9 @@ class MongoStore(JobStore):
             doc.pop("_id", None)
             doc.pop("expires_at", None)
             for name, wanted in (("inputs", inputs), ("data", data)):
-                if wanted and doc.pop(f"has_{name}", False):
-                    doc[name] = self._get_blob(db, job_id, name, raw=raw and name == "data")
-                doc.pop(f"has_{name}", None)
+                gen = doc.pop(f"{name}_gen", None)
+                if wanted and gen:
+                    doc[name] = self._get_blob(db, job_id, name, gen, raw=raw and name == "data")
             return doc
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -102,13 +111,35 @@ class MongoStore(JobStore):
             changes["expires_at"] = expires
             for name in BLOB_FIELDS:
                 if name in fields:
-                    self._put_blob(db, job_id, name, fields[name], expires)
-                    changes[f"has_{name}"] = True
+                    changes[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
             result = db.jobs.update_one({"_id": job_id, "expires_at": {"$gt": utcnow()}},
                                         {"$set": changes})
             if result.matched_count == 0:
                 raise JobNotFound(job_id)
+            for name in BLOB_FIELDS:
+                if f"{name}_gen" in changes:
+                    self._drop_old_blobs(db, job_id, name, changes[f"{name}_gen"])
             db.job_blobs.update_many({"job_id": job_id}, {"$set": {"expires_at": expires}})
+
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+        from pymongo import ReturnDocument
+        now = time.time()
+        with self._errors():
+            db = self._db()
+            doc = db.jobs.find_one_and_update(
+                {"_id": job_id, "expires_at": {"$gt": utcnow()},
+                 "$or": [{"status": "PENDING"}, {"status": "STARTED", "lease_until": {"$lt": now}}]},
+                {"$set": {**fields, "status": "STARTED", "lease_until": now + lease,
+                          "expires_at": self.expiry()}, "$inc": {"attempts": 1}},
+                return_document=ReturnDocument.AFTER, projection={"expires_at": False})
+            if doc is None:
+                self.get(job_id, data=False)  # raises JobNotFound for an unknown id
+                return None
+            doc.pop("_id", None)
+            return doc
+
+    def heartbeat(self, job_id: str, lease: float) -> None:
+        self.update(job_id, {"lease_until": time.time() + lease})
 
     def ping(self) -> None:
         with self._errors():

@@ -15,9 +15,9 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, unpack
+from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,33 @@ class SQLiteStore(JobStore):
         return record
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
+        # Compress before the transaction: the write lock is held only to write.
+        blobs = {k: pack(fields[k]) for k in BLOB_FIELDS if k in fields}
+        small = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
+        self._modify(job_id, lambda meta: small, blobs)
+
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+        claimed: list[dict[str, Any]] = []
+
+        def take(meta: dict[str, Any]) -> dict[str, Any] | None:
+            now = time.time()
+            if not claimable(meta, now):
+                return None
+            changes = {**fields, "status": "STARTED", "lease_until": now + lease,
+                       "attempts": int(meta.get("attempts") or 0) + 1}
+            claimed.append({**meta, **changes})
+            return changes
+
+        self._modify(job_id, take)
+        return claimed[0] if claimed else None
+
+    def heartbeat(self, job_id: str, lease: float) -> None:
+        self._modify(job_id, lambda meta: {"lease_until": time.time() + lease})
+
+    def _modify(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
+                blobs: dict[str, bytes] | None = None) -> None:
+        """Read-modify-write one record in one transaction; ``change`` returns the
+        fields to set, or None to leave the record as it is."""
         conn = self._conn()
         now = time.time()
         try:
@@ -123,12 +150,15 @@ class SQLiteStore(JobStore):
                 if row is None:
                     raise JobNotFound(job_id)
                 meta = json.loads(row[0])
-                meta.update({k: v for k, v in fields.items() if k not in BLOB_FIELDS})
+                fields = change(meta)
+                if fields is None:
+                    conn.execute("ROLLBACK")
+                    return
+                meta.update(fields)
                 sets, params = ["meta = ?", "expires_at = ?"], [json.dumps(meta), self.expiry().timestamp()]
-                for k in BLOB_FIELDS:
-                    if k in fields:
-                        sets.append(f"{k} = ?")
-                        params.append(pack(fields[k]))
+                for k, blob in (blobs or {}).items():
+                    sets.append(f"{k} = ?")
+                    params.append(blob)
                 conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))  # noqa: S608
                 conn.execute("COMMIT")
             except BaseException:
@@ -152,7 +182,10 @@ class SQLiteStore(JobStore):
 
     def _maybe_purge(self) -> None:
         if time.monotonic() - self._last_purge > PURGE_EVERY:
-            self.purge_expired()
+            try:
+                self.purge_expired()
+            except StoreUnavailable as exc:  # housekeeping: never fail the write that triggered it
+                logger.warning("purge skipped: %s", exc)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
