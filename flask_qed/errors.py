@@ -26,7 +26,7 @@ class ApiError(Exception):
 
 
 _STATUS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-           415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error",
+           409: "Conflict", 415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error",
            503: "Service Unavailable"}
 
 

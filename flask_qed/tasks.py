@@ -140,9 +140,11 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "") -> No
         logger.exception("job %s failed", job_id)
         _fail(store, job_id, jobs.error_text(exc))
         return
-    store.update(job_id, {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(),
-                          "lease_until": 0, "data": data})
-    logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name)
+    if store.finish(job_id, {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(),
+                             "lease_until": 0, "data": data}):
+        logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name)
+    else:
+        logger.info("job %s: revoked while it ran; result dropped", job_id)
 
 
 class _Heartbeat:
@@ -170,5 +172,5 @@ class _Heartbeat:
 
 
 def _fail(store: Any, job_id: str, message: str) -> None:
-    store.update(job_id, {"status": jobs.FAILURE, "finished": jobs.now_iso(), "lease_until": 0,
-                          "error": message})
+    store.finish(job_id, {"status": jobs.FAILURE, "finished": jobs.now_iso(), "lease_until": 0,
+                          "error": message}, only_if=(jobs.PENDING, jobs.STARTED))

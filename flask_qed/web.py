@@ -100,6 +100,19 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     def job(job_id: str) -> Any:
         return _job_response(runtime.store.get(job_id, raw=True))
 
+    @root.delete("/jobs/<job_id>")
+    def revoke(job_id: str) -> Any:
+        """Cancel a job not yet finished: it is not started, or its result is dropped."""
+        if not runtime.store.finish(job_id, {"status": jobs.REVOKED, "finished": jobs.now_iso()},
+                                    only_if=(jobs.PENDING, jobs.STARTED)):
+            status = runtime.store.get(job_id, data=False)["status"]
+            raise ApiError(409, f"job {job_id} is already {status}")
+        try:  # spare the queue the work; the store already guarantees it is not run
+            celery.control.revoke(job_id)
+        except Exception as exc:  # noqa: BLE001 - the broker is only an optimisation here
+            logger.warning("job %s: revoke not broadcast: %s", job_id, exc)
+        return _job_response(runtime.store.get(job_id, raw=True))
+
 
 def _job_response(record: dict[str, Any]) -> Response:
     """The public record; stored result data is spliced in as stored, never re-parsed."""

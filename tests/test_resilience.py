@@ -138,3 +138,41 @@ def test_a_broker_that_stops_answering_gives_503_not_a_hang(stack_env, tmp_path)
         redis.send_signal(signal.SIGCONT)
         redis.terminate()
         redis.wait()
+
+
+def test_revoking_a_running_job_drops_its_result(client, tmp_path):
+    marker = tmp_path / "attempts"
+    job_id = client.post("/testing/sleepy", json={"inputs": {"seconds": 1.0, "marker": str(marker)}}
+                         ).get_json()["job_id"]
+    _wait_marker(marker, 1)
+    response = client.delete(f"/jobs/{job_id}")
+    assert response.status_code == 200 and response.get_json()["status"] == "REVOKED"
+    time.sleep(2)  # the science finished meanwhile; its result must not overwrite REVOKED
+    record = client.get(f"/jobs/{job_id}").get_json()
+    assert record["status"] == "REVOKED" and "data" not in record
+    again = client.delete(f"/jobs/{job_id}")
+    assert again.status_code == 409 and "already REVOKED" in again.get_json()["message"]
+    assert client.delete("/jobs/no-such-job").status_code == 404
+
+
+def test_a_revoked_queued_job_never_runs(stack_env, tmp_path):
+    from flask_qed.embedded import start_redis
+    from tests.conftest import make_env, start_worker, stop
+    redis, url = start_redis(tmp_path / "redis")
+    env = make_env(url, f"sqlite:///{tmp_path / 'j.sqlite3'}", tmp_path)
+    worker = None
+    try:
+        client = create_gateway(create_celery(Runtime.load(env))).test_client()
+        marker = tmp_path / "attempts"
+        job_id = client.post("/testing/sleepy", json={"inputs": {"seconds": 0, "marker": str(marker)}}
+                             ).get_json()["job_id"]
+        assert client.delete(f"/jobs/{job_id}").get_json()["status"] == "REVOKED"
+        worker = start_worker(env, tmp_path / "worker.log")  # the message is still queued
+        done = client.post("/testing/sleepy", json={"inputs": {"seconds": 0}}).get_json()["job_id"]
+        assert wait_for(client, done)["status"] == "SUCCESS"  # the queue behind it was drained
+        assert not marker.exists()
+        assert client.get(f"/jobs/{job_id}").get_json()["status"] == "REVOKED"
+    finally:
+        if worker is not None:
+            stop(worker)
+        stop(redis)

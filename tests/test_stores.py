@@ -272,3 +272,16 @@ def test_mongo_indexes_are_made_once_mongo_answers(tmp_path):
         mongomock.collection.Collection.create_index = real
     info = client["qed_idx"].jobs.index_information()
     assert any(ix.get("expireAfterSeconds") == 0 for ix in info.values())
+
+
+def test_finish_writes_only_from_the_allowed_states(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0})
+    assert store.finish(jid, {"status": "SUCCESS", "data": {"x": 1}}) is False  # not STARTED
+    store.claim(jid, 60, {})
+    assert store.finish(jid, {"status": "REVOKED"}, only_if=("PENDING", "STARTED")) is True
+    assert store.finish(jid, {"status": "SUCCESS", "data": {"x": 1}}) is False  # revoked meanwhile
+    record = store.get(jid)
+    assert record["status"] == "REVOKED" and "data" not in record
+    with pytest.raises(JobNotFound):
+        store.finish(new_id(), {"status": "SUCCESS"})

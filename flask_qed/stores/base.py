@@ -82,6 +82,11 @@ class JobStore(ABC):
         """
 
     @abstractmethod
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+        """Set fields (may include ``data``) only while the status is one of ``only_if``:
+        a job revoked meanwhile keeps its REVOKED. Returns whether it was written."""
+
+    @abstractmethod
     def heartbeat(self, job_id: str, lease: float) -> None:
         """Renew the lease of a running job (and its expiry)."""
 

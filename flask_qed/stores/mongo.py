@@ -104,6 +104,16 @@ class MongoStore(JobStore):
             return doc
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
+        if not self._write(job_id, fields, None):
+            raise JobNotFound(job_id)
+
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+        if self._write(job_id, fields, only_if):
+            return True
+        self.get(job_id, data=False)  # JobNotFound for an unknown id
+        return False
+
+    def _write(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] | None) -> bool:
         expires = self.expiry()
         with self._errors():
             db = self._db()
@@ -112,14 +122,20 @@ class MongoStore(JobStore):
             for name in BLOB_FIELDS:
                 if name in fields:
                     changes[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
-            result = db.jobs.update_one({"_id": job_id, "expires_at": {"$gt": utcnow()}},
-                                        {"$set": changes})
-            if result.matched_count == 0:
-                raise JobNotFound(job_id)
-            for name in BLOB_FIELDS:
-                if f"{name}_gen" in changes:
-                    self._drop_old_blobs(db, job_id, name, changes[f"{name}_gen"])
-            db.job_blobs.update_many({"job_id": job_id}, {"$set": {"expires_at": expires}})
+            query: dict[str, Any] = {"_id": job_id, "expires_at": {"$gt": utcnow()}}
+            if only_if is not None:
+                query["status"] = {"$in": list(only_if)}
+            written = db.jobs.update_one(query, {"$set": changes}).matched_count > 0
+            for name in BLOB_FIELDS:  # the old generation, or the one not used after all
+                gen = changes.get(f"{name}_gen")
+                if gen:
+                    if written:
+                        self._drop_old_blobs(db, job_id, name, gen)
+                    else:
+                        db.job_blobs.delete_many({"job_id": job_id, "field": name, "gen": gen})
+            if written:
+                db.job_blobs.update_many({"job_id": job_id}, {"$set": {"expires_at": expires}})
+            return written
 
     def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
         from pymongo import ReturnDocument

@@ -133,6 +133,20 @@ class SQLiteStore(JobStore):
         self._modify(job_id, take)
         return claimed[0] if claimed else None
 
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+        blobs = {k: pack(fields[k]) for k in BLOB_FIELDS if k in fields}
+        small = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
+        written: list[bool] = []
+
+        def change(meta: dict[str, Any]) -> dict[str, Any] | None:
+            if meta.get("status") not in only_if:
+                return None
+            written.append(True)
+            return small
+
+        self._modify(job_id, change, blobs)
+        return bool(written)
+
     def heartbeat(self, job_id: str, lease: float) -> None:
         self._modify(job_id, lambda meta: {"lease_until": time.time() + lease})
 
