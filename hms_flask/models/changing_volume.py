@@ -26,6 +26,10 @@ VERSION = "1.0"
 BATCH = False
 ALIASES = ("hydrodynamic/changing_volume",)
 MAX_VALUES = 1_000_000   # most (output times × segments × subreaches) per request
+# The implicit scheme steps through time in Python (vectorised across reaches):
+# about 5 ms a step, so this bounds one job to well under a minute.
+MAX_STEPS = 100_000
+MIN_TIMESTEP = 1.0       # s; output times are whole seconds
 
 Pos = Annotated[float, Field(gt=0)]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -47,7 +51,8 @@ class RoutingInputs(BaseModel):
     endDate: datetime = Field(..., validation_alias=AliasChoices("endDate", "end_date"),
                               description="End of the simulation (last output time <= endDate)",
                               json_schema_extra={"units": "ISO 8601"})
-    timestep: float = Field(..., gt=0, description="Time step", json_schema_extra={"units": "s"})
+    timestep: float = Field(..., ge=MIN_TIMESTEP, le=366 * 86_400, description="Time step",
+                            json_schema_extra={"units": "s"})
     boundary_flow: NonNeg | NonNegList = _series(
         "m3/s", "Inflow at the upstream boundary: one value (constant), one per step "
         "(t1..tN) or one per output time (t0..tN)")
@@ -76,6 +81,9 @@ class RoutingInputs(BaseModel):
         if steps < 1:
             raise ValueError(f"the period {self.startDate} .. {self.endDate} is shorter than one "
                              f"timestep ({self.timestep} s)")
+        if steps > MAX_STEPS:
+            raise ValueError(f"{steps} time steps; at most {MAX_STEPS} per request (use a longer "
+                             "timestep or a shorter period)")
         n_seg = segment_count(self, self.per_segment_fields())
         if isinstance(self.boundary_flow, list) and len(self.boundary_flow) not in (1, steps, steps + 1):
             raise ValueError(f"boundary_flow has {len(self.boundary_flow)} values; give 1, {steps} "

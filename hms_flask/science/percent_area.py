@@ -29,7 +29,8 @@ __all__ = ["MAX_CELLS", "Catchment", "parse_geojson", "check_catchments", "estim
            "percent_area", "read_vector_file"]
 
 MAX_CELLS = 50_000          # most (catchment, cell) pairs one request may ask for
-ID_FIELDS = ("COMID", "FEATUREID", "featureid", "comid", "id")
+# Attributes that name a catchment, in order of preference; matched ignoring case.
+ID_FIELDS = ("comid", "featureid", "nhdplusid", "huc12", "huc10", "huc8", "gridcode", "id")
 # Pieces smaller than this share of their cell are floating-point slivers left
 # where a catchment edge coincides with a cell edge; they are not reported.
 SLIVER = 1e-9
@@ -66,7 +67,9 @@ def parse_geojson(value: Any) -> list[Catchment]:
         if not isinstance(feat, dict):
             raise ValueError(f"feature {i} is not a GeoJSON Feature object")
         props = feat.get("properties") or {}
-        key = next((props[f] for f in ID_FIELDS if props.get(f) is not None), feat.get("id"))
+        by_name = {str(k).lower(): v for k, v in props.items() if v is not None} \
+            if isinstance(props, dict) else {}
+        key = next((by_name[f] for f in ID_FIELDS if f in by_name), feat.get("id"))
         fid = _id_text(key) if key is not None else str(i)
         if fid in seen:
             raise ValueError(f"feature id {fid!r} appears more than once")
@@ -85,34 +88,48 @@ def _shape(geom: Any, fid: str) -> Any:
     if shp.geom_type not in ("Polygon", "MultiPolygon"):
         raise ValueError(f"feature {fid}: a catchment must be a Polygon or MultiPolygon, "
                          f"not a {shp.geom_type}")
+    minx, miny, maxx, maxy = shp.bounds
+    if not shp.is_empty and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        # Longitudes past 180 (a catchment drawn across the antimeridian) would be
+        # measured wrongly: ask for the RFC 7946 form, split at +/-180 degrees.
+        raise ValueError(f"feature {fid}: coordinates must be longitude -180..180 and latitude "
+                         "-90..90 degrees (EPSG:4326); split a catchment that crosses the "
+                         "antimeridian into a MultiPolygon at 180 degrees")
     return shp
 
 
-def _pairs(catchments: list[Catchment], grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(catchment index, row, col) of every candidate cell from each bbox."""
-    bounds = shapely.bounds(np.array([c.geometry for c in catchments], dtype=object))
-    feats, rows, cols = [], [], []
-    for i, b in enumerate(bounds):
+def _cells(catchment: Catchment, grid: Grid) -> np.ndarray:
+    """Flat indices (row * 100000 + col) of the cells in the bounding boxes of each
+    polygon part: a catchment split at the antimeridian is not one world-wide box."""
+    found = []
+    for b in shapely.bounds(shapely.get_parts(catchment.geometry)):
         rng = grid.index_range(*b)
         if rng is None:
             continue
         c0, c1, r0, r1 = rng
         rr, cc = np.meshgrid(np.arange(r0, r1 + 1), np.arange(c0, c1 + 1), indexing="ij")
-        rows.append(rr.ravel())
-        cols.append(cc.ravel())
-        feats.append(np.full(rr.size, i))
-    if not feats:
+        found.append((rr * 100_000 + cc).ravel())
+    return np.unique(np.concatenate(found)) if found else np.empty(0, int)
+
+
+def _pairs(catchments: list[Catchment], grid: Grid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(catchment index, row, col) of every candidate cell."""
+    cells = [_cells(c, grid) for c in catchments]
+    if not any(len(c) for c in cells):
         return (np.empty(0, int),) * 3
-    return np.concatenate(feats), np.concatenate(rows), np.concatenate(cols)
+    flat = np.concatenate(cells)
+    feats = np.concatenate([np.full(len(c), i) for i, c in enumerate(cells)])
+    return feats, flat // 100_000, flat % 100_000
 
 
 def estimate_cells(catchments: list[Catchment], grid: Grid) -> int:
-    """Number of candidate cells (sum over catchments of cells in the bbox)."""
+    """Number of candidate (catchment, cell) pairs, from the parts' bounding boxes."""
     total = 0
-    for b in shapely.bounds(np.array([c.geometry for c in catchments], dtype=object)):
-        rng = grid.index_range(*b)
-        if rng is not None:
-            total += (rng[1] - rng[0] + 1) * (rng[3] - rng[2] + 1)
+    for c in catchments:
+        for b in shapely.bounds(shapely.get_parts(c.geometry)):
+            rng = grid.index_range(*b)
+            if rng is not None:
+                total += (rng[1] - rng[0] + 1) * (rng[3] - rng[2] + 1)
     return total
 
 
@@ -207,8 +224,10 @@ def read_vector_file(data: bytes, filename: str) -> dict[str, Any]:
         with warnings.catch_warnings():  # GDAL notes the in-memory name lacks ".gpkg"
             warnings.filterwarnings("ignore", message=".*non conformant file extension")
             layers = list_layers(data)
-            polygon_layers = [name for name, kind in layers if kind and "Polygon" in kind]
-            layer = polygon_layers[0] if polygon_layers else layers[0][0]
+            polygon_layers = [i for i, (_, kind) in enumerate(layers) if kind and "Polygon" in kind]
+            # By position, not name: each read of the bytes gets a new in-memory file
+            # name, and GDAL names a GeoJSON layer after its file.
+            layer = polygon_layers[0] if polygon_layers else 0
             meta, _, wkb, fields = raw.read(data, layer=layer, datetime_as_string=True)
     except Exception as exc:
         raise ValueError(f"could not read {filename or 'the upload'} as a vector file: {exc}") from None

@@ -58,6 +58,11 @@ def _consumption_fields() -> dict[str, tuple[type, object]]:
     return fields
 
 
+# The stem-concentration factor -0.0648 x^2 + 0.2431 x + 0.5822 of the soil-uptake
+# equation is positive only between its roots, x = -1.66 and 5.41.
+SOIL_LOG_KOW = (-1.66, 5.41)
+
+
 class _Base(RunInputs):
     application_rate: float = number("lb a.i./A (spray, soil); mg a.i./tree (tree trunk)",
                                      "Application rate", ge=0)
@@ -93,6 +98,10 @@ class _Base(RunInputs):
                 raise ValueError(f"empirical_residue 'yes' needs {', '.join(missing)}")
         if self.application_method == "soil application" and (self.log_kow is None or self.koc is None):
             raise ValueError("soil application needs log_kow and koc")
+        if self.application_method == "soil application" and not \
+                SOIL_LOG_KOW[0] <= self.log_kow <= SOIL_LOG_KOW[1]:  # type: ignore[operator]
+            raise ValueError(f"log_kow {self.log_kow} is outside {SOIL_LOG_KOW[0]}..{SOIL_LOG_KOW[1]}, "
+                             "where the soil-uptake equation (Briggs) gives a positive concentration")
         if self.application_method == "tree trunk" and self.mass_tree_vegetation is None:
             raise ValueError("tree trunk application needs mass_tree_vegetation")
         return self

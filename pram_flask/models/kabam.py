@@ -84,15 +84,15 @@ def _generated_fields() -> dict[str, tuple[object, object]]:
 
 
 class _Base(RunInputs):
-    log_kow: float = number("-", "log10 octanol-water partition coefficient")
+    log_kow: float = number("-", "log10 octanol-water partition coefficient", ge=-3, le=10)
     k_oc: float = number("L/kg OC", "Organic carbon partition coefficient", ge=0)
     pore_water_eec: float = number("ug/L", "Freely dissolved pesticide in sediment pore water", ge=0)
     water_column_eec: float = number("ug/L", "Total pesticide in the water column", gt=0)
-    mineau_scaling_factor: float = number("-", "Chemical-specific Mineau scaling factor", gt=0)
+    mineau_scaling_factor: float = number("-", "Chemical-specific Mineau scaling factor", gt=0, le=3)
     conc_poc: float = number("kg OC/L", "Particulate organic carbon in water", ge=0)
     conc_doc: float = number("kg OC/L", "Dissolved organic carbon in water", ge=0)
     conc_do: float = number("mg O2/L", "Dissolved oxygen", gt=0)
-    water_temp: float = number("degC", "Water temperature")
+    water_temp: float = number("degC", "Water temperature (liquid water)", ge=0, le=40)
     conc_ss: float = number("kg/L", "Suspended solids", ge=0)
     sediment_oc: float = number("%", "Organic carbon in sediment", ge=0, le=100)
     species_of_the_tested_bird: Literal["quail", "duck", "other"] = text("Tested bird: quail, duck or other")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pydantic import model_validator
+
 from ._common import RunInputs, col, number
 
 NAME = "rice"
@@ -23,7 +25,15 @@ class Inputs(RunInputs):
     pb: float = number("kg/m3", "Bulk density of the sediment", gt=0)
     dw: float = number("m", "Water column depth", ge=0)
     osed: float = number("-", "Porosity of the sediment", ge=0, le=1)
-    kd: float = number("L/kg", "Water-sediment partitioning coefficient", ge=0)
+    kd: float = number("L/kg-OC", "Sediment partitioning as an organic-carbon coefficient (Koc); "
+                       "the model takes Kd = 0.01 x Koc (1 % organic carbon), as EPA's Rice Model does",
+                       ge=0)
+
+    @model_validator(mode="after")
+    def _has_water(self) -> "Inputs":
+        if self.dw + self.dsed <= 0:
+            raise ValueError("dw + dsed must be positive: no water, no concentration")
+        return self
 
 
 OUTPUTS = {

@@ -51,7 +51,7 @@ class Inputs(RunInputs):
     ld50_species_tested_bird: str = text(f"Species tested for the avian LD50: {BIRD_SPECIES}")
     ld50_bodyweight_tested_bird_other: float | None = number(
         "g", "Body weight of the tested bird when the species is 'other'", None, gt=0)
-    mineau_scaling_factor: float = number("-", "Mineau scaling factor (default 1.15)", gt=0)
+    mineau_scaling_factor: float = number("-", "Mineau scaling factor (default 1.15)", gt=0, le=3)
     noaec_duck: float = number("mg/kg-diet", "Mallard duck chronic NOAEC", gt=0)
     noaec_quail: float = number("mg/kg-diet", "Bobwhite quail chronic NOAEC", gt=0)
     noaec_bird_other_1: float | None = number("mg/kg-diet", "Chronic NOAEC, other bird species 1",

@@ -43,7 +43,7 @@ class Inputs(RunInputs):
     avian_oral_ld50: float = number("mg/kg-bw", "Avian oral LD50", gt=0)
     body_weight_assessed_bird: float = number("kg", "Body weight of the assessed bird", gt=0)
     body_weight_tested_bird: float = number("kg", "Body weight of the tested bird", gt=0)
-    mineau_scaling_factor: float = number("-", "Mineau scaling factor", gt=0)
+    mineau_scaling_factor: float = number("-", "Mineau scaling factor", gt=0, le=3)
     mammal_inhalation_lc50: float = number("mg/L", "Mammalian inhalation LC50", gt=0)
     duration_mammal_inhalation_study: float = number("hr", "Duration of the mammalian inhalation study",
                                                      gt=0)

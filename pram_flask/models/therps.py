@@ -40,7 +40,7 @@ class Inputs(BirdToxicityInputs):
     app_interval: int = number("days", "Days between applications", ge=0, le=d.DAYS_IN_YEAR)
     foliar_diss_hlife: float = number("days", "Foliar dissipation half-life", gt=0)
     ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50 (surrogate for herptiles)", gt=0)
-    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0)
+    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0, le=3)
     bw_frog_prey_mamm: float = number("g", "Body weight of the mammal eaten by the herptile", gt=0)
     bw_frog_prey_herp: float = number("g", "Body weight of the amphibian eaten by the herptile", gt=0)
     aw_herp_sm: float = number("g", "Body weight of the small assessed herptile", gt=0)

@@ -54,13 +54,17 @@ class Inputs(BirdToxicityInputs):
     density: float | None = number("lb/gal", "Product density (seed treatment)", None, ge=0)
     foliar_diss_hlife: float = number("days", "Foliar dissipation half-life", gt=0)
     num_apps: int = number("-", "Number of applications", ge=1, le=d.DAYS_IN_YEAR)
-    app_rates: list[float] = number("lb a.i./acre", 'Rate of each application, e.g. "[1.15,1.15,1.15]"')
+    app_rates: list[float] = number(
+        "lb a.i./acre | oz/1000 ft of row | fl oz/cwt of seed",
+        "Rate of each application, e.g. \"[1.15,1.15,1.15]\": lb a.i./acre for broadcast and "
+        "row/band granular applications, oz of product per 1000 ft of row for row/band liquid, "
+        "fl oz of product per cwt (100 lb) of seed for seed treatment")
     day_out: list[int] = number("day of year", 'Day of each application (1-365, ascending), e.g. "[1,11,21]"')
     ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50", gt=0)
     aw_bird_sm: float = number("g", "Body weight of the small assessed bird", gt=0)
     aw_bird_md: float = number("g", "Body weight of the medium assessed bird", gt=0)
     aw_bird_lg: float = number("g", "Body weight of the large assessed bird", gt=0)
-    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0)
+    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0, le=3)
     ld50_mamm: float = number("mg/kg-bw", "Mammalian acute oral LD50", gt=0)
     lc50_mamm: float | None = number("mg/kg-diet", "Mammalian dietary LC50 (optional)", None, gt=0)
     noaec_mamm: float = number("mg/kg-diet", "Mammalian reproduction NOAEC", gt=0)

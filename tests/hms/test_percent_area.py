@@ -209,3 +209,26 @@ def test_validation_errors():
     assert "more than once" in _rule({"geometry": dup})
     with pytest.raises(ValueError):
         MODEL.read_upload(b"not a vector file", "x.zip")
+
+
+def test_hand_written_geojson_upload_without_a_layer_name():
+    """GDAL names a GeoJSON layer after its file; a FeatureCollection without "name" must read."""
+    import json
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"ComID": 42}, "geometry": mapping(shapely.box(-90, 35, -89.875, 35.125))}]}
+    uploaded = MODEL.read_upload(json.dumps(fc).encode(), "catchment.geojson")
+    points = run(uploaded)["geometry"]["42"]["points"]  # id attribute matched ignoring case
+    assert len(points) == 1 and points[0]["percentArea"] == pytest.approx(100, abs=1e-9)
+
+
+def test_antimeridian_catchments_must_be_split():
+    across = mapping(shapely.box(179.5, 60, 180.5, 60.5))
+    assert "antimeridian" in _rule({"geometry": across, "grid": "gldas"})
+    split = mapping(shapely.MultiPolygon([shapely.box(179.5, 60, 180, 60.5), shapely.box(-180, 60, -179.5, 60.5)]))
+    points = run(split, "gldas")["geometry"]["0"]["points"]
+    assert len(points) == 8
+    assert sum(p["percentCatchment"] for p in points) == pytest.approx(100, rel=1e-9)
+    # Candidate cells come from each part's box, not one box around the world.
+    wide = shapely.MultiPolygon([shapely.box(175, 50, 180, 60), shapely.box(-180, 50, -175, 60)])
+    assert module.pa.estimate_cells(module.pa.parse_geojson(mapping(wide)),
+                                    module.GRIDS["gldas"]) == 2 * 20 * 40

@@ -173,3 +173,11 @@ def test_boundary_series_forms_agree():
     b = run(KW, {**CHANNEL, "boundary_flow": per_time[1:], "initial_flow": per_time[0]})
     assert a["flow"] == b["flow"]
     assert len(a["dates"]) == steps + 1 and a["dates"][1] == "2020-03-01T00:15:00"
+
+
+@pytest.mark.parametrize("model", [CHV, KW])
+def test_timesteps_are_whole_seconds_and_steps_are_bounded(model):
+    base = {**CHANNEL, "boundary_flow": 5.0}
+    assert "greater than or equal to 1" in _rule(model, {**base, "timestep": 0.5})
+    long = {**base, "timestep": 1, "start_date": "2020-01-01", "end_date": "2020-01-03"}
+    assert "at most 100000" in _rule(model, long)

@@ -1,0 +1,35 @@
+"""Inputs outside the range where a model's equations mean anything are refused."""
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from flask_qed.model import InputError, Model
+from tests.pram.qaqc import load_cases
+
+
+def rule(model: str, **changes) -> str:
+    m = Model.from_module(importlib.import_module(f"pram_flask.models.{model}"))
+    _, inputs, _ = load_cases(model)[0]
+    with pytest.raises(InputError) as err:
+        m.validate({**inputs, **changes})
+    return " ".join(f"{e['field']}: {e['rule']}" for e in err.value.errors)
+
+
+def test_beerex_soil_uptake_needs_log_kow_where_the_equation_is_positive():
+    assert "Briggs" in rule("beerex", application_method="soil application", log_kow=6.0, koc=100,
+                            empirical_residue="no")
+
+
+def test_rice_needs_some_water():
+    assert "dw + dsed must be positive" in rule("rice", dw=0, dsed=0)
+
+
+@pytest.mark.parametrize("model,field,value", [
+    ("kabam", "water_temp", -50), ("kabam", "log_kow", 14),
+    ("kabam", "mineau_scaling_factor", 1e15), ("trex", "mineau_sca_fact", 40),
+    ("therps", "mineau_sca_fact", 40), ("sip", "mineau_scaling_factor", 9), ("stir", "mineau_scaling_factor", 9),
+])
+def test_bounds(model, field, value):
+    assert rule(model, **{field: value}).startswith(field)
