@@ -38,12 +38,17 @@ OLD_APP = {
             if a < 0:
                 raise ValueError("a must not be negative")
             return {"sum": a + b}
+
+        @celery.task
+        def echo_json(text):
+            import json
+            return json.dumps({"echo": text})  # the original apps returned JSON text
         ''',
     "old_app/web.py": '''
         from flask import Flask, request
         from flask_restful import Api, Resource
 
-        from old_app.tasks import add
+        from old_app.tasks import add, echo_json
 
         class Add(Resource):
             def post(self):
@@ -51,9 +56,15 @@ OLD_APP = {
                 task = add.apply_async(args=[body["a"], body["b"]])
                 return {"job_id": task.id}, 202
 
+        class Echo(Resource):
+            def get(self, text):
+                return {"job_id": echo_json.apply_async(args=[text]).id}, 202
+
         def create_app():
             app = Flask(__name__)
-            Api(app).add_resource(Add, "/add")
+            api = Api(app)
+            api.add_resource(Add, "/add")
+            api.add_resource(Echo, "/echo/<text>")
             return app
         ''',
     "old_app-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: old-app\nVersion: 0.1\n",
@@ -150,6 +161,8 @@ def test_an_app_written_the_old_way_plugs_in(deployment):
     record = poll(f"{base}/old/data?job_id={failed}")
     assert record["status"] == "FAILURE" and record["error"] == "ValueError: a must not be negative"
     assert requests.get(f"{base}/pram/data?job_id={job_id}", timeout=10).status_code == 404
+    echoed = requests.get(f"{base}/old/echo/hello", timeout=10).json()["job_id"]
+    assert poll(f"{base}/old/data?job_id={echoed}")["data"] == {"echo": "hello"}  # JSON, not text
     missing = requests.get(f"{base}/old/nothing", timeout=10)
     assert missing.status_code == 404 and missing.json()["code"] == 404
 

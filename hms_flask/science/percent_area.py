@@ -178,7 +178,8 @@ def percent_area(catchments: list[Catchment], grid: Grid | str) -> dict[str, Any
     contained[inside] = cell_area[inv[inside]]
     edge = ~inside & shapely.intersects(pair_feat, pair_cell)
     contained[edge] = shapely.area(shapely.intersection(pair_feat[edge], pair_cell[edge]))
-    keep = contained > SLIVER * cell_area[inv]
+    # Relative to the smaller of cell and catchment, so a tiny catchment is kept whole.
+    keep = contained > SLIVER * np.minimum(cell_area[inv], feat_area[feat_idx])
 
     feat_idx, rows, cols, inv, contained = (a[keep] for a in (feat_idx, rows, cols, inv, contained))
     lon, lat = grid.centers(rows, cols)
@@ -206,6 +207,10 @@ def percent_area(catchments: list[Catchment], grid: Grid | str) -> dict[str, Any
                       "percentArea": "% of the cell", "percentCatchment": "% of the catchment"},
             "number of features": len(catchments), "number of points": int(keep.sum()),
             "catchment areas (km2)": {c.id: float(a) / 1e6 for c, a in zip(catchments, feat_area)},
+            # Below 100 where a catchment reaches past the edge of the grid.
+            "percent of catchment inside the grid": {
+                c.id: float(p) for c, p in zip(catchments, 100.0 * np.bincount(
+                    feat_idx, weights=contained, minlength=len(catchments)) / feat_area)},
         },
     }
 

@@ -31,7 +31,8 @@ class Inputs(RunInputs):
 OUTPUTS = {
     "out_z_score_f": {"description": "z-score of the exposure on the dose-response curve", "units": "-"},
     "out_f8_f": {"description": "Probability of an individual effect", "units": "-"},
-    "out_chance_f": {"description": "Chance of an individual effect, 1 in this many", "units": "-"},
+    "out_chance_f": {"description": "Chance of an individual effect, 1 in this many (null when the "
+                                     "probability is below the smallest double, ~1e-308)", "units": "-"},
 }
 
 # numpy has no erfc (and scipy is not a dependency): apply the C library's

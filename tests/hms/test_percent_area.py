@@ -110,8 +110,16 @@ def test_feature_crossing_the_grid_edge_reports_only_existing_cells():
         [(-124.9375, 40.0625), (-124.9375, 40.1875), (-124.8125, 40.0625), (-124.8125, 40.1875)]
     for a, b in zip(got, ref):
         assert a["containedArea"] == pytest.approx(b["containedArea"], rel=1e-9)
-    # Half the catchment lies west of the grid.
+    # Half the catchment lies west of the grid, and the metadata says so.
     assert sum(p["percentCatchment"] for p in got) == pytest.approx(50.0, abs=0.5)
+    inside_share = run(mapping(crossing))["metadata"]["percent of catchment inside the grid"]["0"]
+    assert inside_share == pytest.approx(sum(p["percentCatchment"] for p in got), rel=1e-9)
+
+
+def test_a_tiny_catchment_is_kept_whole():
+    tiny = shapely.box(-90.0, 35.0, -90.0 + 1e-6, 35.0 + 1e-6)   # about 0.01 m2
+    points = run(mapping(tiny))["geometry"]["0"]["points"]
+    assert len(points) == 1 and points[0]["percentCatchment"] == pytest.approx(100, rel=1e-4)
 
 
 def _catchments():
