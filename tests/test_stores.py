@@ -222,11 +222,11 @@ def test_a_lapsed_lease_can_be_claimed_again(store):
 def test_heartbeat_keeps_the_lease(store):
     jid = new_id()
     store.create(jid, {"status": "PENDING", "attempts": 0})
-    store.claim(jid, 0.5, {})
-    for _ in range(3):
-        time.sleep(0.25)
-        store.heartbeat(jid, 0.5)
-    assert store.claim(jid, 0.5, {}) is None
+    store.claim(jid, 1.0, {})
+    for _ in range(3):  # 1.5 s in all: past the first lease, never past a renewed one
+        time.sleep(0.5)
+        store.heartbeat(jid, 1.0)
+    assert store.claim(jid, 1.0, {}) is None
 
 
 def test_concurrent_claims_have_one_winner(store):
