@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import csv
+import functools
+import importlib
 import math
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from flask_qed.model import InputError, Model
 
 DATA = Path(__file__).parent / "data"
 MODELS = ["agdrift", "beerex", "earthworm", "iec", "kabam", "rice", "sip", "stir",
@@ -53,3 +59,27 @@ def mismatches(expected: dict[str, str], actual: dict[str, Any], rtol: float) ->
         if not math.isclose(float(got), want_num, rel_tol=rtol, abs_tol=1e-12):
             bad.append(f"{name}: got {got!r}, want {want_num!r}")
     return bad
+
+
+@functools.cache
+def pram_model(name: str) -> Model:
+    """The declaration of a PRAM model, as the worker builds it."""
+    return Model.from_module(importlib.import_module(f"pram_flask.models.{name}"))
+
+
+def case_inputs(name: str, index: int = 0, **changes: Any) -> dict[str, Any]:
+    """The inputs of a QA/QC case (by position), with some of them changed."""
+    return {**load_cases(name)[index][1], **changes}
+
+
+def outputs(name: str, inputs: Any) -> dict[str, dict[str, Any]]:
+    """Validate and run as the worker does; the outputs in column form."""
+    m = pram_model(name)
+    return m.run(m.validate(inputs))["outputs"]
+
+
+def input_errors(name: str, inputs: Any) -> list[dict[str, Any]]:
+    """The errors (run, field, value, rule) of inputs that must be refused."""
+    with pytest.raises(InputError) as info:
+        pram_model(name).validate(inputs)
+    return info.value.errors

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import importlib
 import math
 from pathlib import Path
@@ -9,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flask_qed.model import InputError, Model
 from pram_flask.models import agdrift
+from tests.pram.qaqc import input_errors, outputs, pram_model
 
-MODEL = Model.from_module(agdrift)
+MODEL = pram_model("agdrift")
 
 POND = {"application_rate": 0.5, "application_method": "tier_1_aerial", "drop_size_aerial": "fine_to_medium",
         "ecosystem_type": "aquatic_assessment", "aquatic_body_type": "epa_defined_pond",
@@ -23,14 +24,8 @@ POINT = {"application_rate": 0.5, "application_method": "tier_1_ground", "drop_s
          "calculation_input": "distance_to_point_or_area_ft", "downwind_distance": 50}
 
 
-def _run(inputs: dict | list) -> dict:
-    return MODEL.run(MODEL.validate(inputs))["outputs"]
-
-
-def _errors(inputs: dict) -> list[dict]:
-    with pytest.raises(InputError) as info:
-        MODEL.validate(inputs)
-    return info.value.errors
+_run = functools.partial(outputs, "agdrift")
+_errors = functools.partial(input_errors, "agdrift")
 
 
 def _table_column(name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,15 +1,15 @@
 """BeeREX: validation rules, EEC per application method, empirical residues, batches."""
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
 
-from flask_qed.model import InputError, Model
 from pram_flask.models import beerex
-from tests.pram.qaqc import load_cases
+from tests.pram.qaqc import input_errors, load_cases, outputs, pram_model
 
-MODEL = Model.from_module(beerex)
+MODEL = pram_model("beerex")
 
 
 def _base() -> dict:
@@ -17,14 +17,8 @@ def _base() -> dict:
     return dict(inputs)
 
 
-def _run(inputs: dict | list) -> dict:
-    return MODEL.run(MODEL.validate(inputs))["outputs"]
-
-
-def _errors(inputs: dict) -> list[dict]:
-    with pytest.raises(InputError) as info:
-        MODEL.validate(inputs)
-    return info.value.errors
+_run = functools.partial(outputs, "beerex")
+_errors = functools.partial(input_errors, "beerex")
 
 
 @pytest.mark.parametrize("change,fragment", [

@@ -1,30 +1,24 @@
 """KABAM: validation rules, food-web identities, user rate constants, batches."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 
-from flask_qed.model import InputError, Model
 from pram_flask.models import kabam
-from tests.pram.qaqc import load_cases
+from tests.pram.qaqc import input_errors, load_cases, outputs, pram_model
 
-MODEL = Model.from_module(kabam)
+MODEL = pram_model("kabam")
 
 
 def _base(case: int = 2) -> dict:
     return dict(load_cases("kabam")[case // 2][1])
 
 
-def _run(inputs: dict | list) -> dict:
-    return MODEL.run(MODEL.validate(inputs))["outputs"]
-
-
-def _errors(inputs: dict) -> list[dict]:
-    with pytest.raises(InputError) as info:
-        MODEL.validate(inputs)
-    return info.value.errors
+_run = functools.partial(outputs, "kabam")
+_errors = functools.partial(input_errors, "kabam")
 
 
 def test_diet_must_add_up_to_100_percent() -> None:

@@ -1,16 +1,11 @@
 """Every PRAM model against EPA's published QA/QC values, calling the science directly."""
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from flask_qed.model import Model
-from tests.pram.qaqc import MODELS, load_cases, mismatches, tolerance
+from tests.pram.qaqc import MODELS, load_cases, mismatches, pram_model, tolerance
 
-
-def _model(name: str) -> Model:
-    return Model.from_module(importlib.import_module(f"pram_flask.models.{name}"))
+_model = pram_model
 
 
 CASES = [(m, case) for m in MODELS for case, _, _ in load_cases(m)]

@@ -6,30 +6,19 @@ outputs that follow from the equations.
 """
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
 import numpy as np
 import pytest
 
-from flask_qed.model import InputError, Model
-from tests.pram.qaqc import load_cases
+from flask_qed.model import InputError
+from tests.pram.qaqc import case_inputs, outputs, pram_model
 
 MODELS = ["terrplant", "sip", "stir", "iec", "earthworm"]
 
 
-def _model(name: str) -> Model:
-    return Model.from_module(importlib.import_module(f"pram_flask.models.{name}"))
-
-
-def _case(name: str, index: int = 0) -> dict[str, Any]:
-    return dict(load_cases(name)[index][1])
-
-
-def _run(name: str, inputs: Any) -> dict[str, dict[str, Any]]:
-    m = _model(name)
-    return m.run(m.validate(inputs))["outputs"]
+_model, _case, _run = pram_model, case_inputs, outputs
 
 
 def _one(name: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -1,29 +1,27 @@
 """T-HERPS: schedule validation, residue algebra, ubertool quirks and big batches."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import pytest
 
-from flask_qed.model import InputError, Model
+from flask_qed.model import InputError
 from pram_flask.models import therps
-from tests.pram.qaqc import load_cases
+from tests.pram.qaqc import case_inputs, load_cases, outputs, pram_model
 
-MODEL = Model.from_module(therps)
+MODEL = pram_model("therps")
 BASE = load_cases("therps")[0][1]
 
 
 def base_row(**changes: Any) -> dict[str, Any]:
     """EPA's first QA/QC case (Fluxapyroxad) with some inputs changed."""
-    row = dict(BASE)
-    row.update(changes)
-    return row
+    return case_inputs("therps", **changes)
 
 
-def run(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return MODEL.run(MODEL.validate(rows))["outputs"]
+run = functools.partial(outputs, "therps")
 
 
 def first(row: dict[str, Any]) -> dict[str, Any]:

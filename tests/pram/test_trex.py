@@ -1,17 +1,18 @@
 """T-REX: list-input validation, schedules, ubertool unit-test values and big batches."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 import pytest
 
-from flask_qed.model import InputError, Model
+from flask_qed.model import InputError
 from pram_flask.models import _dietary, trex
-from tests.pram.qaqc import load_cases
+from tests.pram.qaqc import case_inputs, load_cases, outputs, pram_model
 
-MODEL = Model.from_module(trex)
+MODEL = pram_model("trex")
 
 
 BASE = load_cases("trex")[0][1]
@@ -19,13 +20,10 @@ BASE = load_cases("trex")[0][1]
 
 def base_row(**changes: Any) -> dict[str, Any]:
     """EPA's first QA/QC case (Triticonazole on turf) with some inputs changed."""
-    row = dict(BASE)
-    row.update(changes)
-    return row
+    return case_inputs("trex", **changes)
 
 
-def run(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return MODEL.run(MODEL.validate(rows))["outputs"]
+run = functools.partial(outputs, "trex")
 
 
 def rule_for(row: dict[str, Any]) -> dict[str, Any]:
