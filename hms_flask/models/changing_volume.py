@@ -168,14 +168,19 @@ class Inputs(RoutingInputs):
         return ("length", "width", "slope", "mannings_n", "side_slope")
 
 
-OUTPUTS = {
-    "dates": {"description": "Output times t0..tN (t0 = initial state)", "units": "ISO 8601"},
-    "flow": {"description": "Outflow of each segment at each time", "units": "m3/s"},
-    "depth": {"description": "Water depth of each segment at each time", "units": "m"},
-    "volume": {"description": "Water volume stored in each segment at each time", "units": "m3"},
-    "boundary_flow": {"description": "Boundary inflow used at each time", "units": "m3/s"},
-    "metadata": {"description": "Method, scheme, Courant number, mass balance, units", "units": "-"},
-}
+def routing_outputs(depth: str) -> dict[str, dict[str, str]]:
+    """The outputs of both routing methods; they differ only in what depth means."""
+    return {
+        "dates": {"description": "Output times t0..tN (t0 = initial state)", "units": "ISO 8601"},
+        "flow": {"description": "Outflow of each segment at each time", "units": "m3/s"},
+        "depth": {"description": depth, "units": "m"},
+        "volume": {"description": "Water volume stored in each segment at each time", "units": "m3"},
+        "boundary_flow": {"description": "Boundary inflow used at each time", "units": "m3/s"},
+        "metadata": {"description": "Method, scheme, Courant number, mass balance, units", "units": "-"},
+    }
+
+
+OUTPUTS = routing_outputs("Water depth of each segment at each time")
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import numpy as np
 from pydantic import Field
 
 from ..science import routing
-from .changing_volume import MAX_VALUES, RoutingInputs, expand, result, segment_count, timeline
+from .changing_volume import (MAX_VALUES, RoutingInputs, expand, result, routing_outputs,
+                              segment_count, timeline)
 
 NAME = "kinematic_wave"
 TITLE = "Kinematic-wave flow routing"
@@ -34,14 +35,7 @@ class Inputs(RoutingInputs):
         return self.subreaches
 
 
-OUTPUTS = {
-    "dates": {"description": "Output times t0..tN (t0 = initial state)", "units": "ISO 8601"},
-    "flow": {"description": "Outflow of each segment at each time", "units": "m3/s"},
-    "depth": {"description": "Flow depth (area / width) at each segment outlet", "units": "m"},
-    "volume": {"description": "Water volume stored in each segment at each time", "units": "m3"},
-    "boundary_flow": {"description": "Boundary inflow used at each time", "units": "m3/s"},
-    "metadata": {"description": "Method, scheme, Courant number, mass balance, units", "units": "-"},
-}
+OUTPUTS = routing_outputs("Flow depth (area / width) at each segment outlet")
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:
