@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 DEFAULT_TTL = 86_400  # seconds a job and its result are kept
 
@@ -27,10 +27,6 @@ class Settings:
     job_lease: int = 60
     broker_timeout: float = 5.0
     extra_apps: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def with_(self, **changes: Any) -> "Settings":
-        return replace(self, **changes)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

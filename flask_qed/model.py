@@ -249,10 +249,6 @@ def _json_values(col: Any, n: int) -> list[Any]:
     return [json_safe(col)] * n
 
 
-def _is_seq(value: Any) -> bool:
-    return isinstance(value, (list, tuple))
-
-
 def json_safe(value: Any) -> Any:
     """Replace NaN/Infinity by None and numpy scalars/arrays by Python values."""
     if isinstance(value, float):
