@@ -76,7 +76,7 @@ def bench_routing() -> None:
                "boundary_flow": inflow.tolist(), "segments": 100, "length": 2000.0,
                "width": 25.0, "slope": 0.0008, "mannings_n": 0.035}
     cases = [
-        (constant_volume, {"startDate": "2019-01-01", "endDate": "2020-01-01", "timestep": 1 / 24,
+        (constant_volume, {"startDate": "2019-01-01", "endDate": "2020-01-01", "timestep": 3600,
                            "boundary_flow": 20.0, "segments": 100}),
         (changing_volume, channel),
         (kinematic_wave, channel),

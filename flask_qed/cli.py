@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .config import load_settings
-from .embedded import free_port, start_redis
+from .embedded import die_with_parent, free_port, start_redis
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +48,36 @@ def _wait_healthy(url: str, procs: Sequence[tuple[str, subprocess.Popen]], timeo
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on ``host:port`` (so what answers there later is ours)."""
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        try:
+            sock.bind((host or "0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def up(host: str, port: int, concurrency: int) -> int:
-    """Start Redis, a worker and the gateway; stop them all on Ctrl-C or SIGTERM."""
+    """Start Redis, a worker and the gateway; stop them all on Ctrl-C, SIGTERM or SIGHUP.
+
+    The children are tied to this process (they get SIGTERM if it dies, even by
+    SIGKILL). The embedded Redis listens on 127.0.0.1 only, in protected mode,
+    with a random password written to its config file (never on a command
+    line) and handed to the worker and gateway in their environment; if it dies
+    it is started again on the same port and append-only file.
+    """
     settings = load_settings()
     instance = Path(settings.instance_path).resolve()
     instance.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, QED_INSTANCE_PATH=str(instance), QED_STORE_URL=settings.store_url)
+    # One folder of metrics for the gateway's and the worker's processes: /metrics adds them up.
+    metrics_dir = instance / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     procs: list[tuple[str, subprocess.Popen]] = []
     stopping = False
 
@@ -60,27 +85,44 @@ def up(host: str, port: int, concurrency: int) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     try:
+        if not port_is_free(host, port):
+            raise RuntimeError(f"port {port} on {host or '0.0.0.0'} is in use; choose another with --port "
+                               "(0 picks a free one)")
+        redis_args: dict = {}
         if not os.environ.get("QED_BROKER_URL"):
-            redis, env["QED_BROKER_URL"] = start_redis(instance / "redis", persist=True)
+            import secrets
+            from .embedded import free_port as _free
+            redis_args = {"workdir": instance / "redis", "persist": True, "port": _free(),
+                          "password": secrets.token_hex(24), "tied": True}
+            redis, env["QED_BROKER_URL"] = start_redis(**redis_args)
             procs.append(("redis", redis))
         worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_cgi", "worker",
                                    "--loglevel", "INFO", "--concurrency", str(concurrency),
-                                   "--without-gossip", "--without-mingle"], env=env)
+                                   "--without-gossip", "--without-mingle"], env=env,
+                                  preexec_fn=die_with_parent)  # noqa: PLW1509
         procs.append(("worker", worker))
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
-                                "--bind", f"{host}:{port}", "flask_cgi:app"], env=env)
+                                "--bind", f"{host}:{port}", "flask_cgi:app"], env=env,
+                               preexec_fn=die_with_parent)  # noqa: PLW1509
         procs.append(("web", web))
         shown = "localhost" if host in ("0.0.0.0", "") else host
         _wait_healthy(f"http://{shown}:{port}/healthz", procs)
+        broker = "embedded Redis (127.0.0.1, password protected)" if redis_args else _redact(env["QED_BROKER_URL"])
         print(f"flask_qed is up: http://{shown}:{port}/  (store {env['QED_STORE_URL']}, "
-              f"broker {env['QED_BROKER_URL']}); Ctrl-C stops it", flush=True)
+              f"broker {broker}); Ctrl-C stops it", flush=True)
         while not stopping:
-            dead = [(n, p.returncode) for n, p in procs if p.poll() is not None]
-            if dead:
-                print(f"qed up: {dead[0][0]} exited with status {dead[0][1]}; stopping", file=sys.stderr)
+            for i, (name, proc) in enumerate(procs):
+                if proc.poll() is None:
+                    continue
+                if name == "redis" and redis_args:
+                    print(f"qed up: redis exited with status {proc.returncode}; restarting it", file=sys.stderr,
+                          flush=True)
+                    procs[i] = ("redis", start_redis(**redis_args)[0])
+                    continue
+                print(f"qed up: {name} exited with status {proc.returncode}; stopping", file=sys.stderr)
                 return 1
             time.sleep(0.3)
         return 0
@@ -89,8 +131,14 @@ def up(host: str, port: int, concurrency: int) -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         _stop(list(reversed(procs)))
         print("qed up: stopped", flush=True)
+
+
+def _redact(url: str) -> str:
+    head, sep, tail = url.partition("@")
+    return head.split("://", 1)[0] + "://…@" + tail if sep else url
 
 
 def apps() -> int:
@@ -108,19 +156,61 @@ def purge() -> int:
     return 0
 
 
+def keys(args: argparse.Namespace) -> int:
+    from . import keys as keyfile
+    path = args.file or os.environ.get("QED_API_KEYS_FILE")
+    if not path:
+        print("qed keys: name the key file with --file or QED_API_KEYS_FILE", file=sys.stderr)
+        return 2
+    if args.keys_command == "add":
+        try:
+            key = keyfile.add_key(path, args.name)
+        except ValueError as exc:
+            print(f"qed keys: {exc}", file=sys.stderr)
+            return 2
+        print(key)
+        print(f"# the key of {args.name!r}; it is shown only now, {path} keeps only its hash",
+              file=sys.stderr)
+        return 0
+    if args.keys_command == "list":
+        for name, count in keyfile.list_clients(path):
+            print(f"{name}\t{count} key{'s' if count != 1 else ''}")
+        return 0
+    removed = keyfile.revoke(path, args.name)
+    print(f"revoked {removed} key{'s' if removed != 1 else ''} of {args.name!r}")
+    return 0 if removed else 1
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("flask_qed")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="qed", description="flask_qed: scientific models over HTTP.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p_up = sub.add_parser("up", help="start Redis, a worker and the gateway (Ctrl-C stops them)")
+    p_up = sub.add_parser("up", help="start Redis, a worker and the gateway (Ctrl-C, SIGTERM or SIGHUP stops them)")
     p_up.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p_up.add_argument("--port", type=int, default=7777, help="port (default 7777; 0 picks a free one)")
     p_up.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     sub.add_parser("apps", help="list the science apps and their models")
     sub.add_parser("purge", help="delete expired jobs from the store now")
+    p_keys = sub.add_parser("keys", help="manage API keys (the file named by QED_API_KEYS_FILE)")
+    p_keys.add_argument("--file", help="the key file (default: $QED_API_KEYS_FILE)")
+    keys_sub = p_keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    keys_sub.add_parser("add", help="make a new key for a client and print it once").add_argument("name")
+    keys_sub.add_parser("list", help="list the clients that have keys")
+    keys_sub.add_parser("revoke", help="remove every key of a client").add_argument("name")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "up":
         return up(args.host, args.port or free_port(), args.concurrency)
+    if args.command == "keys":
+        return keys(args)
     return apps() if args.command == "apps" else purge()
 
 

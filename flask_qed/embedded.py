@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -44,19 +45,45 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: be sent SIGTERM when the parent dies, even by SIGKILL
+    (Linux prctl PR_SET_PDEATHSIG; elsewhere nothing happens)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_redis(workdir: Path, port: int | None = None, host: str = "127.0.0.1",
-                persist: bool = False) -> tuple[subprocess.Popen, str]:
-    """Start redis-server; return the process and its URL. ``persist`` keeps an AOF file."""
+                persist: bool = False, password: str | None = None,
+                tied: bool = False) -> tuple[subprocess.Popen, str]:
+    """Start redis-server; return the process and its URL. ``persist`` keeps an AOF file.
+
+    The settings go in a config file readable by its owner only, so that a
+    ``password`` (requirepass) never shows on a command line (``ps``). Protected
+    mode stays on. ``tied``: the server dies with this process (PR_SET_PDEATHSIG).
+    """
     port = port or free_port(host)
     workdir.mkdir(parents=True, exist_ok=True)
-    args = [redis_server_binary(), "--port", str(port), "--bind", host, "--dir", str(workdir),
-            "--save", "", "--appendonly", "yes" if persist else "no",
-            "--maxmemory-policy", "noeviction", "--protected-mode", "no"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    conf = workdir / "redis.conf"
+    lines = [f"port {port}", f"bind {host}", f'dir "{workdir}"', 'save ""',
+             f"appendonly {'yes' if persist else 'no'}", "maxmemory-policy noeviction",
+             "protected-mode yes"]
+    if password:
+        lines.append(f"requirepass {password}")
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    args = [redis_server_binary(), str(conf)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            preexec_fn=die_with_parent if tied else None)  # noqa: PLW1509
     try:
         wait_for_port(host, port)
     except TimeoutError:
         proc.kill()
         raise
     logger.info("redis-server %s on %s:%d", args[0], host, port)
-    return proc, f"redis://{host}:{port}/0"
+    auth = f":{password}@" if password else ""
+    return proc, f"redis://{auth}{host}:{port}/0"

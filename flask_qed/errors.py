@@ -20,13 +20,15 @@ class BrokerUnavailable(RuntimeError):
 class ApiError(Exception):
     """An error with its HTTP status, raised by views."""
 
-    def __init__(self, code: int, message: str, errors: list[dict[str, Any]] | None = None):
+    def __init__(self, code: int, message: str, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.code, self.message, self.errors = code, message, errors
+        self.code, self.message, self.errors, self.headers = code, message, errors, headers or {}
 
 
-_STATUS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-           409: "Conflict", 415: "Unsupported Media Type", 422: "Unprocessable Entity", 500: "Internal Server Error",
+_STATUS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict", 413: "Payload Too Large", 414: "URI Too Long", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
+           429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
            503: "Service Unavailable"}
 
 
@@ -42,6 +44,8 @@ def error_response(code: int, message: str, errors: list[dict[str, Any]] | None 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
+        if exc.code == 413:
+            return error_response(413, too_large_message(app))
         response = error_response(exc.code or 500, exc.description or exc.name)
         if exc.code == 405 and exc.response is None and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
@@ -49,7 +53,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api(exc: ApiError) -> Any:
-        return error_response(exc.code, exc.message, exc.errors)
+        response = error_response(exc.code, exc.message, exc.errors)
+        response.headers.update(exc.headers)
+        return response
 
     @app.errorhandler(InputError)
     def _inputs(exc: InputError) -> Any:
@@ -61,11 +67,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def _store(exc: StoreUnavailable) -> Any:
+        from .metrics import STORE_ERRORS
+        STORE_ERRORS.inc()
         logger.error("store unavailable: %s", exc)
         return error_response(503, "the job store is unavailable, try again later")
 
     @app.errorhandler(BrokerUnavailable)
     def _broker(exc: BrokerUnavailable) -> Any:
+        from .metrics import BROKER_ERRORS
+        BROKER_ERRORS.inc()
         logger.error("broker unavailable: %s", exc)
         return error_response(503, "the job queue is unavailable, try again later")
 
@@ -76,6 +86,16 @@ def register_error_handlers(app: Flask) -> None:
             return error_response(503, "the job queue is unavailable, try again later")
         logger.exception("unhandled error")
         return error_response(500, "internal error")
+
+
+def too_large_message(app: Flask) -> str:
+    """A 413's message: the body limit, the most runs a batch takes, and the setting."""
+    limit = app.config.get("MAX_CONTENT_LENGTH")
+    rows = app.config.get("QED_MAX_ROWS")
+    size = f"{limit:,} bytes ({limit / 1024 ** 2:.0f} MiB)" if limit else "the limit"
+    runs = f"; a batch job takes at most max_rows = {rows:,} runs, which fit in it" if rows else ""
+    return (f"the request body is larger than QED_MAX_CONTENT_LENGTH = {size}{runs}: "
+            "send fewer runs per job, or raise QED_MAX_CONTENT_LENGTH")
 
 
 def _is_broker_error(exc: BaseException) -> bool:

@@ -15,3 +15,30 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Several gunicorns on one host (tests, qed up) would collide on one default socket path.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Stop at once, with a clear message, if the store or the broker cannot work."""
+    from flask_qed.config import load_settings
+    from flask_qed.preflight import check
+    settings = load_settings()
+    if settings.log_format == "json":  # QED_LOG_FORMAT=json: the gateway's own lines as JSON too
+        from flask_qed.logs import json_formatter, use_json
+        use_json()
+        for handler in server.log.error_log.handlers:
+            handler.setFormatter(json_formatter())
+    check(settings, "gateway")
+
+
+# No software version on the wire, and gunicorn's own refusals (414 URI too
+# long, 431 headers too large, 400 malformed request) in the project's JSON
+# error shape instead of an HTML page.
+from flask_qed.gunicorn_errors import install as _install_json_errors  # noqa: E402
+
+_install_json_errors()
+
+
+def child_exit(server, worker):
+    """A gateway process ended: with shared metrics, its live series go with it."""
+    from flask_qed.metrics import mark_process_dead
+    mark_process_dead(worker.pid)

@@ -1,6 +1,7 @@
 """The job lifecycle: states, the record written at submission, and its public view."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .stores.base import utcnow
@@ -17,10 +18,12 @@ def now_iso() -> str:
 
 
 def new_record(app: str, model: str | None, version: str | None, task: str) -> dict[str, Any]:
-    """The record written before the submit response returns."""
+    """The record written before the submit response returns. ``queued_at`` (epoch
+    seconds) is when the job was last handed to the broker: the reconciler publishes
+    a job again when it has waited too long since then (see flask_qed.reconciler)."""
     return {"app": app, "model": model, "version": version, "task": task, "status": PENDING,
             "progress": 0, "created": now_iso(), "started": None, "finished": None,
-            "attempts": 0, "error": None}
+            "attempts": 0, "error": None, "queued_at": time.time()}
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

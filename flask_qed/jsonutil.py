@@ -21,3 +21,222 @@ def dumps(value: Any) -> bytes:
 
 
 loads = orjson.loads
+
+
+# -- bounded memory: JSON written and read a piece at a time -------------------------------
+import re as _re  # noqa: E402
+import zlib as _zlib  # noqa: E402
+from typing import Callable, Iterable, Iterator  # noqa: E402
+
+
+class Packed(bytes):
+    """JSON text already compressed the way the stores pack a value (one zlib stream):
+    a store writes it as it is, so a large value is never held as Python objects."""
+
+
+class PackedWriter:
+    """Writes JSON text piece by piece into one zlib stream; ``close()`` gives the
+    :class:`Packed` value. Only the compressed bytes are kept."""
+
+    def __init__(self, small: bool = False) -> None:
+        # small: a fragment kept by the thousand (a 4 KiB window and little state each)
+        self._z = _zlib.compressobj(1, _zlib.DEFLATED, 12, 2) if small else _zlib.compressobj(1)
+        self._parts: list[bytes] = []
+
+    def write(self, text: bytes) -> None:
+        out = self._z.compress(text)
+        if out:
+            self._parts.append(out)
+
+    def close(self) -> Packed:
+        self._parts.append(self._z.flush())
+        packed = Packed(b"".join(self._parts))
+        self._parts = []
+        return packed
+
+
+def unpacked_pieces(blob: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """The JSON text of a packed (zlib) value, a piece of at most ``size`` bytes at a time."""
+    z = _zlib.decompressobj()
+    for start in range(0, len(blob), 1 << 18):
+        data = blob[start:start + (1 << 18)]
+        while data:
+            out = z.decompress(data, size)
+            if out:
+                yield out
+            data = z.unconsumed_tail
+    out = z.flush()
+    if out:
+        yield out
+
+
+def unpacked_lines(blob: bytes) -> Iterator[bytes]:
+    """The lines of a packed value's JSON text (without their newline)."""
+    rest = b""
+    for piece in unpacked_pieces(blob):
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
+# -- reading a large request body one value at a time -----------------------------------------
+_WS = _re.compile(r"[ \t\n\r]*")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+class Lazy:
+    """A JSON object or array of a text, not parsed yet: iterate it to parse one member at a time."""
+
+    def __init__(self, text: str, start: int):
+        self.text, self.start = text, start
+        self.is_object = text[start] == "{"
+        self.end: int | None = None  # after the closing bracket, once iterated
+
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        """(key, value) of an object, (index, value) of an array; values parsed whole."""
+        text, pos = self.text, self.start + 1
+        close = "}" if self.is_object else "]"
+        pos = _WS.match(text, pos).end()
+        if text[pos:pos + 1] == close:
+            self.end = pos + 1
+            return
+        index = 0
+        while True:
+            if self.is_object:
+                key, pos = _member_name(text, pos)
+            else:
+                key, index = index, index + 1
+            value, pos = _DECODER.raw_decode(text, pos)
+            yield key, value
+            pos = _WS.match(text, pos).end()
+            sep = text[pos:pos + 1]
+            if sep == close:
+                self.end = pos + 1
+                return
+            if sep != ",":
+                raise ValueError(f"expected ',' or {close!r} at {pos}")
+            pos = _WS.match(text, pos + 1).end()
+
+
+def _member_name(text: str, pos: int) -> tuple[str, int]:
+    """An object member's name at ``pos`` and the position of its value (after the ':')."""
+    if text[pos:pos + 1] != '"':
+        raise ValueError(f"expected a property name at {pos}")
+    key, pos = _DECODER.raw_decode(text, pos)
+    pos = _WS.match(text, pos).end()
+    if text[pos:pos + 1] != ":":
+        raise ValueError(f"expected ':' at {pos}")
+    return key, _WS.match(text, pos + 1).end()
+
+
+def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
+    """Parse a JSON body in one pass; its ``inputs`` member, when an object or an array,
+    is handed to ``on_inputs`` as :class:`Lazy` (parsed a member at a time) and replaced
+    by what that returns. Raises ValueError on invalid JSON."""
+    pos = _WS.match(text, 0).end()
+    if text[pos:pos + 1] != "{":
+        value, end = _DECODER.raw_decode(text, pos)
+        if _WS.match(text, end).end() != len(text):
+            raise ValueError("extra data after the JSON value")
+        return value
+    body: dict[str, Any] = {}
+    pos = _WS.match(text, pos + 1).end()
+    if text[pos:pos + 1] == "}":
+        pos += 1
+    else:
+        while True:
+            key, pos = _member_name(text, pos)
+            if key == "inputs" and text[pos:pos + 1] in ("{", "["):
+                lazy = Lazy(text, pos)
+                body[key] = on_inputs(lazy)
+                if lazy.end is None:
+                    for _ in lazy.items():
+                        pass
+                pos = lazy.end
+            else:
+                body[key], pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()
+            sep = text[pos:pos + 1]
+            pos += 1
+            if sep == "}":
+                break
+            if sep != ",":
+                raise ValueError(f"expected ',' or '}}' at {pos - 1}")
+            pos = _WS.match(text, pos).end()
+    if _WS.match(text, pos).end() != len(text):
+        raise ValueError("extra data after the JSON value")
+    return body
+
+
+class TextStream:
+    """JSON text arriving in pieces (bytes), parsed a value at a time: only the value
+    being parsed (and one piece) is held, never the whole text."""
+
+    def __init__(self, pieces: Iterable[bytes]):
+        import codecs
+        self._pieces, self._utf8 = iter(pieces), codecs.getincrementaldecoder("utf-8")()
+        self.buf, self.pos, self.eof = "", 0, False
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        if self.pos > 1 << 20:  # drop what is parsed
+            self.buf, self.pos = self.buf[self.pos:], 0
+        piece = next(self._pieces, None)
+        if piece is None:
+            self.eof = True
+            self.buf += self._utf8.decode(b"", final=True)
+            return True
+        self.buf += self._utf8.decode(piece)
+        return True
+
+    def peek(self) -> str:
+        while True:
+            self.pos = _WS.match(self.buf, self.pos).end()
+            if self.pos < len(self.buf) or not self._more():
+                return self.buf[self.pos:self.pos + 1]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise ValueError(f"expected {char!r} at {self.pos}")
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buf, self.pos)
+                if end < len(self.buf) or self.eof:  # a number at the end may go on
+                    self.pos = end
+                    return value
+            except ValueError:
+                if self.eof:
+                    raise
+            self._more()
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """(key, value) of the object at the current position, each value parsed whole."""
+        self.expect("{")
+        if self.peek() == "}":
+            self.pos += 1
+            return
+        while True:
+            key = self.value()
+            if not isinstance(key, str):
+                raise ValueError(f"expected a property name at {self.pos}")
+            self.expect(":")
+            yield key, self.value()
+            sep = self.peek()
+            self.pos += 1
+            if sep == "}":
+                return
+            if sep != ",":
+                raise ValueError(f"expected ',' or '}}' at {self.pos - 1}")

@@ -13,7 +13,7 @@ import logging
 from typing import Any, Callable
 
 from celery import signals
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 
 from . import jobs
 from .model import json_safe
@@ -42,8 +42,11 @@ def _on_publish(sender: str | None = None, headers: dict | None = None, **_: Any
     app = _legacy_app(sender or "")
     if app is None or not headers or headers.get("retries"):
         return  # a retry re-publishes a job whose record exists
+    record = jobs.new_record(app, None, None, sender or "")
+    if has_request_context():  # the job belongs to the client whose request queued it
+        record["owner"] = request.environ.get("qed.client")
     try:
-        _runtime.store.create(headers["id"], jobs.new_record(app, None, None, sender or ""))  # type: ignore[union-attr]
+        _runtime.store.create(headers["id"], record)  # type: ignore[union-attr]
     except ValueError:
         return  # already recorded
     except StoreUnavailable as exc:

@@ -8,6 +8,9 @@ from .plugins import App
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB = {"$ref": "#/components/schemas/Job"}
+_SUBSCRIBER = {"type": "object", "description": "URLs the worker POSTs the job's OGC statusInfo to "
+               "(hosts on QED_CALLBACK_ALLOWLIST only)", "additionalProperties": False, "properties": {
+                   k: {"type": "string", "format": "uri"} for k in ("successUri", "failedUri", "inProgressUri")}}
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
@@ -30,7 +33,12 @@ def _inputs_schema(app: App, model: Any, components: dict[str, Any]) -> dict[str
 
 def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": ["inputs"],
-                            "properties": {"inputs": _inputs_schema(app, model, components)}}
+                            "properties": {"inputs": _inputs_schema(app, model, components),
+                                           "subscriber": _SUBSCRIBER}}
+    if model.batch:
+        body["properties"]["on_invalid"] = {
+            "enum": ["fail", "skip"], "default": "fail",
+            "description": "skip: compute the valid runs, report the invalid ones under data.errors"}
     content: dict[str, Any] = {"application/json": {"schema": body}}
     if model.upload_field:
         content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
@@ -41,7 +49,7 @@ def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, 
             "responses": {"202": {"description": "job accepted",
                                   "headers": {"Location": {"schema": {"type": "string"}}},
                                   "content": {"application/json": {"schema": _JOB}}},
-                          **_error_responses(400, 413, 415, 422, 503)}}
+                          **_error_responses(400, 401, 413, 415, 422, 429, 503)}}
     get = {"summary": f"Describe {model.name}", "operationId": f"describe_{app.name}_{model.name}",
            "tags": [app.name], "responses": {"200": {"description": "inputs, outputs, units"}}}
     paths = {f"{app.prefix}/{model.name}": {"post": post, "get": get}}
@@ -57,7 +65,7 @@ def _data_path(app: App) -> dict[str, Any]:
         "summary": f"Poll a {app.name} job", "operationId": f"poll_{app.name}", "tags": [app.name],
         "parameters": [{"name": "job_id", "in": "query", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
-                      **_error_responses(400, 404, 503)}}}
+                      **_error_responses(400, 401, 404, 429, 503)}}}
 
 
 def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
@@ -72,11 +80,43 @@ def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
             "data": {"type": "object"}, "error": {"type": "string"}}},
     }
     paths: dict[str, Any] = {
-        "/jobs/{job_id}": {"get": {
-            "summary": "A job, gateway-wide", "operationId": "get_job",
+        "/": {"get": {"summary": "The mounted apps and their models", "operationId": "index",
+                      "responses": {"200": {"description": "the apps"}, **_error_responses(401, 429)}}},
+        "/jobs/{job_id}": {
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": {
+                "summary": "A job, gateway-wide", "operationId": "get_job",
+                "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
+                              **_error_responses(401, 404, 429, 503)}},
+            "delete": {
+                "summary": "Cancel a job not yet finished", "operationId": "cancel_job",
+                "responses": {"200": {"description": "the job, now REVOKED",
+                                      "content": {"application/json": {"schema": _JOB}}},
+                              **_error_responses(401, 404, 409, 429, 503)}}},
+        "/jobs/{job_id}/status": {"get": {
+            "summary": "A job without its data (for poll loops)", "operationId": "get_job_status",
             "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
-                          **_error_responses(404, 503)}}},
+                          **_error_responses(401, 404, 429, 503)}}},
+        "/jobs/{job_id}/results": {"get": {
+            "summary": "A finished job's data alone; Accept: text/csv gives one row per run",
+            "operationId": "get_job_results",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "f", "in": "query", "required": False,
+                            "schema": {"enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "the data", "content": {
+                "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}},
+                **_error_responses(401, 404, 406, 409, 429, 503)}}},
+        "/jobs": {"get": {
+            "summary": "Jobs newest first (with keys on: the caller's own)", "operationId": "list_jobs",
+            "parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in (
+                ("app", {"type": "string"}), ("model", {"type": "string"}),
+                ("status", {"enum": ["PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"]}),
+                ("since", {"type": "string", "format": "date-time"}),
+                ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                ("cursor", {"type": "string"}))],
+            "responses": {"200": {"description": "a page of jobs and the next page's URL"},
+                          **_error_responses(400, 401, 429, 503)}}},
         "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz",
                              "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "Readiness of broker and store", "operationId": "readyz",
@@ -86,9 +126,19 @@ def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
         if app.factory:  # an old-way app describes its own routes
             continue
         paths[f"{app.prefix}/data"] = _data_path(app)
+        paths[f"{app.prefix}/"] = {"get": {
+            "summary": f"The {app.name} models", "operationId": f"list_{app.name}", "tags": [app.name],
+            "responses": {"200": {"description": "the models"}, **_error_responses(401, 429)}}}
         for model in app.models:
             paths.update(_model_paths(app, model, components))
+    from .rest_compat import openapi_paths
+    paths.update(openapi_paths(apps))
     return {"openapi": "3.1.0",
             "info": {"title": "flask_qed", "version": __version__,
                      "description": "Scientific models as jobs: POST inputs, poll the job."},
-            "paths": paths, "components": {"schemas": components}}
+            "paths": paths,
+            # Needed only when the gateway has a key file (QED_API_KEYS_FILE); {} = open.
+            "security": [{}, {"bearer": []}, {"apiKey": []}],
+            "components": {"schemas": components, "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}}}

@@ -5,29 +5,58 @@ whose worker died is re-queued (``task_reject_on_worker_lost``), one message
 prefetched at a time, soft and hard time limits. State lives in the job
 store, so Celery results are off. A task is a thin adapter: load the job,
 run the model, store the outcome; it is idempotent by job id.
+
+Each model's task has its own soft and hard time limits (the model's
+``TIME_LIMIT``, capped by ``QED_TASK_*TIME_LIMIT``). A job cancelled while it runs
+is stopped twice over: the run checks the store between chunks (cooperative),
+and :func:`cancel` has the worker terminate the task (SIGTERM, then SIGKILL;
+see flask_qed.cancel).
+Lost messages and dead workers are the reconciler's business
+(flask_qed.reconciler).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import jobs
+from . import callbacks, jobs, metrics
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime
 from .stores import JobNotFound, StoreUnavailable
+from .stores.base import unpack
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a job that kills its worker this often is failed, not retried forever
+BUSY_RETRIES = 3  # a delivery finding its job held looks again this often, then leaves it to the reconciler
 
 
 class JobBusy(Exception):
-    """Another run holds the job (a duplicate delivery, or its holder's lease has not lapsed)."""
+    """Another run holds the job: a duplicate delivery, or the re-delivery of a job whose
+    pool process was just killed (its lease has not lapsed yet)."""
+
+    def __init__(self, job_id: str, wait: float):
+        super().__init__(job_id)
+        self.wait = wait
+
+
+class JobCancelled(Exception):
+    """The job was revoked while it ran."""
+
+
+def time_limits(model: Model, settings: Any) -> tuple[int, int]:
+    """(soft, hard) seconds for a model's task: its own TIME_LIMIT, never past the global ones."""
+    soft, hard = settings.task_soft_time_limit, settings.task_time_limit
+    if model.time_limit:
+        soft = min(soft, int(model.time_limit))
+        hard = min(hard, soft + max(5, soft // 10))
+    return soft, max(hard, soft)
 
 
 class ModelTask(Task):
@@ -41,9 +70,10 @@ class ModelTask(Task):
         try:
             record = self.runtime.store.get(job_id, data=False)
             if record["status"] not in jobs.TERMINAL:
-                text = "TimeLimitExceeded: the job ran past its time limit" \
+                text = f"TimeLimitExceeded: the job ran past its time limit ({self.time_limit} s)" \
                     if "TimeLimit" in type(exc).__name__ else jobs.error_text(exc)
                 _fail(self.runtime.store, job_id, text)
+                logger.error("job %s failed: %s", job_id, text, extra={"job_id": job_id, "event": "failed"})
         except (JobNotFound, StoreUnavailable) as err:
             logger.error("job %s: could not record its failure (%s): %s", job_id, exc, err)
 
@@ -55,6 +85,9 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
     celery = Celery("flask_qed", set_as_current=True)
     celery.conf.update(
         broker_url=s.broker_url,
+        # redis:// through a transport whose connect timeout covers name resolution.
+        broker_transport="flask_qed.brokers:Transport" if s.broker_url.startswith(("redis://", "rediss://"))
+        else None,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=s.broker_timeout,
         broker_transport_options={
@@ -81,23 +114,37 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
     if any(app.factory for app in runtime.apps):
         from .legacy import connect_legacy_signals
         connect_legacy_signals(runtime)
+    from . import cancel as _cancel_command  # noqa: F401 - registers the qed_cancel worker command
+    from . import logs, preflight, reconciler
+    reconciler.connect(celery)   # worker: re-publishes lost jobs
+    preflight.connect_worker(celery)  # worker: stops at start if store or broker cannot work
+    logs.connect(celery)
+    _forget_dead_pool_processes()
     return celery
 
 
 def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
+    soft, hard = time_limits(model, runtime.settings)
+
     @celery.task(name=app.task_name(model), bind=True, base=ModelTask, runtime=runtime,
                  autoretry_for=(StoreUnavailable,), retry_backoff=True, retry_backoff_max=60,
-                 max_retries=8)
+                 max_retries=8, soft_time_limit=soft, time_limit=hard)
     def run_model(task: Task, job_id: str) -> None:
         try:
-            run_job(runtime, model, job_id, worker=task.request.hostname or "")
-        except JobBusy:
-            # Come back when the holder's lease would have lapsed; by then the job
-            # is finished (nothing to do) or its holder is known to be dead.
-            raise task.retry(countdown=runtime.settings.job_lease, max_retries=None) from None
+            run_job(runtime, model, job_id, worker=task.request.hostname or "", time_limit=soft)
+        except JobBusy as busy:
+            if task.request.retries >= BUSY_RETRIES:  # the holder is alive: it finishes the job
+                logger.info("job %s: still held by another run; this delivery is dropped", job_id,
+                            extra={"job_id": job_id, "event": "duplicate"})
+                return
+            # Look again when the holder's lease would have lapsed: by then the job is
+            # finished (nothing to do) or its holder is known to be dead (take it over).
+            raise task.retry(countdown=busy.wait, max_retries=None) from None
+        callbacks.job_finished(runtime, job_id)
+        metrics.job_finished(runtime, job_id)
 
 
-def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "") -> None:
+def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "", time_limit: int = 0) -> None:
     """Run one job to SUCCESS or FAILURE; safe to run again for the same id.
 
     The job is claimed atomically first, so two deliveries of one job never
@@ -110,55 +157,78 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "") -> No
         logger.warning("job %s: unknown or expired, nothing to run", job_id)
         return
     if record is None:
-        status = store.get(job_id, data=False)["status"]
-        if status in jobs.TERMINAL:
-            logger.info("job %s: already %s, not run again", job_id, status)
+        current = store.get(job_id, data=False)
+        if current["status"] in jobs.TERMINAL:
+            logger.info("job %s: already %s, not run again", job_id, current["status"],
+                        extra={"job_id": job_id, "event": "duplicate", "status": current["status"]})
             return
-        raise JobBusy(job_id)
+        # Held by a run whose lease has not lapsed (should that run be dead, the
+        # reconciler would also publish the job again once it lapses).
+        wait = float(current.get("lease_until") or 0) - time.time()
+        raise JobBusy(job_id, max(0.5, min(wait + 0.5, float(lease))))
     if int(record["attempts"]) > MAX_ATTEMPTS:
         _fail(store, job_id, f"WorkerLost: the job stopped its worker {MAX_ATTEMPTS} times")
         return
-    inputs = store.get(job_id, inputs=True, data=False)["inputs"]
+    logger.info("job %s: started %s (attempt %s)", job_id, model.name, record.get("attempts"),
+                extra={"job_id": job_id, "event": "started", "model": model.name, "worker": worker})
+    # As stored (compressed): a batch's inputs are read a chunk at a time (Model.run_packed).
+    inputs = store.get(job_id, inputs=True, data=False, packed=True).get("inputs")
+    heartbeat = _Heartbeat(store, job_id, lease)
 
     def progress(fraction: float) -> None:
+        # Between chunks: stop if the job was cancelled meanwhile (cooperative cancel).
+        if heartbeat.revoked.is_set() or store.get(job_id, data=False)["status"] != jobs.STARTED:
+            raise JobCancelled(job_id)
         if fraction < 1.0:  # 10 % when started, 100 % only with the result
             store.update(job_id, {"progress": 10 + int(85 * fraction)})
 
     try:
-        with _Heartbeat(store, job_id, lease):
-            data = model.run(inputs, progress=progress)
+        with heartbeat:
+            if model.batch and isinstance(inputs, bytes):
+                data = model.run_packed(inputs, progress=progress)
+            else:
+                data = model.run(unpack(inputs) if isinstance(inputs, bytes) else inputs, progress=progress)
+            del inputs
+    except JobCancelled:
+        logger.info("job %s: cancelled, stopped", job_id, extra={"job_id": job_id, "event": "cancelled"})
+        return
     except SoftTimeLimitExceeded:
-        _fail(store, job_id, "TimeLimitExceeded: the job ran past its time limit")
+        limit = f" ({time_limit} s)" if time_limit else ""
+        _fail(store, job_id, f"TimeLimitExceeded: the job ran past its time limit{limit}")
         return
     except StoreUnavailable:
         raise
     except (InputError, ValueError, ArithmeticError, TypeError, KeyError) as exc:
-        logger.warning("job %s failed: %s", job_id, exc)
+        logger.warning("job %s failed: %s", job_id, exc, extra={"job_id": job_id, "event": "failed"})
         _fail(store, job_id, jobs.error_text(exc))
         return
     except Exception as exc:  # the science must not take the worker down with it
-        logger.exception("job %s failed", job_id)
+        logger.exception("job %s failed", job_id, extra={"job_id": job_id, "event": "failed"})
         _fail(store, job_id, jobs.error_text(exc))
         return
     if store.finish(job_id, {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(),
                              "lease_until": 0, "data": data}):
-        logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name)
+        logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name,
+                    extra={"job_id": job_id, "event": "succeeded", "model": model.name})
     else:
-        logger.info("job %s: revoked while it ran; result dropped", job_id)
+        logger.info("job %s: revoked while it ran; result dropped", job_id,
+                    extra={"job_id": job_id, "event": "cancelled"})
 
 
 class _Heartbeat:
-    """Renews a running job's claim from a background thread."""
+    """Renews a running job's claim from a background thread, and notes a revocation."""
 
     def __init__(self, store: Any, job_id: str, lease: float):
         self.store, self.job_id, self.lease = store, job_id, lease
         self._stop = threading.Event()
+        self.revoked = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease / 4):
+        while not self._stop.wait(min(self.lease / 4, 5.0)):
             try:
-                self.store.heartbeat(self.job_id, self.lease)
+                if self.store.heartbeat(self.job_id, self.lease) != jobs.STARTED:
+                    self.revoked.set()
             except (StoreUnavailable, JobNotFound) as exc:
                 logger.warning("job %s: heartbeat failed: %s", self.job_id, exc)
 
@@ -174,3 +244,41 @@ class _Heartbeat:
 def _fail(store: Any, job_id: str, message: str) -> None:
     store.finish(job_id, {"status": jobs.FAILURE, "finished": jobs.now_iso(), "lease_until": 0,
                           "error": message}, only_if=(jobs.PENDING, jobs.STARTED))
+
+
+def cancel(celery: Celery, runtime: Runtime, job_id: str) -> bool:
+    """Cancel a job that has not finished; False if it had already finished.
+    Raises :class:`JobNotFound` for an unknown id.
+
+    The store is written first (REVOKED): a queued job is then never run and a
+    running one's result is dropped. A running job is also stopped: its run sees
+    REVOKED between chunks, and the worker terminates the task (SIGTERM at once,
+    SIGKILL ``QED_CANCEL_GRACE`` s later if it is still there), so its slot is free.
+    """
+    store = runtime.store
+    before = store.get(job_id, data=False)
+    if not store.finish(job_id, {"status": jobs.REVOKED, "finished": jobs.now_iso(), "lease_until": 0},
+                        only_if=(jobs.PENDING, jobs.STARTED)):
+        return False
+    logger.info("job %s: cancelled (was %s)", job_id, before["status"],
+                extra={"job_id": job_id, "event": "revoked", "status": before["status"]})
+    try:  # the store already guarantees a queued job is not run; this frees the slot
+        if before["status"] == jobs.STARTED:
+            celery.control.broadcast("qed_cancel", arguments={
+                "job_id": job_id, "grace": float(runtime.settings.cancel_grace)})
+        else:
+            celery.control.revoke(job_id)
+    except Exception as exc:  # noqa: BLE001 - the run still stops at its next chunk
+        logger.warning("job %s: cancel not broadcast: %s", job_id, exc)
+    return True
+
+
+def _forget_dead_pool_processes() -> None:
+    """With shared metrics (PROMETHEUS_MULTIPROC_DIR), a pool process that ends
+    takes its live series with it."""
+    from celery.signals import worker_process_shutdown
+
+    def forget(pid: int | None = None, **_: Any) -> None:
+        import os
+        metrics.mark_process_dead(pid or os.getpid())
+    worker_process_shutdown.connect(forget, weak=False, dispatch_uid="qed_metrics_dead")

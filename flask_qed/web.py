@@ -6,24 +6,34 @@ old way are mounted as they are. Every mounted app also answers
 """
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlencode
 from typing import Any
 
 from celery import Celery
 from flask import Flask, Response, jsonify, request
 from flask.json.provider import JSONProvider
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import jobs, jsonutil
+from .wsgi import empty_path_is_root
+from . import docs, jobs, jsonutil, metrics, ogc
+from .callbacks import callback_base, check_subscriber
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
 from .legacy import guard_legacy_app
-from .model import InputError, Model
+from .model import Columns, InputError, Model
 from .openapi import openapi_document
 from .plugins import App
+from .results import packed_table
 from .runtime import Runtime
+from .security import FrontDoor, client_of, is_admin, may_see
 from .stores import JobNotFound, StoreUnavailable
+from .stores.base import unpack
+from .ui import browser_home, mount as mount_ui
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +50,17 @@ def create_gateway(celery: Celery | None = None, runtime: Runtime | None = None)
     for app in runtime.apps:
         mounts[app.prefix] = DispatcherMiddleware(
             _legacy_app(app, runtime).wsgi_app if app.factory else _science_app(app, runtime, celery).wsgi_app,
-            {"/data": _empty_path_is_root(_data_app(app, runtime).wsgi_app)})
-    root.wsgi_app = DispatcherMiddleware(root.wsgi_app, mounts)  # type: ignore[method-assign]
+            {"/data": empty_path_is_root(_data_app(app, runtime).wsgi_app)})
+    from .rest_compat import add_rest_routes
+    add_rest_routes(root, runtime, celery)
+    mounts.update({"/ogcapi": ogc.create_ogc_app(runtime, celery).wsgi_app, **docs.mounts(runtime)})
+    # The front door wraps every mounted app: one place for keys, rate and headers.
+    front = FrontDoor(mount_ui(DispatcherMiddleware(root.wsgi_app, mounts), runtime), runtime.settings)
+    front = browser_home(front)  # a browser's GET / goes to /ui/, keys on or off
+    if runtime.settings.proxy_count:  # the client's address as the trusted proxies saw it
+        n = runtime.settings.proxy_count
+        front = ProxyFix(front, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+    root.wsgi_app = metrics.HttpMetrics(front)  # type: ignore[method-assign]
     root.extensions["qed"] = runtime
     return root
 
@@ -64,9 +83,23 @@ def _flask(name: str, runtime: Runtime) -> Flask:
     app = Flask(name)
     app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_content_length
+    app.config["QED_MAX_ROWS"] = max((m.max_rows for a in runtime.apps for m in a.models if m.batch),
+                                     default=None)
     app.url_map.strict_slashes = False
     register_error_handlers(app)
+    _options_answer_no_content(app)
     return app
+
+
+def _options_answer_no_content(app: Flask) -> None:
+    """Flask answers OPTIONS itself with an empty text/html 200; answer 204 (with
+    its Allow header) so that no answer claims to be an HTML page."""
+    @app.after_request
+    def _options(response: Response) -> Response:
+        if request.method == "OPTIONS" and response.status_code == 200 and not response.content_length:
+            response.status_code = 204
+            response.headers.pop("Content-Type", None)
+        return response
 
 
 # -- root ----------------------------------------------------------------------------
@@ -85,6 +118,13 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
             openapi.update(openapi_document(runtime.apps))
         return openapi
 
+    scrape = metrics.registry(celery)
+
+    @root.get("/metrics")
+    def prometheus() -> Any:
+        body, content_type = metrics.exposition(scrape)
+        return Response(body, content_type=content_type)
+
     @root.get("/healthz")
     def healthz() -> Any:
         return {"status": "ok"}
@@ -93,34 +133,147 @@ def _add_root_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     def readyz() -> Any:
         checks = {"broker": _check(lambda: _ping_broker(celery)), "store": _check(runtime.store.ping)}
         ready = all(v == "ok" for v in checks.values())
-        body = {"status": "ready" if ready else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ready" if ready else "unavailable",
+                                "checks": {k: "ok" if v == "ok" else "down" for k, v in checks.items()}}
+        if is_admin(request.environ):  # hosts, paths and errors are for the operator only
+            body["details"] = checks
         return jsonify(body), 200 if ready else 503
 
     @root.get("/jobs/<job_id>")
     def job(job_id: str) -> Any:
-        return _job_response(runtime.store.get(job_id, raw=True))
+        return _job_response(_visible(runtime.store.get(job_id, packed=True)))
+
+    @root.get("/jobs/<job_id>/status")
+    def job_status(job_id: str) -> Any:
+        """The record without its data: what a poll loop should read."""
+        return _job_response(_visible(runtime.store.get(job_id, data=False)))
+
+    @root.get("/jobs/<job_id>/results")
+    def job_results(job_id: str) -> Any:
+        return _results_response(_visible(runtime.store.get(job_id, packed=True)))
+
+    @root.get("/jobs")
+    def job_list() -> Any:
+        return _job_list(runtime)
 
     @root.delete("/jobs/<job_id>")
     def revoke(job_id: str) -> Any:
-        """Cancel a job not yet finished: it is not started, or its result is dropped."""
-        if not runtime.store.finish(job_id, {"status": jobs.REVOKED, "finished": jobs.now_iso()},
-                                    only_if=(jobs.PENDING, jobs.STARTED)):
+        """Cancel a job not yet finished: a queued one never runs, a running one is stopped."""
+        _visible(runtime.store.get(job_id, data=False))
+        from .tasks import cancel
+        if not cancel(celery, runtime, job_id):
             status = runtime.store.get(job_id, data=False)["status"]
             raise ApiError(409, f"job {job_id} is already {status}")
-        try:  # spare the queue the work; the store already guarantees it is not run
-            celery.control.revoke(job_id)
-        except Exception as exc:  # noqa: BLE001 - the broker is only an optimisation here
-            logger.warning("job %s: revoke not broadcast: %s", job_id, exc)
-        return _job_response(runtime.store.get(job_id, raw=True))
+        return _job_response(runtime.store.get(job_id, packed=True))
+
+
+def _visible(record: dict[str, Any]) -> dict[str, Any]:
+    """The record if the caller may see it; another client's job is unknown (404), so
+    that its existence is not revealed."""
+    if not may_see(request.environ, record):
+        raise JobNotFound(record.get("job_id"))
+    return record
+
+
+STREAM_OVER = 1 << 20  # bytes of stored (compressed) data past which an answer is streamed
 
 
 def _job_response(record: dict[str, Any]) -> Response:
-    """The public record; stored result data is spliced in as stored, never re-parsed."""
-    raw = record.pop("data", None)
+    """The public record; stored result data (``packed``) is spliced in as stored, never
+    re-parsed; large data is decompressed and sent a piece at a time."""
+    packed = record.pop("data", None)
     body = jsonutil.dumps(jobs.public(record))
-    if raw is not None:
-        body = body[:-1] + b',"data":' + raw + b"}"
-    return Response(body, mimetype="application/json")
+    if packed is None:
+        return Response(body, mimetype="application/json")
+    return Response(_spliced(body[:-1] + b',"data":', packed, b"}"), mimetype="application/json")
+
+
+def _spliced(head: bytes, packed: bytes, tail: bytes) -> Any:
+    """``head`` + the JSON text of ``packed`` + ``tail``: whole when small, else a stream."""
+    if len(packed) <= STREAM_OVER:
+        return [head + unpack(packed, raw=True) + tail]
+
+    def stream() -> Any:
+        yield head
+        yield from jsonutil.unpacked_pieces(packed)
+        yield tail
+    return stream()
+
+
+LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
+
+
+def _job_list(runtime: Runtime) -> Any:
+    """Jobs newest first, filtered, one page at a time: with keys on, the caller's own
+    (``admin``: everyone's); with keys off, everyone's (``mine=1``: this address's)."""
+    args = request.args
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "limit must be an integer") from None
+    if not 1 <= limit <= LIST_LIMIT:
+        raise ApiError(400, f"limit must be 1..{LIST_LIMIT}")
+    status = args.get("status")
+    if status is not None and status.upper() not in (*jobs.TERMINAL, jobs.PENDING, jobs.STARTED):
+        raise ApiError(400, "status must be one of PENDING, STARTED, SUCCESS, FAILURE, REVOKED")
+    since = args.get("since")
+    if since is not None:
+        since = _iso_time(since)
+    before = _cursor(args["cursor"]) if args.get("cursor") else None
+    mine_only = request.environ.get("qed.keys") and not is_admin(request.environ)
+    records = runtime.store.list_jobs(
+        owner=client_of(request.environ) if mine_only or args.get("mine") else None,
+        app=args.get("app"), model=args.get("model"), status=status.upper() if status else None,
+        since=since, before=before, limit=limit + 1)
+    page, more = records[:limit], len(records) > limit
+    body: dict[str, Any] = {"jobs": [jobs.public(r) for r in page], "next": None}
+    if more:
+        last = page[-1]
+        token = base64.urlsafe_b64encode(f"{last['created']}|{last['job_id']}".encode()).decode()
+        query = {k: v for k, v in args.items() if k != "cursor"}
+        body["next"] = f"/jobs?{urlencode({**query, 'cursor': token})}"
+    return body
+
+
+def _cursor(token: str) -> tuple[str, str]:
+    try:
+        created, job_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
+    except (ValueError, UnicodeError):
+        raise ApiError(400, "cursor is not one this gateway gave") from None
+    return created, job_id
+
+
+def _iso_time(text: str) -> str:
+    """An ISO 8601 time as the records write it (UTC, milliseconds, Z)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise ApiError(400, f"since must be an ISO 8601 time, got {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _results_response(record: dict[str, Any]) -> Response:
+    """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives a table
+    of runs for results in column form."""
+    if record.get("status") != jobs.SUCCESS:
+        detail = f": {record['error']}" if record.get("error") else ""
+        raise ApiError(409, f"job {record['job_id']} is {record.get('status')}; no results{detail}")
+    packed = record.get("data")
+    wanted = request.args.get("f") or request.accept_mimetypes.best_match(
+        ["application/json", "text/csv"], default="application/json")
+    if wanted not in ("csv", "text/csv"):
+        if packed is None:
+            return Response(b"{}", mimetype="application/json")
+        return Response(_spliced(b"", packed, b""), mimetype="application/json")
+    # Parsed a field at a time into compact columns: a large batch is never whole as Python objects.
+    table = packed_table(packed) if packed is not None else None
+    if table is None:
+        raise ApiError(406, "these results are not a table of runs; ask for application/json")
+    name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
+    return Response(table.rows(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _check(probe: Any) -> str:
@@ -136,15 +289,6 @@ def _ping_broker(celery: Celery) -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-def _empty_path_is_root(wsgi: Any) -> Any:
-    """``/pram/data`` reaches the data app with an empty path; route it as ``/``
-    (werkzeug would otherwise answer a POST there 404 instead of 405)."""
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        if not environ.get("PATH_INFO"):
-            environ["PATH_INFO"] = "/"
-        return wsgi(environ, start_response)
-    return app
-
 
 # -- /<app>/data -------------------------------------------------------------------------
 def _data_app(app: App, runtime: Runtime) -> Flask:
@@ -155,7 +299,7 @@ def _data_app(app: App, runtime: Runtime) -> Flask:
         job_id = request.args.get("job_id") or request.args.get("task_id")
         if not job_id:
             raise ApiError(400, "missing query parameter job_id")
-        record = runtime.store.get(job_id, raw=True)
+        record = _visible(runtime.store.get(job_id, packed=True))
         if record.get("app") != app.name:
             raise JobNotFound(job_id)
         return _job_response(record)
@@ -187,14 +331,34 @@ def _describe_view(model: Model) -> Any:
     return lambda: model.describe()
 
 
+def submit_job(app: App, model: Model, runtime: Runtime, celery: Celery, inputs: Any,
+               extra: dict[str, Any] | None = None, on_invalid: str = "fail") -> str:
+    """Validate, check the caller's quota, write the record, queue the task: the one
+    way a declared model's job starts (every face of the gateway uses it)."""
+    validated, rows = model.validate_packed(inputs, on_invalid=on_invalid)
+    extra = {k: v for k, v in (extra or {}).items() if v is not None}
+    if extra.get("subscriber") is not None:
+        extra["subscriber"] = check_subscriber(extra["subscriber"], runtime.settings.callback_allowlist)
+        extra["callback_base"] = callback_base(request)
+    owner = client_of(request.environ)
+    _check_quota(runtime, owner, rows)
+    job_id = str(uuid.uuid4())
+    task = app.task_name(model)
+    record = jobs.new_record(app.name, model.name, model.version, task)
+    runtime.store.create(job_id, {**extra, **record, "owner": owner, "rows": rows, "inputs": validated})
+    _publish(celery, runtime, task, job_id)
+    metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
+    return job_id
+
+
 def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
     def submit() -> Any:
-        validated = model.validate(_read_inputs(model))
-        job_id = str(uuid.uuid4())
-        task = app.task_name(model)
-        record = jobs.new_record(app.name, model.name, model.version, task)
-        runtime.store.create(job_id, {**record, "inputs": validated})
-        _publish(celery, runtime, task, job_id)
+        inputs = _read_inputs(model)
+        body = request.environ.get("qed.body")
+        subscriber = body.get("subscriber") if isinstance(body, dict) else None
+        on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _on_invalid()
+        job_id = submit_job(app, model, runtime, celery, inputs, {"subscriber": subscriber},
+                            on_invalid=on_invalid)
         location = f"{app.prefix}/data?job_id={job_id}"
         body = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
                 "model": model.name, "version": model.version, "url": location}
@@ -202,13 +366,29 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
     return submit
 
 
+def _check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
+    """Fair use: a client's jobs and runs queued or running at once are capped (429).
+
+    Two submissions racing past the check may overshoot a cap by one job; the
+    cap bounds a flood, it is not an exact budget."""
+    if owner is None:
+        return
+    s = runtime.settings
+    active_jobs, active_rows = runtime.store.count_active(owner)
+    if active_jobs >= s.max_active_jobs:
+        raise ApiError(429, f"you have {active_jobs} jobs queued or running, the most allowed at once "
+                            f"(QED_MAX_ACTIVE_JOBS={s.max_active_jobs}); submit again when one finishes",
+                       headers={"Retry-After": "5"})
+    if active_rows + rows > s.max_active_rows:
+        raise ApiError(429, f"this job's {rows} runs and the {active_rows} you have queued or running "
+                            f"exceed the most allowed at once (QED_MAX_ACTIVE_ROWS={s.max_active_rows})",
+                       headers={"Retry-After": "5"})
+
+
 def _read_inputs(model: Model) -> Any:
     """The ``inputs`` of a JSON body, or form fields plus an uploaded file."""
     if request.is_json:
-        try:
-            body = request.get_json()
-        except BadRequest:
-            raise ApiError(400, "the body is not valid JSON") from None
+        body = _json_body(model)
         if not isinstance(body, dict):
             raise ApiError(400, 'the body must be a JSON object: {"inputs": ...}')
         if "inputs" not in body:
@@ -229,6 +409,34 @@ def _read_inputs(model: Model) -> Any:
         return inputs
     accepted = "application/json" + (" or multipart/form-data" if model.read_upload else "")
     raise UnsupportedMediaType(f"send {accepted} (got {request.mimetype or 'no content type'})")
+
+
+def _json_body(model: Model) -> Any:
+    """The JSON body, parsed in one pass; a batch's ``inputs`` in column form are read a
+    column at a time into compact arrays (:class:`~flask_qed.model.Columns`), never held
+    whole as Python objects. Kept in the environ (``qed.body``) for the other fields."""
+    data = request.get_data(cache=False)
+    try:
+        text = data.decode("utf-8")
+        del data
+        on_inputs = Columns.from_lazy if model.batch else _plain
+        body = jsonutil.loads_lazy(text, on_inputs)
+    except InputError:
+        raise
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON") from None
+    request.environ["qed.body"] = body
+    return body
+
+
+def _plain(lazy: Any) -> Any:
+    return dict(lazy.items()) if lazy.is_object else [v for _, v in lazy.items()]
+
+
+def _on_invalid() -> Any:
+    """``on_invalid`` of a JSON body (or form): "fail" (the default) or "skip"."""
+    body = request.get_json(silent=True) if request.is_json else request.form
+    return body.get("on_invalid", "fail") if hasattr(body, "get") else "fail"
 
 
 def _publish(celery: Celery, runtime: Runtime, task: str, job_id: str) -> None:
@@ -257,6 +465,7 @@ def _legacy_app(app: App, runtime: Runtime) -> Flask:
     # reach the gateway's JSON handlers (a broker that is down is a 503, not a 500).
     legacy.config["PROPAGATE_EXCEPTIONS"] = True
     register_error_handlers(legacy)
+    _options_answer_no_content(legacy)
     guard_legacy_app(legacy, error_response)
     return legacy
 

@@ -49,9 +49,34 @@ def make_env(redis_url: str, store_url: str, instance: Path, **more: str) -> dic
     env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
     env.update(QED_BROKER_URL=redis_url, QED_STORE_URL=store_url, QED_INSTANCE_PATH=str(instance),
                QED_APPS="tests.testapps:plugin", QED_JOB_LEASE="2",
+               # Every test client is 127.0.0.1: fair-use limits are tested on their own.
+               QED_RATE_LIMIT="off", QED_MAX_ACTIVE_JOBS="100000", QED_MAX_ACTIVE_ROWS="100000000",
                PYTHONPATH=os.pathsep.join(filter(None, [env.get("PYTHONPATH", ""), str(ROOT)])))
     env.update(more)
     return env
+
+
+_NX: dict[str, Any] = {}
+
+
+def nx27017_url() -> str:
+    """A session-wide nx-27017 server (MongoDB's wire protocol over SQLite) on a free port."""
+    if "url" not in _NX:
+        from flask_qed.embedded import free_port, wait_for_port
+        port = free_port()
+        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"qed-nx27017-{os.getpid()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.Popen([sys.executable, "-m", "nx_27017.nx_27017", "--host", "127.0.0.1",
+                                 "-p", str(port), "--data-dir", str(folder)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_port("127.0.0.1", port, 30)
+        _NX.update(url=f"mongodb://127.0.0.1:{port}", proc=proc)
+    return _NX["url"]
+
+
+def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
+    if "proc" in _NX:
+        stop(_NX["proc"])
 
 
 @pytest.fixture(scope="session")

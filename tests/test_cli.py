@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from flask_qed.embedded import free_port
 from tests.conftest import ROOT
 
@@ -67,3 +69,93 @@ def test_qed_up_runs_the_readme_example_and_stops_everything(tmp_path: Path):
              and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
     assert alive == []
     assert (tmp_path / "instance" / "jobs.sqlite3").exists()
+
+
+def test_qed_version_names_the_installed_release():
+    from importlib.metadata import version
+    done = subprocess.run([sys.executable, "-m", "flask_qed.cli", "--version"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"qed {version('flask_qed')}"
+
+
+def _start_up(tmp_path: Path, port: int, name: str = "up.log") -> tuple[subprocess.Popen, Path]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
+    env["QED_INSTANCE_PATH"] = str(tmp_path / "instance")
+    log = tmp_path / name
+    proc = subprocess.Popen([*QED, "up", "--port", str(port), "--concurrency", "1"], cwd=ROOT, env=env,
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, text=True)
+    return proc, log
+
+
+def _wait_text(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        if proc.poll() is not None:
+            assert text in log.read_text(), log.read_text()[-3000:]
+            return
+        time.sleep(0.2)
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def _gone(pids: list[int], timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()
+                 and "zombie" not in Path(f"/proc/{p}/status").read_text().lower()]
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_qed_up_redis_is_private_restarted_and_children_die_with_qed(tmp_path: Path):
+    import redis as redis_py
+    port = free_port()
+    proc, log = _start_up(tmp_path, port)
+    children: list[int] = []
+    try:
+        _wait_text(log, "flask_qed is up", proc)
+        children = _children(proc.pid)
+        redis_pid = next(p for p in children if "redis-server" in _cmdline(p))
+        conf = (tmp_path / "instance" / "redis" / "redis.conf").read_text()
+        password = re.search(r"^requirepass (\S+)$", conf, re.M).group(1)
+        assert password not in _cmdline(redis_pid) and password not in log.read_text()
+        assert "protected-mode yes" in conf and "bind 127.0.0.1" in conf
+        assert oct((tmp_path / "instance" / "redis" / "redis.conf").stat().st_mode & 0o777) == "0o600"
+        redis_port = int(re.search(r"^port (\d+)$", conf, re.M).group(1))
+        with pytest.raises(redis_py.AuthenticationError):  # NOAUTH
+            redis_py.Redis(port=redis_port).ping()
+        assert redis_py.Redis(port=redis_port, password=password).ping()
+        os.kill(redis_pid, signal.SIGKILL)  # Redis dies: restarted, nothing else stops
+        _wait_text(log, "restarting it", proc)
+        result = subprocess.run(["bash", "-c", readme_example(port)], capture_output=True, text=True, timeout=90)
+        assert '"status":"SUCCESS"' in result.stdout, (result, log.read_text()[-3000:])
+        assert proc.poll() is None
+        children = _children(proc.pid)
+    finally:
+        proc.kill()  # SIGKILL: no chance to stop its children itself
+        proc.wait()
+    assert _gone(children), [(_cmdline(p)) for p in children if Path(f"/proc/{p}").exists()]
+
+
+def test_qed_up_stops_on_sighup_and_refuses_a_busy_port(tmp_path: Path):
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        proc, log = _start_up(tmp_path, busy.getsockname()[1], "busy.log")
+        assert proc.wait(60) != 0
+        assert "is in use" in log.read_text() and "flask_qed is up" not in log.read_text()
+    finally:
+        busy.close()
+    proc, log = _start_up(tmp_path, free_port())
+    _wait_text(log, "flask_qed is up", proc)
+    children = _children(proc.pid)
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(60) == 0 and "qed up: stopped" in log.read_text()
+    assert _gone(children, 10)

@@ -46,7 +46,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 SECRETS = {"REDIS_PASSWORD": "redis0test0secret", "MONGO_ROOT_PASSWORD": "mongo0test0secret",
            "FLOWER_BASIC_AUTH": "admin:flower0test0secret"}
 REQUIRED = ["REDIS_PASSWORD", "MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD", "FLOWER_BASIC_AUTH"]
-SERVICES = {"web", "worker", "redis", "mongodb", "flower"}
+SERVICES = {"nginx", "web", "worker", "redis", "mongodb", "flower"}
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -169,14 +169,21 @@ def test_compose_file_is_valid_and_has_the_whole_stack(config: dict[str, Any]) -
 
 def test_compose_backing_services_are_private_and_durable(config: dict[str, Any]) -> None:
     services = config["services"]
-    for name in ("mongodb", "redis", "worker"):
+    for name in ("mongodb", "redis", "worker", "web"):
         assert not services[name].get("ports"), f"{name} must not be published on the host"
-    redis = as_list(services["redis"]["command"])
-    assert redis[0] == "redis-server"
-    option = {redis[i]: redis[i + 1] for i in range(1, len(redis) - 1) if redis[i].startswith("--")}
-    assert option["--requirepass"] == SECRETS["REDIS_PASSWORD"]
-    assert option["--appendonly"] == "yes"
-    assert option["--maxmemory-policy"] == "noeviction"
+    # nginx is the front door: the one port published, to the gateway's 7777 default.
+    published = services["nginx"]["ports"]
+    assert len(published) == 1
+    # No secret on any command line (ps and docker inspect show command lines).
+    for name, service in services.items():
+        command = " ".join(as_list(service.get("command") or []))
+        for secret in SECRETS.values():
+            assert secret not in command, f"{name}'s command line holds a secret"
+    redis = " ".join(as_list(services["redis"]["command"]))
+    assert "requirepass" in redis and "redis-server /tmp/redis.conf" in redis
+    assert "--appendonly yes" in redis and "--maxmemory-policy noeviction" in redis
+    assert services["redis"]["environment"]["REDISCLI_AUTH"] == SECRETS["REDIS_PASSWORD"]
+    assert SECRETS["REDIS_PASSWORD"] in services["flower"]["environment"]["CELERY_BROKER_URL"]
     mongo_env = services["mongodb"]["environment"]
     assert mongo_env["MONGO_INITDB_ROOT_USERNAME"] == "qed"
     assert mongo_env["MONGO_INITDB_ROOT_PASSWORD"] == SECRETS["MONGO_ROOT_PASSWORD"]
@@ -205,6 +212,7 @@ def test_compose_start_order_waits_for_healthy_services(config: dict[str, Any]) 
         depends = services[name]["depends_on"]
         assert set(depends) == {"redis", "mongodb"}
         assert all(d["condition"] == "service_healthy" for d in depends.values())
+    assert services["nginx"]["depends_on"]["web"]["condition"] == "service_healthy"
     assert services["flower"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
@@ -348,12 +356,21 @@ def test_compose_web_and_worker_commands_run_jobs_and_drain_on_sigterm(tmp_path:
         def env_of(service: dict[str, Any], **more: str) -> dict[str, str]:
             compose_env = {k: str(v) for k, v in service["environment"].items()
                            if k not in ("QED_BROKER_URL", "QED_STORE_URL")}
+            # the metrics volume of the containers is a folder of this test here
+            compose_env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "metrics")
             env = make_env(broker, store_url, tmp_path, **compose_env)
             env.update(QED_APPS="tests.testapps:plugin", PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
                        HOSTNAME=socket.gethostname(), **more)
             return env
 
-        worker_env, web_env = env_of(worker_service), env_of(web_service, QED_BIND=f"127.0.0.1:{port}")
+        # Keys are on in compose; the key file is mounted there, here it is a local file.
+        assert web_service["environment"]["QED_API_KEYS_FILE"] == "/etc/flask_qed/keys/api_keys"
+        from flask_qed.keys import add_key
+        key = add_key(tmp_path / "api_keys", "ops")
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {key}"
+        worker_env, web_env = env_of(worker_service), env_of(web_service, QED_BIND=f"127.0.0.1:{port}",
+                                                              QED_API_KEYS_FILE=str(tmp_path / "api_keys"))
         worker_log, web_log = tmp_path / "worker.log", tmp_path / "web.log"
         logs = [worker_log, web_log]
         worker = start(worker_service["command"], worker_env, worker_log, tmp_path)
@@ -364,7 +381,8 @@ def test_compose_web_and_worker_commands_run_jobs_and_drain_on_sigterm(tmp_path:
         wait_until(lambda: b" ready." in worker_log.read_bytes(), "worker ready", procs, logs)
         wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).status_code == 200,
                    "gateway healthy", procs, logs)
-        assert requests.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
+        assert requests.get(f"{base}/readyz", timeout=10).status_code == 401
+        assert http.get(f"{base}/readyz", timeout=10).json()["status"] == "ready"
 
         # The compose healthchecks of web and worker pass against these processes.
         web_check = [a.replace("127.0.0.1:7777/", f"127.0.0.1:{port}/")
@@ -373,22 +391,22 @@ def test_compose_web_and_worker_commands_run_jobs_and_drain_on_sigterm(tmp_path:
         assert run_healthcheck(worker_service["healthcheck"]["test"], worker_env, tmp_path) == 0
 
         # A job end to end.
-        submitted = requests.post(f"{base}/pram/rice", timeout=10, json={"inputs": {
+        submitted = http.post(f"{base}/pram/rice", timeout=10, json={"inputs": {
             "mai": 4.5, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 909}})
         assert submitted.status_code == 202, submitted.text
         job_url = base + submitted.headers["Location"]
-        record = wait_until(lambda: (r := requests.get(job_url, timeout=10).json())["status"]
+        record = wait_until(lambda: (r := http.get(job_url, timeout=10).json())["status"]
                             in {"SUCCESS", "FAILURE", "REVOKED"} and r, "rice job", procs, logs)
         assert record["status"] == "SUCCESS", record
         assert record["data"]["outputs"]["out_cw"]["0"] == pytest.approx(2015.5872, rel=1e-5)
 
         # A slow job is running when both get SIGTERM (as `docker compose stop` sends it):
         # both exit cleanly and the job still finishes.
-        slow = requests.post(f"{base}/testing/sleepy", json={"inputs": {"seconds": 2}}, timeout=10)
+        slow = http.post(f"{base}/testing/sleepy", json={"inputs": {"seconds": 2}}, timeout=10)
         assert slow.status_code == 202, slow.text
         job_id = slow.json()["job_id"]
         slow_url = base + slow.headers["Location"]
-        wait_until(lambda: requests.get(slow_url, timeout=10).json()["status"] == "STARTED",
+        wait_until(lambda: http.get(slow_url, timeout=10).json()["status"] == "STARTED",
                    "slow job started", procs, logs, timeout=30)
         web.send_signal(signal.SIGTERM)
         worker.send_signal(signal.SIGTERM)
@@ -411,3 +429,14 @@ def test_compose_web_and_worker_commands_run_jobs_and_drain_on_sigterm(tmp_path:
         for proc in procs:
             stop(proc, timeout=10)
         stop(redis)
+
+
+def test_front_door_limits_agree_with_the_gateway() -> None:
+    """nginx's body limit, compose's, the Kubernetes ingress's and the gateway's default are one."""
+    from flask_qed.config import DEFAULT_MAX_CONTENT_LENGTH
+    conf = (ROOT / "deploy" / "nginx" / "nginx.conf").read_text()
+    size = re.search(r"client_max_body_size (\d+)m;", conf)
+    assert size and int(size.group(1)) * 1024 * 1024 == DEFAULT_MAX_CONTENT_LENGTH
+    assert read_env_file(ENV_EXAMPLE)["QED_MAX_CONTENT_LENGTH"] == str(DEFAULT_MAX_CONTENT_LENGTH)
+    assert f"proxy-body-size: {size.group(1)}m" in (ROOT / "deploy" / "k8s" / "gateway.yaml").read_text()
+    assert "QED_MAX_CONTENT_LENGTH" in (ROOT / "deploy" / "nginx" / "errors" / "413.json").read_text()

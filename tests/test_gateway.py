@@ -77,7 +77,7 @@ def test_a_job_is_only_found_under_its_own_app(client):
     ({"mai": "lots"}, "mai", "valid number"),
     ({"osed": 3}, "osed", "less than or equal to 1"),
     ({"kd": "NaN"}, "kd", "finite number"),
-    ({"dw": None}, "dw", "valid number"),
+    ({"dw": None}, "dw", "Field required"),  # null is "not given", and dw is required
 ])
 def test_invalid_inputs_give_422_naming_run_and_field(client, change, field, rule):
     errors = submit(client, "/pram/rice", {**RICE, **change}, status=422)["errors"]
@@ -109,7 +109,7 @@ def test_malformed_requests_get_json_errors(client, kwargs, status):
 
 
 def test_unknown_routes_and_methods(client):
-    for url in ("/pram/nosuchmodel", "/nosuchapp/rice", "/jobs/"):
+    for url in ("/pram/nosuchmodel", "/nosuchapp/rice", "/jobs/x/nope", "/jobs/x/status/more", "/ogc"):
         response = client.get(url)
         assert response.status_code == 404 and response.is_json
     response = client.delete("/pram/rice")

@@ -74,3 +74,40 @@ def test_description_carries_units_and_ranges():
     assert desc["inputs"]["properties"]["osed"]["maximum"] == 1
     assert desc["inputs"]["properties"]["mai"]["units"] == "kg"
     assert desc["outputs"]["out_cw"]["units"] == "ug/L"
+
+
+def test_blank_or_null_optional_inputs_are_not_given():
+    from flask_qed.model import drop_blanks
+    rows = [{"a": 1, "b": ""}, {"a": None, "b": 2}, {"a": 0, "b": [1]}]
+    assert drop_blanks(rows) == [{"a": 1}, {"b": 2}, {"a": 0, "b": [1]}]
+    clean = [{"a": 1}]
+    assert drop_blanks(clean) is clean  # nothing copied when there is no blank
+
+
+def test_listing_stops_after_max_errors_and_says_how_many_more():
+    from flask_qed.model import MAX_ERRORS
+    with pytest.raises(InputError) as info:
+        RICE.validate([{}] * 5000)
+    errors = info.value.errors
+    assert len(errors) == MAX_ERRORS + 1
+    per_run = len(RICE.inputs.model_json_schema()["required"])
+    assert errors[-1]["rule"] == (f"validation stopped after {MAX_ERRORS} errors: "
+                                  f"{1000 * per_run - MAX_ERRORS} more errors not listed, "
+                                  f"and the last 4000 runs not checked")
+
+
+def test_skip_leaves_out_invalid_runs_and_keeps_their_keys():
+    rows = {k: {"0": v, "5": v, "9": v} for k, v in ROW.items()}
+    rows["mai"]["5"] = "lots"
+    validated = RICE.validate(rows, on_invalid="skip")
+    assert validated["keys"] == ["0", "9"]
+    assert [e["field"] for e in validated["errors"]["5"]] == ["mai"]
+    data = RICE.run(validated)
+    assert list(data["outputs"]["out_cw"]) == ["0", "9"] and set(data["errors"]) == {"5"}
+
+
+def test_unknown_input_names_the_closest_declared_one():
+    with pytest.raises(InputError) as info:
+        RICE.validate({**ROW, "ared": 5})
+    assert info.value.errors == [{"run": "0", "field": "ared", "value": 5,
+                                  "rule": "unknown input: not an input of this model; did you mean area?"}]

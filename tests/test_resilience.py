@@ -35,26 +35,26 @@ def test_job_survives_its_pool_process_being_killed(client, tmp_path):
 
 
 def test_job_survives_the_whole_worker_being_killed(own_stack, tmp_path):
-    stack = own_stack(QED_VISIBILITY_TIMEOUT="3")
+    stack = own_stack(QED_PENDING_GRACE="1", QED_SWEEP_INTERVAL="1")  # the reconciler, not Redis
     client, marker = stack["client"], tmp_path / "attempts"
     job = client.post("/testing/sleepy", json={"inputs": {"seconds": 1, "marker": str(marker)}}).get_json()
     _wait_marker(marker, 1)
     os.killpg(stack["worker"].pid, signal.SIGKILL)  # main process and pool, no goodbye
     stack["worker"].wait()
     assert client.get(f"/jobs/{job['job_id']}").get_json()["status"] == "STARTED"
-    stack["start_worker"]()  # the message was never acknowledged: Redis hands it out again
+    stack["start_worker"]()  # its reconciler finds the lapsed lease and publishes the job again
     record = wait_for(client, job["job_id"], timeout=60)
     assert record["status"] == "SUCCESS" and record["attempts"] == 2
     assert len(marker.read_text().split()) == 2
 
 
 def test_results_expire_after_the_ttl(own_stack):
-    stack = own_stack(QED_RESULT_TTL="2")
+    stack = own_stack(QED_RESULT_TTL="3")
     client = stack["client"]
     inputs = {"mai": 1, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.5, "kd": 10}
     job_id = client.post("/pram/rice", json={"inputs": inputs}).get_json()["job_id"]
     assert wait_for(client, job_id)["status"] == "SUCCESS"
-    time.sleep(2.2)
+    time.sleep(3.2)
     for url in (f"/pram/data?job_id={job_id}", f"/jobs/{job_id}"):
         response = client.get(url)
         assert response.status_code == 404 and "expired" in response.get_json()["message"]
@@ -92,6 +92,18 @@ def test_too_large_body_is_413(stack_env, tmp_path):
                        "QED_STORE_URL": f"sqlite:///{tmp_path / 'j.sqlite3'}"}, stack_env)
     response = client.post("/pram/rice", data="[" + "1," * 2000 + "1]", content_type="application/json")
     assert response.status_code == 413 and response.get_json()["code"] == 413
+    message = response.get_json()["message"]  # names the body limit, max_rows and the setting
+    assert "QED_MAX_CONTENT_LENGTH = 1,000 bytes" in message and "max_rows = 100,000" in message
+
+
+def test_the_default_body_limit_fits_max_rows_of_the_widest_model():
+    """kabam's max_rows (100,000 runs of 130 inputs, column form) fits in the default limit."""
+    import orjson
+
+    from benchmarks.bench_pram import batch
+    from flask_qed.config import load_settings
+    body = orjson.dumps({"inputs": batch("kabam", 2_000)})
+    assert len(body) * 50 < load_settings({}).max_content_length
 
 
 def test_a_duplicate_delivery_does_not_run_the_job_twice(client, stack_env, tmp_path):

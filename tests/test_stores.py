@@ -18,7 +18,13 @@ import pytest
 from flask_qed.stores import JobNotFound, StoreUnavailable, open_store
 from flask_qed.stores.mongo import MongoStore
 
-BACKENDS = ["sqlite", "mongomock"] + (["mongodb"] if os.environ.get("QED_TEST_MONGO_URL") else [])
+# "nx27017": a server speaking MongoDB's wire protocol over SQLite, reached through
+# real pymongo sockets (no MongoDB server can be installed on the build machines).
+# Where it differs from MongoDB: it has no TTL monitor (the store enforces expiry on
+# read and purges, so nothing here waits for one); a datetime set by an update is kept
+# as text (the store's queries read the numeric expires_ts, never the datetime); it
+# has no users and no transactions (the store needs neither).
+BACKENDS = ["sqlite", "mongomock", "nx27017"] + (["mongodb"] if os.environ.get("QED_TEST_MONGO_URL") else [])
 
 
 def make_store(kind: str, tmp_path, ttl: int = 3600):
@@ -29,6 +35,9 @@ def make_store(kind: str, tmp_path, ttl: int = 3600):
         return MongoStore("mongodb://mock/qed_test", ttl,
                           client_factory=lambda url, **kw: mongomock.MongoClient(url, **kw))
     db = f"qed_test_{uuid.uuid4().hex[:8]}"
+    if kind == "nx27017":
+        from tests.conftest import nx27017_url
+        return MongoStore(f"{nx27017_url()}/{db}", ttl)
     base = os.environ["QED_TEST_MONGO_URL"].rstrip("/")
     return MongoStore(f"{base}/{db}", ttl)
 
@@ -81,6 +90,32 @@ def test_data_can_be_read_as_raw_json(store):
     assert isinstance(raw, bytes) and json.loads(raw) == {"x": [1.5, None]}
 
 
+def test_packed_values_are_written_and_read_as_stored(store):
+    """Inputs and data written a piece at a time (Packed) and read back compressed, to be
+    sent a piece at a time: never held whole as Python objects."""
+    from flask_qed.jsonutil import PackedWriter, unpacked_lines, unpacked_pieces
+    jid = new_id()
+    writer = PackedWriter()
+    writer.write(b'{"chunks":[\n{"keys":["0"],"rows":[{"a":1}]}\n')
+    writer.write(b',{"keys":["1"],"rows":[{"a":2}]}\n]}')
+    store.create(jid, {"status": "PENDING", "inputs": writer.close()})
+    assert store.get(jid, inputs=True)["inputs"] == {"chunks": [{"keys": ["0"], "rows": [{"a": 1}]},
+                                                                {"keys": ["1"], "rows": [{"a": 2}]}]}
+    packed = store.get(jid, inputs=True, data=False, packed=True)["inputs"]
+    assert isinstance(packed, bytes)
+    assert list(unpacked_lines(packed))[1] == b'{"keys":["0"],"rows":[{"a":1}]}'
+    out = PackedWriter()
+    for n in range(3):
+        out.write(b'{"x":[' if n == 0 else b",")
+        out.write(str(n).encode())
+    out.write(b"]}")
+    store.update(jid, {"status": "SUCCESS", "data": out.close()})
+    assert store.get(jid)["data"] == {"x": [0, 1, 2]}  # a value written in pieces ...
+    data = store.get(jid, packed=True)["data"]
+    assert b"".join(unpacked_pieces(data, size=2)) == b'{"x":[0,1,2]}'  # ... is stored byte for byte
+    assert store.get(jid, raw=True)["data"] == b'{"x":[0,1,2]}'
+
+
 def test_unknown_id_is_not_found(store):
     with pytest.raises(JobNotFound):
         store.get(new_id())
@@ -108,7 +143,8 @@ def test_large_result_round_trips(store):
 def test_records_expire_after_ttl(short_store):
     jid = new_id()
     short_store.create(jid, {"status": "PENDING", "inputs": [1, 2]})
-    assert short_store.get(jid)["status"] == "PENDING"
+    short_store.update(jid, {"status": "SUCCESS", "data": {"x": 1}})
+    assert short_store.get(jid)["status"] == "SUCCESS"
     time.sleep(1.2)
     with pytest.raises(JobNotFound):
         short_store.get(jid)
@@ -119,10 +155,10 @@ def test_records_expire_after_ttl(short_store):
 
 def test_sqlite_purge_deletes_expired_rows(tmp_path):
     store = make_store("sqlite", tmp_path, ttl=1)
-    store.create(new_id(), {"status": "PENDING"})
+    store.create(new_id(), {"status": "SUCCESS"})
     keep = make_store("sqlite", tmp_path, ttl=3600)
     kept = new_id()
-    keep.create(kept, {"status": "PENDING"})
+    keep.create(kept, {"status": "SUCCESS"})
     time.sleep(1.2)
     assert store.purge_expired() == 1
     assert store._conn().execute("SELECT id FROM jobs").fetchall() == [(kept,)]
@@ -139,6 +175,90 @@ def test_write_renews_expiry(short_store):
 
 def test_ping(store):
     store.ping()
+
+
+def test_queued_and_running_jobs_never_expire(short_store):
+    """The time to live runs from the moment a job finishes, not from its last write."""
+    queued, running = new_id(), new_id()
+    for jid in (queued, running):
+        short_store.create(jid, {"status": "PENDING", "attempts": 0, "inputs": {"a": 1}})
+    short_store.claim(running, 60, {})
+    short_store.update(running, {"progress": 50})
+    time.sleep(1.3)  # past the TTL: both still there, with their inputs
+    assert short_store.get(queued, inputs=True)["inputs"] == {"a": 1}
+    assert short_store.heartbeat(running, 60) == "STARTED"
+    assert short_store.purge_expired() == 0
+    assert short_store.finish(running, {"status": "SUCCESS", "data": {"ok": 1}})
+    time.sleep(0.5)
+    short_store.update(running, {"progress": 100})  # a later small write does not extend it
+    assert short_store.get(running)["data"] == {"ok": 1}
+    time.sleep(0.7)  # 1.2 s after it finished
+    with pytest.raises(JobNotFound):
+        short_store.get(running)
+    assert short_store.get(queued)["status"] == "PENDING"
+
+
+def test_heartbeat_reports_a_revocation(store):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0})
+    store.claim(jid, 60, {})
+    assert store.heartbeat(jid, 60) == "STARTED"
+    store.finish(jid, {"status": "REVOKED"}, only_if=("PENDING", "STARTED"))
+    assert store.heartbeat(jid, 60) == "REVOKED"
+    assert store.get(jid)["status"] == "REVOKED"
+
+
+def test_stale_jobs_are_the_ones_to_publish_again(store):
+    now = time.time()
+    ids = {name: new_id() for name in ("fresh", "old", "running", "dead", "done", "legacy")}
+    for name, jid in ids.items():
+        queued = now if name == "fresh" else now - 100
+        store.create(jid, {"status": "PENDING", "attempts": 0, "model": None if name == "legacy" else "m",
+                           "task": "t.m", "queued_at": queued})
+    store.claim(ids["running"], 60, {})
+    store.claim(ids["dead"], 0.01, {})
+    store.claim(ids["done"], 60, {})
+    store.finish(ids["done"], {"status": "SUCCESS"})
+    time.sleep(0.05)
+    stale = store.stale_jobs(time.time(), 30)
+    assert sorted(r["job_id"] for r in stale) == sorted([ids["old"], ids["dead"]])
+    assert {r["task"] for r in stale} == {"t.m"} and "inputs" not in stale[0]
+    store.update(ids["old"], {"queued_at": time.time()})  # published again: not stale for a while
+    assert [r["job_id"] for r in store.stale_jobs(time.time(), 30)] == [ids["dead"]]
+    assert len(store.stale_jobs(time.time() + 100, 30, limit=1)) == 1
+
+
+def test_ping_writes_and_reads_back(tmp_path):
+    path = tmp_path / "ro"
+    path.mkdir()
+    store = open_store(f"sqlite:///{path / 'jobs.sqlite3'}", 60)
+    store.ping()
+    store.close()
+    (path / "jobs.sqlite3").chmod(0o444)
+    path.chmod(0o555)
+    try:
+        if os.access(path / "jobs.sqlite3", os.W_OK):
+            pytest.skip("running as root: files cannot be made read-only")
+        with pytest.raises(StoreUnavailable):
+            open_store(f"sqlite:///{path / 'jobs.sqlite3'}", 60).ping()
+    finally:
+        path.chmod(0o755)
+
+
+def test_a_corrupted_sqlite_file_is_store_unavailable(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    store = open_store(f"sqlite:///{path}", 60)
+    jid = new_id()
+    store.create(jid, {"status": "PENDING"})
+    store.close()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"jobs.sqlite3{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"this is not a database" * 500)
+    fresh = open_store(f"sqlite:///{path}", 60)
+    for call in (fresh.ping, lambda: fresh.get(jid), lambda: fresh.create(new_id(), {"status": "PENDING"}),
+                 lambda: fresh.stale_jobs(time.time(), 1)):
+        with pytest.raises(StoreUnavailable, match="not a database"):
+            call()
 
 
 def test_mongo_ttl_index_on_a_real_datetime(tmp_path):

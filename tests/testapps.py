@@ -37,4 +37,9 @@ def sleepy(inputs: dict) -> dict:
 def plugin() -> App:
     model = Model(name="sleepy", title="Sleepy", description="Works for a while.", version="1",
                   inputs=SleepInputs, compute=sleepy, batch=False)
-    return App(name="testing", prefix="/testing", models=[model])
+    # The same work with a cost model: a run may not ask for more than 30 s, and
+    # fails with TimeLimitExceeded past 2 s.
+    limited = Model(name="limited", title="Sleepy with limits", description="Works, within limits.",
+                    version="1", inputs=SleepInputs, compute=sleepy, batch=False, time_limit=2,
+                    max_cost=30, estimate_cost=lambda inputs: inputs.seconds, cost_units="seconds")
+    return App(name="testing", prefix="/testing", models=[model, limited])

@@ -6,10 +6,13 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..jsonutil import dumps, loads
+from ..jsonutil import Packed, dumps, loads
 
 # Fields kept small and queryable; "inputs" and "data" are stored compressed.
 BLOB_FIELDS = ("inputs", "data")
+# A job that is queued or running never expires: its time to live starts when it finishes.
+FINISHED = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
 class JobNotFound(KeyError):
@@ -31,7 +34,10 @@ def utcnow() -> datetime:
 
 
 def pack(value: Any) -> bytes:
-    """JSON (NaN and Infinity become null, numpy values are welcome), zlib-compressed."""
+    """JSON (NaN and Infinity become null, numpy values are welcome), zlib-compressed.
+    A :class:`~flask_qed.jsonutil.Packed` value is that already and is written as it is."""
+    if isinstance(value, Packed):
+        return value  # bytes already: no copy of a large value
     return zlib.compress(dumps(value), 1)
 
 
@@ -42,7 +48,8 @@ def unpack(blob: bytes, raw: bool = False) -> Any:
 
 
 class JobStore(ABC):
-    """Job records keyed by job id, expiring ``ttl`` seconds after their last write.
+    """Job records keyed by job id. A queued or running job never expires; a finished
+    one expires ``ttl`` seconds after the write that finished it.
 
     A record is a dict: ``job_id`` plus small fields (app, model, status,
     progress, error, timestamps as ISO strings) and two large ones, ``inputs``
@@ -52,7 +59,11 @@ class JobStore(ABC):
     def __init__(self, ttl: int):
         self.ttl = ttl
 
-    def expiry(self) -> datetime:
+    def expiry(self, status: str | None = "SUCCESS") -> datetime:
+        """When a record with ``status`` expires if written now: never while it is queued
+        or running (a job waiting behind a long queue, or a long run, is not lost)."""
+        if status not in FINISHED:
+            return NEVER
         return utcnow() + timedelta(seconds=self.ttl)
 
     @abstractmethod
@@ -61,10 +72,12 @@ class JobStore(ABC):
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False) -> dict[str, Any]:
         """The record; raises :class:`JobNotFound` for unknown or expired ids.
 
         With ``raw``, ``data`` is its JSON text (bytes), to be sent on without parsing.
+        With ``packed``, ``inputs`` and ``data`` are as stored: compressed JSON
+        (:func:`pack`), to be read a piece at a time (``jsonutil.unpacked_pieces``).
         """
 
     @abstractmethod
@@ -87,12 +100,37 @@ class JobStore(ABC):
         a job revoked meanwhile keeps its REVOKED. Returns whether it was written."""
 
     @abstractmethod
-    def heartbeat(self, job_id: str, lease: float) -> None:
-        """Renew the lease of a running job (and its expiry)."""
+    def heartbeat(self, job_id: str, lease: float) -> str:
+        """Renew the lease of a running (STARTED) job; return its status, so that a run
+        learns it was revoked. A running job never expires, so a late heartbeat cannot
+        lose it."""
+
+    @abstractmethod
+    def count_active(self, owner: str) -> tuple[int, int]:
+        """(jobs, runs) of ``owner``'s jobs that are PENDING or STARTED: what the
+        fair-use caps count. ``runs`` sums each record's ``rows`` (1 if absent)."""
+
+    @abstractmethod
+    def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
+                  status: str | None = None, since: str | None = None,
+                  before: tuple[str, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Records without inputs or data, newest first (by ``created``, then id).
+
+        Filters: ``owner`` (None = everyone's), ``app``, ``model``, ``status``,
+        ``since`` (created at or after this ISO time); ``before`` = the
+        (created, job id) of the last record of the previous page (cursor paging).
+        """
 
     @abstractmethod
     def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` if the store cannot be used."""
+        """Raise :class:`StoreUnavailable` unless a real write and read-back succeed."""
+
+    @abstractmethod
+    def stale_jobs(self, now: float, pending_grace: float, limit: int = 500) -> list[dict[str, Any]]:
+        """Jobs of declared models (``model`` set) that the reconciler must publish again:
+        PENDING, or STARTED with a lease that lapsed before ``now`` (epoch seconds), and in
+        both cases last queued (``queued_at``) more than ``pending_grace`` seconds ago.
+        Oldest first; small fields only."""
 
     @abstractmethod
     def purge_expired(self) -> int:

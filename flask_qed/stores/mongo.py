@@ -3,11 +3,15 @@
 Job records live in the ``jobs`` collection with ``_id`` = job id. Inputs and
 results can exceed MongoDB's 16 MB document limit (a 10,000-run batch), so
 they are stored compressed in ``job_blobs`` as numbered chunks. Both
-collections carry a TTL index on ``expires_at``, a real ``datetime`` renewed
-at every write (``expireAfterSeconds=0``: each record expires at its own
-time); reads also filter on it, because MongoDB's TTL monitor only runs once
-a minute. One client per process, created on first use and again after a
-fork (pymongo clients are not fork-safe).
+collections carry a TTL index on ``expires_at``, a real ``datetime``
+(``expireAfterSeconds=0``: each record expires at its own time): year 9999
+while the job is queued or running, ``ttl`` seconds after the write that
+finished it once it is done. Reads filter on ``expires_ts``, the same moment
+in seconds since the epoch, because MongoDB's TTL monitor only runs once a
+minute, and because servers that only speak MongoDB's protocol (nx-27017, the
+stand-in the tests deploy) keep a datetime set by an update as text: a number
+compares the same everywhere. One client per process, created on first use
+and again after a fork (pymongo clients are not fork-safe).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import logging
 import os
 import time
 import uuid
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -23,6 +28,16 @@ from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, un
 logger = logging.getLogger(__name__)
 
 CHUNK = 8 * 1024 * 1024  # bytes of compressed JSON per blob document
+HIDDEN = ("_id", "expires_at", "expires_ts")  # store internals, never in a record
+
+
+def _expires(moment: datetime) -> dict[str, Any]:
+    """The expiry fields: the datetime MongoDB's TTL index reads, the number queries read."""
+    return {"expires_at": moment, "expires_ts": moment.timestamp()}
+
+
+def _live() -> dict[str, Any]:
+    return {"expires_ts": {"$gt": time.time()}}
 
 
 class MongoStore(JobStore):
@@ -46,7 +61,13 @@ class MongoStore(JobStore):
             with self._errors():
                 db.jobs.create_index("expires_at", expireAfterSeconds=0)
                 db.job_blobs.create_index("expires_at", expireAfterSeconds=0)
+                db.jobs.create_index("expires_ts")
+                db.job_blobs.create_index("expires_ts")
                 db.job_blobs.create_index([("job_id", 1), ("field", 1), ("n", 1)])
+                db.jobs.create_index([("owner", 1), ("status", 1)])
+                db.jobs.create_index([("owner", 1), ("created", -1)])
+                db.jobs.create_index([("created", -1)])
+                db.jobs.create_index([("status", 1), ("queued_at", 1)])
             self._indexed = True
         return db
 
@@ -60,7 +81,7 @@ class MongoStore(JobStore):
         then points at it (``<field>_gen``), so readers never see half a blob."""
         blob, gen = pack(value), uuid.uuid4().hex
         docs = [{"_id": f"{job_id}:{field}:{gen}:{n}", "job_id": job_id, "field": field, "gen": gen,
-                 "n": n, "blob": blob[i:i + CHUNK], "expires_at": expires}
+                 "n": n, "blob": blob[i:i + CHUNK], **_expires(expires)}
                 for n, i in enumerate(range(0, max(len(blob), 1), CHUNK))]
         db.job_blobs.insert_many(docs)
         return gen
@@ -68,15 +89,19 @@ class MongoStore(JobStore):
     def _drop_old_blobs(self, db: Any, job_id: str, field: str, keep: str) -> None:
         db.job_blobs.delete_many({"job_id": job_id, "field": field, "gen": {"$ne": keep}})
 
-    def _get_blob(self, db: Any, job_id: str, field: str, gen: str, raw: bool = False) -> Any:
+    def _get_blob(self, db: Any, job_id: str, field: str, gen: str, raw: bool = False,
+                  packed: bool = False) -> Any:
         parts = list(db.job_blobs.find({"job_id": job_id, "field": field, "gen": gen}).sort("n", 1))
-        return unpack(b"".join(bytes(p["blob"]) for p in parts), raw=raw) if parts else None
+        if not parts:
+            return None
+        blob = b"".join(bytes(p.pop("blob")) for p in parts)
+        return blob if packed else unpack(blob, raw=raw)
 
     # -- interface ------------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any]) -> None:
-        expires = self.expiry()
+        expires = self.expiry(fields.get("status", "PENDING"))
         doc = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
-        doc.update(_id=job_id, job_id=job_id, expires_at=expires)
+        doc.update(_id=job_id, job_id=job_id, **_expires(expires))
         with self._errors():
             db = self._db()
             from pymongo.errors import DuplicateKeyError
@@ -89,18 +114,19 @@ class MongoStore(JobStore):
                 raise ValueError(f"job {job_id} already exists") from None
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False) -> dict[str, Any]:
         with self._errors():
             db = self._db()
-            doc = db.jobs.find_one({"_id": job_id, "expires_at": {"$gt": utcnow()}})
+            doc = db.jobs.find_one({"_id": job_id, **_live()})
             if doc is None:
                 raise JobNotFound(job_id)
-            doc.pop("_id", None)
-            doc.pop("expires_at", None)
+            for name in HIDDEN:
+                doc.pop(name, None)
             for name, wanted in (("inputs", inputs), ("data", data)):
                 gen = doc.pop(f"{name}_gen", None)
                 if wanted and gen:
-                    doc[name] = self._get_blob(db, job_id, name, gen, raw=raw and name == "data")
+                    doc[name] = self._get_blob(db, job_id, name, gen, raw=raw and name == "data",
+                                               packed=packed)
             return doc
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -114,15 +140,22 @@ class MongoStore(JobStore):
         return False
 
     def _write(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] | None) -> bool:
-        expires = self.expiry()
         with self._errors():
             db = self._db()
             changes = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
-            changes["expires_at"] = expires
+            if "status" in fields:  # the time to live starts when a job finishes
+                expires = self.expiry(fields["status"])
+                changes.update(_expires(expires))
+            elif any(name in fields for name in BLOB_FIELDS):
+                current = db.jobs.find_one({"_id": job_id}, projection={"expires_ts": True})
+                expires = datetime.fromtimestamp(current["expires_ts"], timezone.utc) \
+                    if current and current.get("expires_ts") else self.expiry()
+            else:  # small changes (progress, lease) keep the expiry
+                expires = None
             for name in BLOB_FIELDS:
                 if name in fields:
                     changes[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
-            query: dict[str, Any] = {"_id": job_id, "expires_at": {"$gt": utcnow()}}
+            query: dict[str, Any] = {"_id": job_id, **_live()}
             if only_if is not None:
                 query["status"] = {"$in": list(only_if)}
             written = db.jobs.update_one(query, {"$set": changes}).matched_count > 0
@@ -133,40 +166,89 @@ class MongoStore(JobStore):
                         self._drop_old_blobs(db, job_id, name, gen)
                     else:
                         db.job_blobs.delete_many({"job_id": job_id, "field": name, "gen": gen})
-            if written:
-                db.job_blobs.update_many({"job_id": job_id}, {"$set": {"expires_at": expires}})
+            if written and expires is not None:
+                db.job_blobs.update_many({"job_id": job_id}, {"$set": _expires(expires)})
             return written
 
     def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
-        from pymongo import ReturnDocument
+        # One conditional update_one is atomic on its document: of two runs that
+        # race, one matches. (Not find_one_and_update: servers that only speak
+        # MongoDB's protocol store its $set datetimes as text.)
         now = time.time()
         with self._errors():
             db = self._db()
-            doc = db.jobs.find_one_and_update(
-                {"_id": job_id, "expires_at": {"$gt": utcnow()},
+            won = db.jobs.update_one(
+                {"_id": job_id, **_live(),
                  "$or": [{"status": "PENDING"}, {"status": "STARTED", "lease_until": {"$lt": now}}]},
                 {"$set": {**fields, "status": "STARTED", "lease_until": now + lease,
-                          "expires_at": self.expiry()}, "$inc": {"attempts": 1}},
-                return_document=ReturnDocument.AFTER, projection={"expires_at": False})
-            if doc is None:
-                self.get(job_id, data=False)  # raises JobNotFound for an unknown id
-                return None
-            doc.pop("_id", None)
-            return doc
+                          **_expires(self.expiry("STARTED"))}, "$inc": {"attempts": 1}}).matched_count
+            doc = self.get(job_id, data=False)  # raises JobNotFound for an unknown id
+            return doc if won else None
 
-    def heartbeat(self, job_id: str, lease: float) -> None:
-        self.update(job_id, {"lease_until": time.time() + lease})
-
-    def ping(self) -> None:
-        with self._errors():
-            self._db().command("ping")
-
-    def purge_expired(self) -> int:
-        now = utcnow()
+    def heartbeat(self, job_id: str, lease: float) -> str:
         with self._errors():
             db = self._db()
-            count = db.jobs.delete_many({"expires_at": {"$lte": now}}).deleted_count
-            db.job_blobs.delete_many({"expires_at": {"$lte": now}})
+            doc = db.jobs.find_one_and_update(
+                {"_id": job_id, "status": "STARTED", **_live()},
+                {"$set": {"lease_until": time.time() + lease}}, projection={"status": True})
+        return doc["status"] if doc is not None else self.get(job_id, data=False)["status"]
+
+    def count_active(self, owner: str) -> tuple[int, int]:
+        with self._errors():
+            found = list(self._db().jobs.aggregate([
+                {"$match": {"owner": owner, "status": {"$in": ["PENDING", "STARTED"]}, **_live()}},
+                {"$group": {"_id": None, "jobs": {"$sum": 1}, "rows": {"$sum": {"$ifNull": ["$rows", 1]}}}},
+            ]))
+        return (int(found[0]["jobs"]), int(found[0]["rows"])) if found else (0, 0)
+
+    def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
+                  status: str | None = None, since: str | None = None,
+                  before: tuple[str, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        query: dict[str, Any] = _live()
+        for name, value in (("owner", owner), ("app", app), ("model", model), ("status", status)):
+            if value is not None:
+                query[name] = value
+        if since is not None:
+            query["created"] = {"$gte": since}
+        if before is not None:
+            query["$or"] = [{"created": {"$lt": before[0]}},
+                            {"created": before[0], "_id": {"$lt": before[1]}}]
+        hidden = {"expires_at": False, "expires_ts": False, "inputs_gen": False, "data_gen": False}
+        with self._errors():
+            docs = list(self._db().jobs.find(query, projection=hidden)
+                        .sort([("created", -1), ("_id", -1)]).limit(int(limit)))
+        for doc in docs:
+            doc.pop("_id", None)
+        return docs
+
+    def ping(self) -> None:
+        """A real write and read-back (a read-only user or a full disk fails here)."""
+        key, token = f"{os.getpid()}:{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+        with self._errors():
+            db = self._db()
+            db.qed_probe.replace_one({"_id": key}, {"_id": key, "token": token, "at": utcnow()}, upsert=True)
+            found = db.qed_probe.find_one({"_id": key})
+            db.qed_probe.delete_one({"_id": key})
+        if not found or found.get("token") != token:
+            raise StoreUnavailable("MongoDB store: a probe written was not read back")
+
+    def stale_jobs(self, now: float, pending_grace: float, limit: int = 500) -> list[dict[str, Any]]:
+        query = {"status": {"$in": ["PENDING", "STARTED"]}, "model": {"$ne": None},
+                 "$and": [
+                     {"$or": [{"queued_at": {"$lt": now - pending_grace}}, {"queued_at": None}]},
+                     {"$or": [{"status": "PENDING"}, {"lease_until": {"$lt": now}}, {"lease_until": None}]}]}
+        with self._errors():
+            docs = list(self._db().jobs.find(query, projection={"_id": False, "expires_at": False,
+                                                                "expires_ts": False})
+                        .sort("queued_at", 1).limit(limit))
+        return docs
+
+    def purge_expired(self) -> int:
+        now = time.time()
+        with self._errors():
+            db = self._db()
+            count = db.jobs.delete_many({"expires_ts": {"$lte": now}}).deleted_count
+            db.job_blobs.delete_many({"expires_ts": {"$lte": now}})
         return count
 
     def close(self) -> None:
@@ -184,7 +266,12 @@ class _MongoErrors:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
         if exc_type is None:
             return False
+        import zlib
+
+        from bson.errors import BSONError
         from pymongo.errors import DuplicateKeyError, PyMongoError
         if issubclass(exc_type, PyMongoError) and not issubclass(exc_type, DuplicateKeyError):
+            raise StoreUnavailable(f"MongoDB store: {exc}") from exc
+        if issubclass(exc_type, (BSONError, zlib.error)):  # a damaged document
             raise StoreUnavailable(f"MongoDB store: {exc}") from exc
         return False

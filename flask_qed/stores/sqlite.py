@@ -4,7 +4,11 @@ WAL lets readers (pollers) and one writer (a worker) work at once; every
 write is a short ``BEGIN IMMEDIATE`` transaction and a busy timeout makes
 concurrent processes wait instead of failing. Connections are opened lazily,
 one per process and thread, so a forked Celery child never reuses its
-parent's handle. Expiry is enforced on every read and purged periodically.
+parent's handle. Expiry is enforced on every read and purged periodically; a
+queued or running job has ``expires_at`` = NEVER, so it cannot expire.
+
+Every SQLite error (a locked, unreadable or corrupted file: "file is not a
+database") is reported as :class:`StoreUnavailable`, which the gateway answers 503.
 """
 from __future__ import annotations
 
@@ -14,10 +18,11 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
+from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +37,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     data BLOB
 );
 CREATE INDEX IF NOT EXISTS jobs_expires_at ON jobs (expires_at);
+CREATE INDEX IF NOT EXISTS jobs_owner_status
+    ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.status'));
+CREATE INDEX IF NOT EXISTS jobs_owner_created
+    ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.created'), id);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (json_extract(meta, '$.created'), id);
+CREATE TABLE IF NOT EXISTS probe (id TEXT PRIMARY KEY, at REAL NOT NULL);
 """
+NEVER_TS = NEVER.timestamp()
 
 
 def path_from_url(url: str) -> str:
@@ -76,11 +88,17 @@ class SQLiteStore(JobStore):
                 count = conn.execute(sql, params).rowcount
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc) from exc
         return count
+
+    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(f"SQLite store {self.path}: {exc}")
 
     # -- interface ----------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -89,27 +107,28 @@ class SQLiteStore(JobStore):
         blobs = [pack(fields[k]) if k in fields else None for k in BLOB_FIELDS]
         try:
             self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data) VALUES (?, ?, ?, ?, ?)",
-                        (job_id, self.expiry().timestamp(), json.dumps(meta), *blobs))
+                        (job_id, self.expiry(meta.get("status", "PENDING")).timestamp(),
+                         json.dumps(meta), *blobs))
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
         self._maybe_purge()
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False) -> dict[str, Any]:
         cols = "meta" + (", inputs" if inputs else ", NULL") + (", data" if data else ", NULL")
         try:
             row = self._conn().execute(
                 f"SELECT {cols} FROM jobs WHERE id = ? AND expires_at > ?",  # noqa: S608 - fixed columns
                 (job_id, time.time())).fetchone()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-        if row is None:
-            raise JobNotFound(job_id)
-        record = json.loads(row[0])
-        if inputs and row[1] is not None:
-            record["inputs"] = unpack(row[1])
-        if data and row[2] is not None:
-            record["data"] = unpack(row[2], raw=raw)
+            if row is None:
+                raise JobNotFound(job_id)
+            record = json.loads(row[0])
+            if inputs and row[1] is not None:
+                record["inputs"] = bytes(row[1]) if packed else unpack(row[1])
+            if data and row[2] is not None:
+                record["data"] = bytes(row[2]) if packed else unpack(row[2], raw=raw)
+        except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:  # a damaged row or file
+            raise self._unavailable(exc) from exc
         return record
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -147,8 +166,15 @@ class SQLiteStore(JobStore):
         self._modify(job_id, change, blobs)
         return bool(written)
 
-    def heartbeat(self, job_id: str, lease: float) -> None:
-        self._modify(job_id, lambda meta: {"lease_until": time.time() + lease})
+    def heartbeat(self, job_id: str, lease: float) -> str:
+        status: list[str] = []
+
+        def renew(meta: dict[str, Any]) -> dict[str, Any] | None:
+            status.append(meta.get("status", ""))
+            return {"lease_until": time.time() + lease} if meta.get("status") == "STARTED" else None
+
+        self._modify(job_id, renew)
+        return status[0]
 
     def _modify(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
                 blobs: dict[str, bytes] | None = None) -> None:
@@ -159,7 +185,7 @@ class SQLiteStore(JobStore):
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT meta FROM jobs WHERE id = ? AND expires_at > ?",
+                row = conn.execute("SELECT meta, expires_at FROM jobs WHERE id = ? AND expires_at > ?",
                                    (job_id, now)).fetchone()
                 if row is None:
                     raise JobNotFound(job_id)
@@ -169,23 +195,80 @@ class SQLiteStore(JobStore):
                     conn.execute("ROLLBACK")
                     return
                 meta.update(fields)
-                sets, params = ["meta = ?", "expires_at = ?"], [json.dumps(meta), self.expiry().timestamp()]
+                # The time to live starts when a job finishes; other writes keep it.
+                expires = self.expiry(meta.get("status")).timestamp() if "status" in fields else row[1]
+                sets, params = ["meta = ?", "expires_at = ?"], [json.dumps(meta), expires]
                 for k, blob in (blobs or {}).items():
                     sets.append(f"{k} = ?")
                     params.append(blob)
                 conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))  # noqa: S608
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc) from exc
 
-    def ping(self) -> None:
+    def count_active(self, owner: str) -> tuple[int, int]:
         try:
-            self._conn().execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+            row = self._conn().execute(
+                "SELECT count(*), coalesce(sum(coalesce(json_extract(meta, '$.rows'), 1)), 0) FROM jobs "
+                "WHERE json_extract(meta, '$.owner') = ? AND json_extract(meta, '$.status') IN "
+                "('PENDING', 'STARTED') AND expires_at > ?", (owner, time.time())).fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        return int(row[0]), int(row[1])
+
+    def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
+                  status: str | None = None, since: str | None = None,
+                  before: tuple[str, str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        where, params = ["expires_at > ?"], [time.time()]
+        for name, value in (("owner", owner), ("app", app), ("model", model), ("status", status)):
+            if value is not None:
+                where.append(f"json_extract(meta, '$.{name}') = ?")
+                params.append(value)
+        if since is not None:
+            where.append("json_extract(meta, '$.created') >= ?")
+            params.append(since)
+        if before is not None:
+            where.append("(json_extract(meta, '$.created'), id) < (?, ?)")
+            params.extend(before)
+        sql = (f"SELECT meta FROM jobs WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments
+               "ORDER BY json_extract(meta, '$.created') DESC, id DESC LIMIT ?")
+        try:
+            rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        return [json.loads(row[0]) for row in rows]
+
+    def ping(self) -> None:
+        """A real write and read-back (a read-only or corrupted file fails here)."""
+        token = time.time()
+        key = f"{os.getpid()}:{threading.get_ident()}"
+        try:
+            self._write("INSERT OR REPLACE INTO probe (id, at) VALUES (?, ?)", (key, token))
+            row = self._conn().execute("SELECT at FROM probe WHERE id = ?", (key,)).fetchone()
+            self._conn().execute("SELECT count(*) FROM jobs WHERE expires_at > ?", (NEVER_TS,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        if row is None or row[0] != token:
+            raise StoreUnavailable(f"SQLite store {self.path}: a probe written was not read back")
+
+    def stale_jobs(self, now: float, pending_grace: float, limit: int = 500) -> list[dict[str, Any]]:
+        # Only queued and running jobs carry expires_at = NEVER: the index finds them.
+        sql = """SELECT meta FROM jobs WHERE expires_at >= ?
+                   AND json_extract(meta, '$.model') IS NOT NULL
+                   AND COALESCE(json_extract(meta, '$.queued_at'), 0) < ?
+                   AND (json_extract(meta, '$.status') = 'PENDING'
+                        OR (json_extract(meta, '$.status') = 'STARTED'
+                            AND COALESCE(json_extract(meta, '$.lease_until'), 0) < ?))
+                 ORDER BY COALESCE(json_extract(meta, '$.queued_at'), 0) LIMIT ?"""
+        try:
+            rows = self._conn().execute(sql, (NEVER_TS, now - pending_grace, now, limit)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._unavailable(exc) from exc
+        return [json.loads(r[0]) for r in rows]
 
     def purge_expired(self) -> int:
         self._last_purge = time.monotonic()

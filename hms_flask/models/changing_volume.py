@@ -26,15 +26,29 @@ VERSION = "1.0"
 BATCH = False
 ALIASES = ("hydrodynamic/changing_volume",)
 MAX_VALUES = 1_000_000   # most (output times × segments × subreaches) per request
-# The implicit scheme steps through time in Python (vectorised across reaches):
-# about 5 ms a step, so this bounds one job to well under a minute.
+# The implicit scheme steps through the (time, reach) diagonals in Python,
+# vectorised along each: about 50 µs a diagonal, so 100,000 steps take ~5 s.
 MAX_STEPS = 100_000
+MAX_REACHES = 10_000     # computational reaches (segments × subreaches)
 MIN_TIMESTEP = 1.0       # s; output times are whole seconds
+# Cost model: the values computed, (output times) × segments × subreaches.
+MAX_COST = MAX_VALUES
+COST_UNITS = "values (output times x segments x subreaches)"
+TIME_LIMIT = 120         # s; the largest accepted run takes ~10 s
 
-Pos = Annotated[float, Field(gt=0)]
-NonNeg = Annotated[float, Field(ge=0)]
-PosList = Annotated[list[Pos], Field(min_length=1)]
-NonNegList = Annotated[list[NonNeg], Field(min_length=1)]
+# Physically meaningful ranges (SI). Outside them Manning's equation over- or
+# underflows and Newton's method has nothing to converge to.
+FLOW_MAX = 1e6           # m3/s: above the largest floods on record (~3e5)
+Flow = Annotated[float, Field(ge=0, le=FLOW_MAX)]
+Length = Annotated[float, Field(ge=1, le=1e6)]           # m: 1 m .. 1000 km per segment
+Width = Annotated[float, Field(ge=0.01, le=1e5)]         # m: a ditch .. 100 km
+Slope = Annotated[float, Field(ge=1e-7, le=1)]           # m/m
+Roughness = Annotated[float, Field(ge=1e-3, le=1)]       # s/m^(1/3)
+SideSlope = Annotated[float, Field(ge=0, le=100)]        # m/m (horizontal per vertical)
+
+
+def _one_or_list(kind: Any) -> Any:
+    return kind | Annotated[list[kind], Field(min_length=1)]  # type: ignore[valid-type]
 
 
 def _series(units: str, description: str, default: Any = ...) -> Any:
@@ -51,20 +65,21 @@ class RoutingInputs(BaseModel):
     endDate: datetime = Field(..., validation_alias=AliasChoices("endDate", "end_date"),
                               description="End of the simulation (last output time <= endDate)",
                               json_schema_extra={"units": "ISO 8601"})
-    timestep: float = Field(..., ge=MIN_TIMESTEP, le=366 * 86_400, description="Time step",
+    timestep: float = Field(..., ge=MIN_TIMESTEP, le=366 * 86_400, description="Time step in seconds",
                             json_schema_extra={"units": "s"})
-    boundary_flow: NonNeg | NonNegList = _series(
+    boundary_flow: _one_or_list(Flow) = _series(
         "m3/s", "Inflow at the upstream boundary: one value (constant), one per step "
-        "(t1..tN) or one per output time (t0..tN)")
-    segments: int | None = Field(None, ge=1, description="Number of segments (default: length "
-                                 "of the per-segment lists, else 1)", json_schema_extra={"units": "-"})
-    length: Pos | PosList = _series("m", "Segment length (one value or one per segment)")
-    width: Pos | PosList = _series("m", "Channel (bottom) width (one value or one per segment)")
-    slope: Pos | PosList = _series("m/m", "Channel bed slope (one value or one per segment)")
-    mannings_n: Pos | PosList = _series("s/m^(1/3)", "Manning's roughness n (one value or one "
-                                          "per segment)")
-    initial_flow: NonNeg | None = Field(None, description="Steady uniform flow at t0 (default: the "
-                                        "first boundary flow)", json_schema_extra={"units": "m3/s"})
+        "(t1..tN) or one per output time (t0..tN); 0 .. 1e6")
+    segments: int | None = Field(None, ge=1, le=MAX_VALUES, description="Number of segments (default: "
+                                 "length of the per-segment lists, else 1)", json_schema_extra={"units": "-"})
+    length: _one_or_list(Length) = _series("m", "Segment length (one value or one per segment); 1 .. 1e6")
+    width: _one_or_list(Width) = _series("m", "Channel (bottom) width (one value or one per segment); "
+                                         "0.01 .. 1e5")
+    slope: _one_or_list(Slope) = _series("m/m", "Channel bed slope (one value or one per segment); 1e-7 .. 1")
+    mannings_n: _one_or_list(Roughness) = _series("s/m^(1/3)", "Manning's roughness n (one value or one "
+                                                    "per segment); 0.001 .. 1")
+    initial_flow: Flow | None = Field(None, description="Steady uniform flow at t0 (default: the "
+                                      "first boundary flow); 0 .. 1e6", json_schema_extra={"units": "m3/s"})
 
     def per_segment_fields(self) -> tuple[str, ...]:
         return ("length", "width", "slope", "mannings_n")
@@ -88,6 +103,10 @@ class RoutingInputs(BaseModel):
         if isinstance(self.boundary_flow, list) and len(self.boundary_flow) not in (1, steps, steps + 1):
             raise ValueError(f"boundary_flow has {len(self.boundary_flow)} values; give 1, {steps} "
                              f"(one per step) or {steps + 1} (one per output time)")
+        reaches = n_seg * self.computational_reaches()
+        if reaches > MAX_REACHES:  # the solver steps through steps + reaches diagonals
+            raise ValueError(f"{n_seg} segments x {self.computational_reaches()} subreaches = {reaches} "
+                             f"computational reaches; at most {MAX_REACHES} per request")
         cells = (steps + 1) * n_seg * self.computational_reaches()
         if cells > MAX_VALUES:
             raise ValueError(f"{steps + 1} output times x {n_seg} segments"
@@ -160,9 +179,16 @@ def result(inputs: RoutingInputs, times: list[str], inflow: np.ndarray, out: dic
     }
 
 
+def estimate_cost(inputs: RoutingInputs) -> int:
+    """Values computed: output times × segments × computational reaches per segment."""
+    steps = n_steps(inputs.startDate, inputs.endDate, inputs.timestep)
+    return (steps + 1) * segment_count(inputs, inputs.per_segment_fields()) * inputs.computational_reaches()
+
+
 class Inputs(RoutingInputs):
-    side_slope: NonNeg | NonNegList = Field(0.0, description="Bank side slope z (horizontal per "
-                                              "vertical; 0 = rectangular)", json_schema_extra={"units": "m/m"})
+    side_slope: _one_or_list(SideSlope) = Field(0.0, description="Bank side slope z (horizontal per "
+                                                "vertical; 0 = rectangular); 0 .. 100",
+                                                json_schema_extra={"units": "m/m"})
 
     def per_segment_fields(self) -> tuple[str, ...]:
         return ("length", "width", "slope", "mannings_n", "side_slope")

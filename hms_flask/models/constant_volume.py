@@ -1,17 +1,21 @@
 """Constant-volume flow routing (HMS hydrodynamics, "constant volume").
 
-Same semantics and inputs as the original hms_flask ``FlowRouting.constantVolume``:
+Same semantics as the original hms_flask ``FlowRouting.constantVolume``:
 times run from ``startDate`` (inclusive) to ``endDate`` (exclusive) in steps of
-``timestep`` days (truncated to whole minutes, as the original did); every
+``timestep`` (truncated to whole minutes, as the original did); every
 segment keeps a constant volume, so each segment's outflow equals its inflow,
 the boundary flow. The result keeps the original's "split" table layout
 (columns DateTime, 0..N-1). Unlike the original, a timestep that rounds to
 less than one minute is rejected (the original looped forever).
+
+Units: here, as in changing_volume and kinematic_wave, ``timestep`` is in
+seconds. The original took it in days; its clients keep that at the original
+path ``/hms/hydrodynamic/constant_volume/`` (model ``constant_volume_days``).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -24,8 +28,11 @@ DESCRIPTION = ("Flow routing in which every segment keeps a constant volume: eac
                "carries the boundary flow at every time step.")
 VERSION = "1.0"
 BATCH = False
-ALIASES = ("hydrodynamic/constant_volume",)
+ALIASES = ()
 MAX_VALUES = 1_000_000   # most (time steps × segments) per request
+MAX_COST = MAX_VALUES
+COST_UNITS = "values (time steps x segments)"
+TIME_LIMIT = 60          # s: a million values take a few seconds
 
 
 class Inputs(BaseModel):
@@ -37,24 +44,36 @@ class Inputs(BaseModel):
     endDate: datetime = Field(..., validation_alias=AliasChoices("endDate", "end_date"),
                               description="End of the period (exclusive)",
                               json_schema_extra={"units": "ISO 8601"})
-    timestep: float = Field(..., gt=0, le=36_500, description="Time step in days (truncated to whole minutes)",
-                            json_schema_extra={"units": "d"})
-    boundary_flow: float = Field(..., description="Flow entering the first segment",
+    timestep: float = Field(..., gt=0, le=366 * 86_400,
+                            description="Time step in seconds (truncated to whole minutes)",
+                            json_schema_extra={"units": "s"})
+    boundary_flow: float = Field(..., ge=-1e6, le=1e6, description="Flow entering the first segment",
                                  json_schema_extra={"units": "m3/s"})
-    segments: int = Field(..., ge=1, description="Number of segments", json_schema_extra={"units": "-"})
+    segments: int = Field(..., ge=1, le=MAX_VALUES, description="Number of segments",
+                          json_schema_extra={"units": "-"})
+
+    UNIT: ClassVar[str] = "s"
+
+    def minutes(self) -> int:
+        """The time step in whole minutes."""
+        return int(self.timestep // 60)
 
     @model_validator(mode="after")
     def _check(self) -> "Inputs":
-        if step_minutes(self.timestep) < 1:
-            raise ValueError(f"timestep {self.timestep} d is less than one minute")
+        if self.minutes() < 1:
+            raise ValueError(f"timestep {self.timestep} {self.UNIT} is less than one minute")
         check_dates(self.startDate, self.endDate)
         if self.endDate <= self.startDate:
             raise ValueError("endDate must be after startDate")
-        rows = len(times(self.startDate, self.endDate, self.timestep))
+        rows = count_times(self.startDate, self.endDate, self.minutes())  # counted, not listed
         if rows * self.segments > MAX_VALUES:
             raise ValueError(f"{rows} time steps x {self.segments} segments = {rows * self.segments} "
                              f"values; at most {MAX_VALUES} per request")
         return self
+
+
+def estimate_cost(inputs: Inputs) -> int:
+    return count_times(inputs.startDate, inputs.endDate, inputs.minutes()) * inputs.segments
 
 
 OUTPUTS = {
@@ -65,25 +84,26 @@ OUTPUTS = {
 }
 
 
-def step_minutes(timestep_days: float) -> int:
-    return int(timestep_days * 24 * 60)
+def count_times(start: datetime, end: datetime, minutes: int) -> int:
+    """How many time steps lie in [start, end): a number, so that a long period
+    with a short step is refused without building its list first."""
+    return max(0, -(-(end - start) // timedelta(minutes=minutes)))  # ceil
 
 
-def times(start: datetime, end: datetime, timestep_days: float) -> list[datetime]:
+def times(start: datetime, end: datetime, minutes: int) -> list[datetime]:
     """start, start + step, ... while < end (step in whole minutes)."""
-    step = timedelta(minutes=step_minutes(timestep_days))
-    count = -(-(end - start) // step)  # ceil: number of times strictly before end
-    return [start + k * step for k in range(count)]
+    step = timedelta(minutes=minutes)
+    return [start + k * step for k in range(count_times(start, end, minutes))]
 
 
-def compute(inputs: dict[str, Any]) -> dict[str, Any]:
-    params = Inputs.model_validate(inputs)
-    stamps = times(params.startDate, params.endDate, params.timestep)
+def compute(inputs: dict[str, Any], schema: type[Inputs] = Inputs) -> dict[str, Any]:
+    params = schema.model_validate(inputs)
+    stamps = times(params.startDate, params.endDate, params.minutes())
     flows = routing.constant_volume(len(stamps), params.segments, params.boundary_flow).tolist()
     return {
         "columns": ["DateTime", *range(params.segments)],
         "index": list(range(len(stamps))),
         "data": [[t.strftime("%Y-%m-%d %H:%M"), *row] for t, row in zip(stamps, flows)],
-        "metadata": {"units": {"flow": "m3/s", "timestep": "d"}, "segments": params.segments,
+        "metadata": {"units": {"flow": "m3/s", "timestep": params.UNIT}, "segments": params.segments,
                      "steps": len(stamps)},
     }

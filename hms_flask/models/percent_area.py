@@ -24,6 +24,9 @@ BATCH = False
 ALIASES = ("gis/percentage",)
 UPLOAD_FIELD = "geometry"
 MAX_CELLS = pa.MAX_CELLS
+MAX_COST = MAX_CELLS     # cost: candidate (catchment, grid cell) pairs
+COST_UNITS = "catchment grid cells"
+TIME_LIMIT = 300         # s
 
 
 class Inputs(BaseModel):
@@ -52,6 +55,10 @@ OUTPUTS = {
                                 "percentCatchment", "units": "degrees, km2, %"},
     "metadata": {"description": "Grid, projection, units and counts", "units": "-"},
 }
+
+
+def estimate_cost(inputs: Inputs) -> int:
+    return pa.estimate_cells(pa.parse_geojson(inputs.geometry), GRIDS[inputs.grid])
 
 
 def read_upload(data: bytes, filename: str) -> dict[str, Any]:

@@ -13,17 +13,14 @@ bounding box; cells strictly inside a catchment are recognised with a prepared
 """
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 
 from .grids import Grid, get_grid, to_equal_area
+from .vector_upload import read_vector
 
 __all__ = ["MAX_CELLS", "Catchment", "parse_geojson", "check_catchments", "estimate_cells",
            "percent_area", "read_vector_file"]
@@ -215,42 +212,9 @@ def percent_area(catchments: list[Catchment], grid: Grid | str) -> dict[str, Any
     }
 
 
-def read_vector_file(data: bytes, filename: str) -> dict[str, Any]:
-    """A vector file GDAL reads (zipped shapefile, GeoPackage, GeoJSON ...) as a
-    GeoJSON FeatureCollection in EPSG:4326. Read from memory (GDAL /vsimem/)."""
-    from pyogrio import list_layers, raw  # GDAL is only needed for uploads
-
-    if not data:
-        raise ValueError("the uploaded file is empty")
-    suffix = Path(filename or "").suffix.lower()
-    if suffix == ".shp":
-        raise ValueError("upload a shapefile as a .zip holding its .shp, .shx, .dbf and .prj")
-    try:
-        with warnings.catch_warnings():  # GDAL notes the in-memory name lacks ".gpkg"
-            warnings.filterwarnings("ignore", message=".*non conformant file extension")
-            layers = list_layers(data)
-            polygon_layers = [i for i, (_, kind) in enumerate(layers) if kind and "Polygon" in kind]
-            # By position, not name: each read of the bytes gets a new in-memory file
-            # name, and GDAL names a GeoJSON layer after its file.
-            layer = polygon_layers[0] if polygon_layers else 0
-            meta, _, wkb, fields = raw.read(data, layer=layer, datetime_as_string=True)
-    except Exception as exc:
-        raise ValueError(f"could not read {filename or 'the upload'} as a vector file: {exc}") from None
-    geoms = shapely.from_wkb(wkb)
-    crs = meta.get("crs")
-    if crs and not CRS.from_user_input(crs).equals(CRS.from_epsg(4326), ignore_axis_order=True):
-        transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        geoms = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
-    names = list(meta["fields"])
-    columns = [_plain(col) for col in fields]
-    features = []
-    for i, geom in enumerate(geoms):
-        props = {name: col[i] for name, col in zip(names, columns)}
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": None if geom is None else shapely.geometry.mapping(geom)})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _plain(column: np.ndarray) -> list[Any]:
-    values = column.tolist()
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+def read_vector_file(data: bytes, filename: str = "") -> dict[str, Any]:
+    """An uploaded vector file (zipped shapefile, GeoPackage, GeoJSON) as a GeoJSON
+    FeatureCollection in EPSG:4326. The format is recognised from the bytes; the
+    filename is not trusted and not used. See :mod:`.vector_upload` for what is
+    refused and why."""
+    return read_vector(data)

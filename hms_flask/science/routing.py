@@ -36,14 +36,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["K_SI", "K_US", "BETA", "flow_area", "manning_flow", "normal_depth",
+__all__ = ["K_SI", "K_US", "BETA", "NotConverged", "flow_area", "manning_flow", "normal_depth",
            "kinematic_alpha", "ManningReach", "KinematicReach", "route", "constant_volume"]
 
 K_SI = 1.0    # Manning constant, SI units
 K_US = 1.49   # Manning constant, US customary units (ft, cfs)
 BETA = 0.6    # kinematic-wave exponent from Manning's equation
 _TOL = 1e-13
-_MAX_ITER = 100
+_MAX_ITER = 60        # Newton from the previous step's state converges in a handful
+_ACCEPT = 1e-8        # relative change accepted when the cap is reached (round-off stall)
+
+
+class NotConverged(ArithmeticError):
+    """Newton's method found no finite solution: inputs outside a physical range."""
+
+
+def _converged(x_new: np.ndarray, x: np.ndarray, tol: float) -> bool:
+    if not np.all(np.isfinite(x_new)):
+        raise NotConverged("the routing solver produced a non-finite state; check that flows, "
+                           "widths, slopes and roughness are physically meaningful")
+    return bool(np.all(np.abs(x_new - x) <= tol * np.maximum(x_new, 1e-300)))
 
 
 def flow_area(h: Any, width: Any, z: Any = 0.0) -> np.ndarray:
@@ -104,15 +116,18 @@ class ManningReach:
         s = slice(None)
         wide = np.where(q > 0, (self.n * q / (self.k * self.width * np.sqrt(self.slope))) ** 0.6, 0.0)
         h = wide * 1.0
-        for _ in range(_MAX_ITER):
-            _, _, f, df = self.evaluate(h, s)
-            step = np.divide(f - q, df, out=np.zeros_like(h), where=df > 0)
-            h_new = np.maximum(h - step, 0.5 * h)
-            done = np.all(np.abs(h_new - h) <= _TOL * np.maximum(h_new, 1e-300))
-            h = h_new
-            if done:
-                break
-        return h
+        with np.errstate(all="ignore"):
+            for _ in range(_MAX_ITER):
+                _, _, f, df = self.evaluate(h, s)
+                step = np.divide(f - q, df, out=np.zeros_like(h), where=df > 0)
+                h_new = np.maximum(h - step, 0.5 * h)
+                done = _converged(h_new, h, _TOL)
+                h = h_new
+                if done:
+                    return h
+        if _converged(h, h - step, _ACCEPT):
+            return h
+        raise NotConverged(f"normal depth did not converge in {_MAX_ITER} iterations")
 
 
 @dataclass
@@ -136,15 +151,19 @@ class KinematicReach:
 
 
 def _solve(reach: Any, x: np.ndarray, s: slice, dx: np.ndarray, rhs: np.ndarray, dt: float) -> np.ndarray:
-    """Newton for dx·A(x) + dt·Q(x) = rhs (convex, increasing in x ≥ 0)."""
-    for _ in range(_MAX_ITER):
-        area, darea, q, dq = reach.evaluate(x, s)
-        step = (dx * area + dt * q - rhs) / (dx * darea + dt * dq)
-        x_new = np.maximum(x - step, 0.0)
-        if np.all(np.abs(x_new - x) <= _TOL * np.maximum(x_new, 1e-300)):
-            return x_new
-        x = x_new
-    return x
+    """Newton for dx·A(x) + dt·Q(x) = rhs (convex, increasing in x ≥ 0), at most
+    ``_MAX_ITER`` iterations; raises :class:`NotConverged` rather than loop on."""
+    with np.errstate(all="ignore"):
+        for _ in range(_MAX_ITER):
+            area, darea, q, dq = reach.evaluate(x, s)
+            step = (dx * area + dt * q - rhs) / (dx * darea + dt * dq)
+            x_new = np.maximum(x - step, 0.0)
+            if _converged(x_new, x, _TOL):
+                return x_new
+            x, last = x_new, x
+    if _converged(x, last, _ACCEPT):
+        return x
+    raise NotConverged(f"the implicit step did not converge in {_MAX_ITER} iterations")
 
 
 def route(inflow: np.ndarray, dt: float, reach: Any, dx: np.ndarray, per_segment: int,

@@ -87,6 +87,12 @@ class Inputs(RunInputs):
     user_avg_dep_lbac: float | None = number("lb/ac", "Average deposition", None, gt=0)
     user_avg_conc_ngl: float | None = number("ng/L", "Average water concentration", None, gt=0)
     user_avg_dep_mgcm2: float | None = number("mg/cm2", "Average field deposition", None, gt=0)
+    # EPA's web form shows the EPA pond's and wetland's size and sends it back; the
+    # model uses its own fixed values (out_area_*), so these are descriptive only.
+    epa_pond_width: str | None = text("EPA pond width shown by EPA's web form (descriptive only)", None)
+    epa_pond_depth: str | None = text("EPA pond depth shown by EPA's web form (descriptive only)", None)
+    epa_wetland_width: str | None = text("EPA wetland width shown by EPA's web form (descriptive only)", None)
+    epa_wetland_depth: str | None = text("EPA wetland depth shown by EPA's web form (descriptive only)", None)
 
     @field_validator(*_OPTIONAL_TEXT, *_OPTIONAL_NUMBERS, mode="before")
     @classmethod
@@ -131,6 +137,11 @@ OUTPUTS = {
     "out_avg_waterconc_ngl": {"description": "Average water concentration (aquatic)", "units": "ng/L"},
     "out_avg_field_dep_mgcm2": {"description": "Average field deposition (terrestrial)", "units": "mg/cm2"},
     "out_range_chk": {"description": "Whether the deposition was found within the curve", "units": "text"},
+    "out_area_width": {"description": "Width of the pond/wetland/field along the wind "
+                                      "(0 for the EPA terrestrial point)", "units": "ft"},
+    "out_area_length": {"description": "Length of the pond/wetland/field across the wind (1 ha in all)",
+                        "units": "ft"},
+    "out_area_depth": {"description": "Depth of the pond/wetland (0 for terrestrial areas)", "units": "ft"},
 }
 
 
@@ -278,6 +289,26 @@ def area_dimensions(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndar
     return width, np.where(aquatic, depth, np.nan)
 
 
+def area_outputs(columns: dict[str, np.ndarray], width: np.ndarray,
+                 depth: np.ndarray) -> dict[str, np.ndarray]:
+    """The area's width, length and depth as reported: every area is one hectare, so a user's
+    width sets the length; terrestrial areas have no depth (NaN: an aquatic run without a body type)."""
+    body = columns["aquatic_body_type"]
+    aquatic = columns["ecosystem_type"] == "aquatic_assessment"
+    epa_body = aquatic & ((body == "epa_defined_pond") | (body == "epa_defined_wetland"))
+    user_body = aquatic & ((body == "user_defined_pond") | (body == "user_defined_wetland"))
+    user_field = ~aquatic & (columns["terrestrial_field_type"] == "user_defined_terrestrial")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        user_length = SQFT_PER_HECTARE / width
+    known = epa_body | user_body | ~aquatic
+    return {
+        "out_area_width": np.where(known, width, np.nan),
+        "out_area_length": np.select([epa_body, user_body | user_field, ~aquatic],
+                                     [DEFAULT_LENGTH, user_length, 0.0], np.nan),
+        "out_area_depth": np.where(aquatic, depth, np.where(known, 0.0, np.nan)),
+    }
+
+
 def _lbac_to_ngl(lbac: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return lbac * GRAMS_PER_LB * NG_PER_G / SQFT_PER_ACRE / (depth * LITERS_PER_FT3)
 
@@ -345,4 +376,5 @@ def compute(columns: dict[str, np.ndarray]) -> dict[str, Any]:
         "out_avg_waterconc_ngl": opp_round(np.where(aquatic, _lbac_to_ngl(lbac, depth), np.nan)),
         "out_avg_field_dep_mgcm2": opp_round(np.where(aquatic, np.nan, _lbac_to_mgcm2(lbac))),
         "out_range_chk": np.where(np.isnan(distance), "out of range", "in range").astype(object),
+        **area_outputs(columns, width, depth),
     }

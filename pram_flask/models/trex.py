@@ -36,7 +36,9 @@ APP_TYPES = ("Broadcast-Liquid", "Broadcast-Granular", "Row/Band/In-furrow-Liqui
              "Row/Band/In-furrow-Granular", "Seed Treatment")
 LD50_FT2 = {"rg": "Row/Band/In-furrow-Granular", "rl": "Row/Band/In-furrow-Liquid",
             "bg": "Broadcast-Granular", "bl": "Broadcast-Liquid"}
-MG_PER_LB, G_PER_OZ, FT2_PER_ACRE = 453590.0, 28349.0, 43560.0
+MG_PER_LB, G_PER_OZ, FT2_PER_ACRE, IN_PER_FT = 453590.0, 28349.0, 43560.0, 12.0
+# ubertool's names of the Kenaga food items in out_c_0_* and out_c_mean_*
+RESIDUE_NAMES = {"sg": "sg", "tg": "tg", "bp": "blp", "fp": "fp", "ar": "arthro"}
 
 
 class Inputs(BirdToxicityInputs):
@@ -46,9 +48,9 @@ class Inputs(BirdToxicityInputs):
     application_type: Literal[APP_TYPES] = text("Application type")  # type: ignore[valid-type]
     seed_treatment_formulation_name: str | None = text("Seed treatment formulation (descriptive)", None)
     seed_crop: str | None = text("Seed crop (descriptive only)", None)
+    seed_crop_v: str | None = text("Seed crop value of EPA's web form (descriptive only)", None)
     max_seed_rate: float | None = number("lb seed/acre", "Maximum seeding rate (seed treatment)", None, ge=0)
-    row_spacing: float = number("ft", "Row spacing (row/band granular; used unconverted, as in ubertool)",
-                                0.0, ge=0)
+    row_spacing: float = number("in", "Row spacing (row/band granular applications)", 0.0, ge=0)
     bandwidth: float = number("in", "Band width (row/band applications)", 0.0, ge=0)
     percent_incorp: float = number("%", "Pesticide incorporated into soil", 0.0, ge=0, le=100)
     density: float | None = number("lb/gal", "Product density (seed treatment)", None, ge=0)
@@ -102,6 +104,11 @@ def _out(description: str, units: str = "-") -> dict[str, str]:
 
 def _outputs() -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
+    for food, name in RESIDUE_NAMES.items():
+        out[f"out_c_0_{name}"] = _out(f"Upper-bound residue on {food} just after the first application",
+                                      "mg/kg-diet")
+        out[f"out_c_mean_{name}"] = _out(f"Mean residue on {food} just after the first application",
+                                         "mg/kg-diet")
     for s, size in (("s", "small"), ("m", "medium"), ("l", "large")):
         for kind, animal in (("bird", "bird"), ("mamm", "mammal")):
             out[f"out_sa_{kind}_1_{s}"] = _out(f"Seed treatment acute RQ, {size} {animal}, method 1")
@@ -184,10 +191,11 @@ def _doses(c: dict[str, np.ndarray], eec: dict[str, np.ndarray], out: dict[str, 
 def _ld50_ft2(c: dict[str, np.ndarray], app_type: np.ndarray, out: dict[str, np.ndarray]) -> None:
     """LD50s per square foot; null for runs of another application type."""
     incorp = 1.0 - c["percent_incorp"] / 100.0
-    band_ft = c["bandwidth"] / 12.0
+    band_ft = c["bandwidth"] / IN_PER_FT
+    rows_ft = c["row_spacing"] / IN_PER_FT
     ai_max = c["max_rate"] * c["frac_ai"]
     exposure = {
-        "rg": ai_max * MG_PER_LB / (FT2_PER_ACRE / c["row_spacing"] * band_ft) * incorp,
+        "rg": ai_max * MG_PER_LB / (FT2_PER_ACRE / rows_ft * band_ft) * incorp,
         "rl": ai_max * G_PER_OZ / (1000.0 * band_ft) * incorp,
         "bg": ai_max * MG_PER_LB / FT2_PER_ACRE,
         "bl": ai_max * MG_PER_LB / FT2_PER_ACRE,
@@ -218,6 +226,9 @@ def compute(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     unit_peak = d.peak_residue(rates, days, c["foliar_diss_hlife"]) * c["frac_ai"]
     eec = {food: unit_peak * mult for food, mult in d.FOOD_INIT.items()}
     out: dict[str, np.ndarray] = {}
+    for food, name in RESIDUE_NAMES.items():
+        out[f"out_c_0_{name}"] = c["first_rate"] * c["frac_ai"] * d.FOOD_INIT[food]
+        out[f"out_c_mean_{name}"] = c["first_rate"] * c["frac_ai"] * d.FOOD_MEAN[food]
     with np.errstate(divide="ignore", invalid="ignore"):
         _seed_treatment(c, out)
         _dietary(c, eec, out)

@@ -120,7 +120,7 @@ json_values = st.recursive(
 
 VALID = {
     "percent_area": {"geometry": CORNER, "grid": "nldas"},
-    "constant_volume": {"startDate": "2010-01-01", "endDate": "2010-01-02", "timestep": 0.25,
+    "constant_volume": {"startDate": "2010-01-01", "endDate": "2010-01-02", "timestep": 21600,
                         "boundary_flow": 12.5, "segments": 2},
     "kinematic_wave": {"start_date": "2020-03-01", "end_date": "2020-03-01T06:00", "timestep": 900,
                        "length": [1500], "width": [12], "slope": [0.002], "mannings_n": 0.035,

@@ -138,7 +138,8 @@ def _zip(folder, stem):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for path in folder.glob(stem + ".*"):
-            zf.write(path, path.name)
+            if path.suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):  # a zip holding more is refused
+                zf.write(path, path.name)
     return buf.getvalue()
 
 

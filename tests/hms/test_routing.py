@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from flask_qed.model import InputError, Model
-from hms_flask.models import changing_volume, constant_volume, kinematic_wave
+from hms_flask.models import changing_volume, constant_volume, constant_volume_days, kinematic_wave
 from hms_flask.science import routing
 
-CV = Model.from_module(constant_volume)
+CV = Model.from_module(constant_volume_days)   # the original interface: timestep in days
+CVS = Model.from_module(constant_volume)       # timestep in seconds, like the other methods
 CHV = Model.from_module(changing_volume)
 KW = Model.from_module(kinematic_wave)
 
@@ -54,6 +55,40 @@ def test_constant_volume_rejects_timesteps_that_would_never_advance():
     assert "less than one minute" in _rule(CV, {**base, "timestep": 0.0005})
     assert "endDate must be after startDate" in _rule(CV, {**base, "timestep": 1, "endDate": "2009-12-31"})
     assert "at most" in _rule(CV, {**base, "timestep": 1 / 1440, "endDate": "2012-01-01"})
+
+
+def test_all_routing_methods_take_the_timestep_in_seconds():
+    days = run(CV, {"startDate": "2010-01-01", "endDate": "2010-01-03", "timestep": 0.25,
+                    "boundary_flow": 12.5, "segments": 3})
+    seconds = run(CVS, {"startDate": "2010-01-01", "endDate": "2010-01-03", "timestep": 6 * 3600,
+                        "boundary_flow": 12.5, "segments": 3})
+    assert seconds["data"] == days["data"] and seconds["metadata"]["units"]["timestep"] == "s"
+    for model in (CVS, CHV, KW):
+        assert model.describe()["inputs"]["properties"]["timestep"]["units"] == "s"
+    assert CV.describe()["inputs"]["properties"]["timestep"]["units"] == "d"
+    assert "less than one minute" in _rule(CVS, {"startDate": "2010-01-01", "endDate": "2010-01-03",
+                                                 "timestep": 59, "boundary_flow": 1, "segments": 1})
+
+
+@pytest.mark.parametrize("model", [CHV, KW])
+def test_physically_meaningless_magnitudes_are_refused(model):
+    base = {**CHANNEL, "boundary_flow": 5.0}
+    for field, value in (("boundary_flow", 1e300), ("width", 1e-300), ("slope", 1e-300),
+                         ("mannings_n", 1e300), ("length", 1e12), ("initial_flow", 1e9)):
+        assert field in _rule(model, {**base, field: value})
+
+
+def test_the_cost_limit_is_named_in_the_refusal():
+    rule = _rule(KW, {**CHANNEL, "boundary_flow": 5.0, "subreaches": 50, "end_date": "2021-03-01",
+                      "timestep": 3600})
+    assert "at most" in rule
+    assert KW.time_limit == 120 and KW.max_cost == 1_000_000
+
+
+def test_the_solver_gives_up_instead_of_looping():
+    reach = routing.ManningReach(np.array([1.0]), np.array([0.0]), np.array([np.inf]), np.array([1.0]))
+    with pytest.raises(routing.NotConverged):
+        routing.route(np.array([1.0, 2.0]), 60.0, reach, np.array([100.0]), 1, 1.0)
 
 
 # -- mass conservation -------------------------------------------------------
@@ -181,3 +216,15 @@ def test_timesteps_are_whole_seconds_and_steps_are_bounded(model):
     assert "greater than or equal to 1" in _rule(model, {**base, "timestep": 0.5})
     long = {**base, "timestep": 1, "start_date": "2020-01-01", "end_date": "2020-01-03"}
     assert "at most 100000" in _rule(model, long)
+
+
+def test_a_long_period_with_a_short_step_is_refused_without_listing_it(client):
+    """A century of one-minute steps is 52 million time steps: refused at once, counted
+    rather than listed (listing them took gigabytes)."""
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    response = client.post("/hms/constant_volume", json={"inputs": {
+        "startDate": "1900-01-01", "endDate": "2000-01-01", "timestep": 60, "boundary_flow": 1,
+        "segments": 1}})
+    assert response.status_code == 422
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB

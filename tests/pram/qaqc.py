@@ -18,18 +18,38 @@ MODELS = ["agdrift", "beerex", "earthworm", "iec", "kabam", "rice", "sip", "stir
 FILE_NAMES = {"sip": "screenip"}  # the QA/QC files keep ubertool's module name
 
 
+def epa_value(cell: str) -> Any:
+    """A cell as EPA's files hold it and clients post it: a blank stays "", a number
+    (identifiers such as pc_code too) is a JSON number, anything else is text."""
+    if cell == "":
+        return ""
+    try:
+        return int(cell)
+    except ValueError:
+        pass
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell
+    return value if math.isfinite(value) else cell
+
+
 def load_cases(model: str) -> list[tuple[str, dict[str, Any], dict[str, str]]]:
-    """[(case, inputs, expected)]: inputs without empty cells, expected by out_ name."""
+    """[(case, inputs, expected)]: every input cell (blanks as ""), expected by out_ name."""
     stem = FILE_NAMES.get(model, model)
     with open(DATA / f"{stem}_in.csv", newline="") as fh:
         ins = {r["case"]: r for r in csv.DictReader(fh)}
     with open(DATA / f"{stem}_exp.csv", newline="") as fh:
         exps = {r["case"]: r for r in csv.DictReader(fh)}
+    # A blank expected cell is an output ubertool leaves NaN (null here), except in a
+    # column blank for every case: EPA published no value for that output at all.
+    published = {k for k in next(iter(exps.values()))
+                 if k.startswith("exp_") and any(r[k] != "" for r in exps.values())}
     cases = []
     for case, row in ins.items():
-        inputs = {k: v for k, v in row.items() if k != "case" and v != ""}
-        expected = {"out_" + k[4:]: v for k, v in exps[case].items()
-                    if k.startswith("exp_") and v != ""}
+        inputs = {k: epa_value(v) for k, v in row.items() if k != "case"}
+        expected = {"out_" + k[4:]: (v if v != "" else "nan") for k, v in exps[case].items()
+                    if k in published}
         cases.append((case, inputs, expected))
     return cases
 
@@ -68,8 +88,8 @@ def pram_model(name: str) -> Model:
 
 
 def case_inputs(name: str, index: int = 0, **changes: Any) -> dict[str, Any]:
-    """The inputs of a QA/QC case (by position), with some of them changed."""
-    return {**load_cases(name)[index][1], **changes}
+    """The inputs of a QA/QC case (by position) without its blanks, some of them changed."""
+    return {**{k: v for k, v in load_cases(name)[index][1].items() if v != ""}, **changes}
 
 
 def outputs(name: str, inputs: Any) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from pram_flask.models import agdrift
-from tests.pram.qaqc import input_errors, outputs, pram_model
+from tests.pram.qaqc import case_inputs, input_errors, load_cases, outputs, pram_model
 
 MODEL = pram_model("agdrift")
 
@@ -147,3 +147,25 @@ def test_ten_thousand_row_batch_mixing_scenarios() -> None:
     for name in ("out_distance_downwind", "out_avg_dep_foa", "out_avg_dep_lbac", "out_avg_dep_gha"):
         assert all(v is not None and math.isfinite(v) for v in out[name].values()), name
     assert set(out["out_range_chk"].values()) == {"in range"}
+
+
+def test_area_dimensions_are_reported_as_ubertool_does() -> None:
+    """EPA pond/wetland 208.7 x 515.8 ft (6.56 / 0.4921 ft deep); a user's width sets the
+    length of a one-hectare (107,636 ft2) area; the EPA terrestrial point has no size."""
+    rows = [case_inputs("agdrift", i) for i in range(len(load_cases("agdrift")))]
+    out = outputs("agdrift", rows)
+    for i, row in enumerate(rows):
+        body, field = row.get("aquatic_body_type"), row.get("terrestrial_field_type")
+        got = (out["out_area_width"][str(i)], out["out_area_length"][str(i)], out["out_area_depth"][str(i)])
+        if row["ecosystem_type"] == "aquatic_assessment" and body == "epa_defined_pond":
+            assert got == (208.7, 515.8, 6.56)
+        elif row["ecosystem_type"] == "aquatic_assessment" and body == "epa_defined_wetland":
+            assert got == (208.7, 515.8, 0.4921)
+        elif row["ecosystem_type"] == "aquatic_assessment" and body == "user_defined_pond":
+            width = float(row["user_pond_width"])
+            assert got == pytest.approx((width, 107636.0 / width, float(row["user_pond_depth"])))
+        elif row["ecosystem_type"] == "terrestrial_assessment" and field == "user_defined_terrestrial":
+            width = float(row["user_terrestrial_width"])
+            assert got == pytest.approx((width, 107636.0 / width, 0.0))
+        elif row["ecosystem_type"] == "terrestrial_assessment":
+            assert got == (0.0, 0.0, 0.0)

@@ -14,7 +14,9 @@ MODEL = pram_model("kabam")
 
 
 def _base(case: int = 2) -> dict:
-    return dict(load_cases("kabam")[case // 2][1])
+    """EPA's QA/QC case number ``case`` (its blanks left out)."""
+    inputs = next(i for c, i, _ in load_cases("kabam") if c == str(case))
+    return {k: v for k, v in inputs.items() if v != ""}
 
 
 _run = functools.partial(outputs, "kabam")

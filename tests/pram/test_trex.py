@@ -143,18 +143,31 @@ def test_seed_treatment_matches_ubertool_unit_tests() -> None:
 
 
 def test_row_band_granular_ld50_matches_ubertool_unit_test() -> None:
+    # ubertool's unit test sets band width and row spacing after its inch -> foot
+    # conversion (2 ft and 20 ft); clients send inches: 24 in and 240 in.
     rows = [base_row(application_type="Row/Band/In-furrow-Granular", percent_act_ing=34,
                      app_rates="[0.34,1.384,13.54]", day_out="[1,2,3]", percent_incorp=25,
-                     bandwidth=24, row_spacing=20, ld50_bird=100, tw_bird_ld50=175,
+                     bandwidth=24, row_spacing=240, ld50_bird=100, tw_bird_ld50=175,
                      mineau_sca_fact=1.15, aw_bird_sm=15),
             base_row(application_type="Row/Band/In-furrow-Granular", percent_act_ing=84,
                      app_rates="[0.78,11.34,3.54]", day_out="[1,2,3]", percent_incorp=76,
-                     bandwidth=120, row_spacing=32, ld50_bird=125, tw_bird_ld50=100,
+                     bandwidth=120, row_spacing=384, ld50_bird=125, tw_bird_ld50=100,
                      mineau_sca_fact=0.9, aw_bird_sm=20)]
     out = run(rows)
     assert out["out_ld50_rg_bird_sm"]["0"] == pytest.approx(346.4856, rel=1e-4)
     assert out["out_ld50_rg_bird_sm"]["1"] == pytest.approx(25.94132, rel=1e-4)
     assert out["out_ld50_bl_bird_sm"]["0"] is None
+
+
+def test_initial_and_mean_residues_match_ubertool_unit_test() -> None:
+    """conc_initial: first rate x fraction a.i. x Kenaga multiplier (ubertool's unit test:
+    0.34 lb/ac at 34 % a.i. on tall grass -> 12.716 mg/kg)."""
+    out = run([base_row(percent_act_ing=34, app_rates="[0.34,1.384,13.54]", day_out="[1,2,3]",
+                        num_apps=3)])
+    assert out["out_c_0_tg"]["0"] == pytest.approx(12.7160, rel=1e-4)
+    assert out["out_c_0_sg"]["0"] == pytest.approx(0.34 * 0.34 * 240, rel=1e-12)
+    assert out["out_c_mean_sg"]["0"] == pytest.approx(0.34 * 0.34 * 85, rel=1e-12)
+    assert out["out_c_mean_arthro"]["0"] == pytest.approx(0.34 * 0.34 * 65, rel=1e-12)
 
 
 def test_optional_toxicity_gives_null_not_error() -> None:

@@ -1,0 +1,213 @@
+"""Callbacks: a job may name URLs to notify when it starts, succeeds or fails.
+
+A run names them in a ``subscriber`` object — ``successUri``, ``failedUri``,
+``inProgressUri``, the names OGC API – Processes gives them — in an OGC execute
+request or beside ``inputs`` in a native one. The worker then POSTs the job's
+statusInfo (JSON) to each URL that applies, retrying with exponential back-off
+when the receiver fails or cannot be reached.
+
+A callback is a request the server makes on a client's word, so only hosts the
+operator lists in ``QED_CALLBACK_ALLOWLIST`` may be named (none by default):
+host names, IP addresses or networks (``hooks.example.org 10.1.0.0/16``). A URL
+is refused with 422 at submission unless it is http(s), carries no credentials
+and names a listed host; a private, loopback or link-local address — named
+literally or as the address a listed name resolves to — is refused unless that
+address (or its network) is itself listed. The worker checks again just before
+each POST, and never follows a redirect.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import urllib.error
+import urllib.request
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from celery import shared_task
+from celery.signals import task_prerun
+
+from . import jobs, jsonutil
+from .model import InputError
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("successUri", "failedUri", "inProgressUri")
+MAX_RETRIES = 6          # attempts after the first; back-off 1, 2, 4 … 60 s
+TIMEOUT = 10             # seconds for one POST
+TASK_NAME = "flask_qed.callback"
+
+
+# -- submission ------------------------------------------------------------------------
+def check_subscriber(value: Any, allowlist: Iterable[str]) -> dict[str, str]:
+    """The subscriber object as stored, or :class:`InputError` (422) naming the bad URL."""
+    if not isinstance(value, dict) or not value:
+        raise InputError([{"run": None, "field": "subscriber", "value": None,
+                           "rule": f"must be an object with one or more of {', '.join(FIELDS)}"}])
+    errors = []
+    for key, url in value.items():
+        if key not in FIELDS:
+            errors.append({"run": None, "field": f"subscriber.{key}", "value": None,
+                           "rule": f"unknown; use {', '.join(FIELDS)}"})
+            continue
+        reason = refusal(url, allowlist) if isinstance(url, str) else "must be a URL string"
+        if reason:
+            errors.append({"run": None, "field": f"subscriber.{key}", "value": str(url)[:200],
+                           "rule": reason})
+    if errors:
+        raise InputError(errors)
+    return {k: v for k, v in value.items()}
+
+
+def callback_base(request: Any) -> str:
+    """The OGC API root as the submitting client reached it: the links a callback carries."""
+    return request.host_url.rstrip("/") + "/ogcapi"
+
+
+def refusal(url: str, allowlist: Iterable[str], resolve: bool = True) -> str | None:
+    """Why ``url`` may not be called back (None: it may)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must be an http or https URL"
+    if parts.username or parts.password:
+        return "must not carry credentials"
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        return "has no host"
+    names, networks = _allowlist(allowlist)
+    literal = _address(host)
+    if literal is not None:
+        if any(literal in net for net in networks):
+            return None
+        return f"host {host} is not on QED_CALLBACK_ALLOWLIST"
+    if host not in names:
+        return f"host {host} is not on QED_CALLBACK_ALLOWLIST"
+    if not resolve:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return f"host {host} cannot be resolved"
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global and not any(address in net for net in networks):
+            return f"host {host} resolves to the non-public address {address}, which is not listed"
+    return None
+
+
+def _allowlist(entries: Iterable[str]) -> tuple[set[str], list[Any]]:
+    names: set[str] = set()
+    networks: list[Any] = []
+    for entry in entries:
+        entry = entry.strip().lower().strip("[]")
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            names.add(entry.rstrip("."))
+    return names, networks
+
+
+def _address(host: str) -> Any:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+# -- the worker's side -----------------------------------------------------------------
+def job_finished(runtime: Any, job_id: str) -> None:
+    """Queue the success or failure notification of a finished job, if it asked for one."""
+    try:
+        record = runtime.store.get(job_id, data=False)
+    except Exception as exc:  # noqa: BLE001 - a notification must never fail the job
+        logger.warning("job %s: callbacks not checked: %s", job_id, exc)
+        return
+    kind = {jobs.SUCCESS: "successUri", jobs.FAILURE: "failedUri"}.get(record.get("status"))
+    if kind and (record.get("subscriber") or {}).get(kind):
+        _queue(job_id, kind)
+
+
+@task_prerun.connect
+def _job_started(sender: Any = None, task_id: str | None = None, args: Any = None, **_: Any) -> None:
+    """A model's task is about to run: queue the in-progress notification it asked for."""
+    runtime = getattr(sender, "runtime", None)
+    if runtime is None or not args:
+        return
+    try:
+        record = runtime.store.get(args[0], data=False)
+    except Exception:  # noqa: BLE001 - the task itself reports a missing job or store
+        return
+    if record.get("status") == jobs.PENDING and (record.get("subscriber") or {}).get("inProgressUri"):
+        _queue(args[0], "inProgressUri")
+
+
+def _queue(job_id: str, kind: str) -> None:
+    try:
+        send_callback.apply_async(args=[job_id, kind], retry=True, retry_policy={"max_retries": 2})
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the job's result still stands
+        logger.error("job %s: %s notification not queued: %s", job_id, kind, exc)
+
+
+@shared_task(name=TASK_NAME, bind=True, max_retries=MAX_RETRIES, ignore_result=True)
+def send_callback(task: Any, job_id: str, kind: str) -> None:
+    """POST the job's statusInfo to its ``kind`` URL; retried with back-off on failure."""
+    from .ogc import status_info
+    runtime = task.app.qed
+    try:
+        record = runtime.store.get(job_id, data=False)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("job %s: %s notification dropped: %s", job_id, kind, exc)
+        return
+    url = (record.get("subscriber") or {}).get(kind)
+    if not url:
+        return
+    reason = refusal(url, runtime.settings.callback_allowlist)
+    if reason:
+        logger.warning("job %s: %s %s refused: %s", job_id, kind, url, reason)
+        return
+    if kind == "inProgressUri":  # the news is that it started, whatever it is by now
+        record = {**record, "status": jobs.STARTED}
+    info = status_info(record, record.get("callback_base") or "/ogcapi")
+    try:
+        status = post_json(url, info)
+    except (OSError, urllib.error.URLError) as exc:
+        status, detail = None, str(exc)
+    else:
+        detail = f"HTTP {status}"
+    if status is not None and 200 <= status < 300:
+        logger.info("job %s: %s notified (%s)", job_id, kind, status)
+        return
+    if task.request.retries >= MAX_RETRIES:
+        logger.error("job %s: %s %s failed %d times, given up: %s", job_id, kind, url,
+                     MAX_RETRIES + 1, detail)
+        return
+    countdown = min(60, 2 ** task.request.retries)
+    logger.warning("job %s: %s %s failed (%s); again in %d s", job_id, kind, url, detail, countdown)
+    raise task.retry(countdown=countdown)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a 3xx is the receiver's answer, not an address to follow
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))  # the checked host, no proxy
+
+
+def post_json(url: str, body: Any) -> int:
+    """POST ``body`` as JSON; the status of the answer (an error status is returned too)."""
+    request = urllib.request.Request(url, data=jsonutil.dumps(body), method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "flask_qed-callback"})
+    try:
+        with _OPENER.open(request, timeout=TIMEOUT) as answer:
+            answer.read(65536)
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code

@@ -1,0 +1,187 @@
+"""EPA's pram_flask routes, answered the way pram_flask answered them.
+
+Clients written for pram_flask (EPA's pram_app among them) call::
+
+    GET  /rest/pram/<model>/          -> the answer's shape, every field marked "string" or "number"
+    POST /rest/pram/<model>/<jobId>   -> {"user_id", "inputs", "outputs", "exp_out", "_id", "run_type"}
+
+and wait for the answer in the same request. Here the POST is an ordinary job:
+validated like any other, written to the store, run by a worker. The request
+then waits for the job in the store, up to ``QED_REST_WAIT`` seconds (30 by
+default, read once at start-up); a job that takes longer is answered 202 with
+the URL to poll. ``_id`` is the client's ``jobId``, echoed as pram_flask did;
+``job_id`` is the gateway's own id of the job.
+
+pram_app posts its body as a JSON string that contains the JSON (it encodes
+twice); such a body is decoded. Values may be strings, blanks may be "".
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+from celery import Celery
+from flask import Flask, request
+
+from . import jobs
+from .errors import ApiError
+from .model import InputError, Model
+from .plugins import App
+from .runtime import Runtime
+from .web import _publish
+
+DEFAULT_WAIT = 30.0  # seconds a POST waits for its result before answering 202
+_POLL_START, _POLL_MAX = 0.02, 0.25
+
+
+def add_rest_routes(root: Flask, runtime: Runtime, celery: Celery, app_name: str = "pram") -> None:
+    """Mount ``/rest/<app>/<model>/`` for every declared model of the app (if it is installed)."""
+    app = runtime.app(app_name)
+    if app is None or app.factory:
+        return
+    wait = _wait_seconds(os.environ.get("QED_REST_WAIT"))
+    models = {m.name: m for m in app.models}
+
+    def model_for(model: str) -> Model:
+        if model not in models:
+            raise ApiError(404, f"no model {model!r} under /rest/{app.name}/; "
+                                f"models: {', '.join(sorted(models))}")
+        return models[model]
+
+    @root.get(f"/rest/{app.name}/<model>/")
+    @root.get(f"/rest/{app.name}/<model>/<job_id>")
+    def rest_schema(model: str, job_id: str = "YYYYMMDDHHMMSSuuuuuu") -> Any:
+        return schema(model_for(model), job_id)
+
+    @root.post(f"/rest/{app.name}/<model>/<job_id>")
+    def rest_run(model: str, job_id: str) -> Any:
+        return run(app, model_for(model), job_id, runtime, celery, wait)
+
+
+def _wait_seconds(raw: str | None) -> float:
+    if raw in (None, ""):
+        return DEFAULT_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"QED_REST_WAIT must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise ValueError(f"QED_REST_WAIT must be between 0 and 3600 s, got {value}")
+    return value
+
+
+def schema(model: Model, job_id: str) -> dict[str, Any]:
+    """pram_flask's GET answer: the POST answer's shape with each value's type."""
+    props = model.inputs.model_json_schema().get("properties", {})
+    inputs = {name: {"0": "number" if _numeric(prop) else "string"} for name, prop in props.items()}
+    outputs = {name: {"0": "string" if meta.get("units") == "text" else "number"}
+               for name, meta in model.outputs.items()}
+    return {
+        "notes": {
+            "info": "The shape of the answer to a POST: the run's inputs and outputs in column form "
+                    "({name: {run: value}}) and _id, the jobId of the URL.",
+            "POST": 'POST {"inputs": {name: {"0": value}}, "run_type": "single"} to '
+                    f"/rest/pram/{model.name}/<jobId>",
+            "GET": "This description.",
+            "www": f"/pram/{model.name} describes the inputs with units and valid ranges",
+        },
+        "user_id": "user_id", "inputs": inputs, "outputs": outputs, "exp_out": None,
+        "_id": job_id, "run_type": "single",
+    }
+
+
+def _numeric(prop: dict[str, Any]) -> bool:
+    kinds = [prop.get("type")] + [p.get("type") for p in prop.get("anyOf", [])]
+    return any(k in ("number", "integer") for k in kinds)
+
+
+def read_body() -> dict[str, Any]:
+    """The JSON body, decoded twice if it is a JSON string holding JSON (as pram_app sends it)."""
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw) if raw else None
+        if isinstance(body, str):
+            body = json.loads(body)
+    except ValueError:
+        raise ApiError(400, "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object: {"inputs": {...}, "run_type": "single"}')
+    if "inputs" not in body:
+        raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
+    return body
+
+
+def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery, wait: float) -> Any:
+    """Submit a normal job, wait for it in the store, answer in pram_flask's form."""
+    body = read_body()
+    validated = model.validate(body["inputs"], on_invalid=body.get("on_invalid", "fail"))
+    from .security import client_of
+    from .web import _check_quota  # the same fair-use caps as the native API
+    owner, rows = client_of(request.environ), len(validated["rows"]) if model.batch else 1
+    _check_quota(runtime, owner, rows)
+    job_id = str(uuid.uuid4())
+    task = app.task_name(model)
+    runtime.store.create(job_id, {**jobs.new_record(app.name, model.name, model.version, task),
+                                  "owner": owner, "rows": rows, "inputs": validated})
+    _publish(celery, runtime, task, job_id)
+    run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
+    record = _wait_for(runtime, job_id, wait)
+    if record is None:
+        location = f"{app.prefix}/data?job_id={job_id}"
+        return ({"_id": client_id, "job_id": job_id, "status": jobs.PENDING, "run_type": run_type,
+                 "url": location, "message": f"still running after {wait:g} s: poll {location}"},
+                202, {"Location": location})
+    if record["status"] != jobs.SUCCESS:  # the inputs passed validation but the run failed
+        raise ApiError(422, f"the {model.name} run did not finish: {record['status']}"
+                            + (f": {record['error']}" if record.get("error") else ""))
+    data = record.get("data") or {}
+    answer = {"user_id": "admin", "inputs": data.get("inputs", {}), "outputs": data.get("outputs", {}),
+              "exp_out": None, "_id": client_id, "run_type": run_type, "job_id": job_id}
+    if data.get("errors"):
+        answer["errors"] = data["errors"]
+    return answer
+
+
+def _wait_for(runtime: Runtime, job_id: str, wait: float) -> dict[str, Any] | None:
+    """The finished record (with its data), or None if the job is not finished in time."""
+    deadline = time.monotonic() + wait
+    pause = _POLL_START
+    while True:
+        status = runtime.store.get(job_id, data=False)["status"]
+        if status in jobs.TERMINAL:
+            return runtime.store.get(job_id)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, _POLL_MAX)
+
+
+def openapi_paths(apps: Any, app_name: str = "pram") -> dict[str, Any]:
+    """The OpenAPI entries of these routes (empty without the app)."""
+    app = next((a for a in apps if a.name == app_name and not a.factory), None)
+    if app is None:
+        return {}
+    model = {"name": "model", "in": "path", "required": True,
+             "schema": {"enum": [m.name for m in app.models]}}
+    job = {"name": "jobId", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "the client's id, echoed as _id"}
+    return {
+        f"/rest/{app.name}/{{model}}/": {"get": {
+            "summary": "pram_flask: the shape of a run's answer", "tags": ["rest"],
+            "operationId": f"rest_{app.name}_schema", "parameters": [model],
+            "responses": {"200": {"description": "inputs and outputs, each marked string or number"}}}},
+        f"/rest/{app.name}/{{model}}/{{jobId}}": {"post": {
+            "summary": "pram_flask: run and wait for the answer", "tags": ["rest"],
+            "operationId": f"rest_{app.name}_run", "parameters": [model, job],
+            "description": "The body {\"inputs\": {...}, \"run_type\": \"single\"}, or a JSON string "
+                           "holding it. Waits up to QED_REST_WAIT seconds for the job.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
+            "responses": {"200": {"description": "user_id, inputs, outputs, exp_out, _id, run_type, job_id"},
+                          "202": {"description": "still running: job_id and the url to poll"},
+                          "400": {"description": "malformed body"}, "404": {"description": "unknown model"},
+                          "422": {"description": "invalid inputs"}, "503": {"description": "queue or store down"}}}},
+    }

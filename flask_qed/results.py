@@ -1,0 +1,157 @@
+"""Job results as a table: ubertool's column form (``{"inputs": {field: {run: v}},
+"outputs": {...}}``) written as CSV, one row per run, streamed row by row.
+
+Stored results are read with :func:`packed_table`: the JSON text is parsed a field at a
+time into compact columns (float64 arrays where the values are numbers), so a batch of
+100,000 runs never exists as millions of Python objects in the gateway."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Callable, Iterator
+
+import orjson
+
+
+def _csv_lines() -> tuple[io.StringIO, Any, Callable[[], str]]:
+    """A CSV writer on a buffer, and ``flush()``: the text written since the last flush."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+    return buffer, writer, flush
+
+
+def is_tabular(data: Any) -> bool:
+    """Whether ``data`` is in column form: sections of ``{field: {run: value}}``."""
+    return isinstance(data, dict) and isinstance(data.get("outputs"), dict) and all(
+        isinstance(col, dict) for col in data["outputs"].values())
+
+
+def csv_rows(data: dict[str, Any]) -> Iterator[str]:
+    """CSV text, a header then one line per run: run key, inputs, outputs (lists as JSON)."""
+    sections = [(name, data.get(name) or {}) for name in ("inputs", "outputs")]
+    columns = [(section, field) for name, section in sections for field in section]
+    runs: dict[str, None] = {}  # every run key, in the order the columns give them
+    for _, section in sections:
+        for col in section.values():
+            runs.update(dict.fromkeys(col))
+    buffer, writer, flush = _csv_lines()
+
+    writer.writerow(["run", *(field for _, field in columns)])
+    yield flush()
+    for run in runs:
+        writer.writerow([run, *(_cell(section[field].get(run)) for section, field in columns)])
+        if buffer.tell() > 65536:
+            yield flush()
+    yield flush()
+
+
+class Table:
+    """Column-form results held as compact columns: ``columns`` is a list of
+    (field, run keys, column) in the order of the CSV header."""
+
+    def __init__(self) -> None:
+        self.columns: list[tuple[str, list[str], Any]] = []
+        self.runs: dict[str, None] = {}
+
+    def rows(self) -> Iterator[str]:
+        """CSV text as :func:`csv_rows` writes it."""
+        buffer, writer, flush = _csv_lines()
+
+        writer.writerow(["run", *(field for field, _, _ in self.columns)])
+        yield flush()
+        runs = list(self.runs)
+        aligned = all(keys is runs or keys == runs for _, keys, _ in self.columns)
+        for start in range(0, len(runs), CSV_CHUNK):
+            part = runs[start:start + CSV_CHUNK]
+            if aligned:
+                cols = [col.slice(start, start + CSV_CHUNK) for _, _, col in self.columns]
+            else:  # columns with other runs: looked up by run key
+                cols = [[lookup.get(run) for run in part] for lookup in self._lookups()]
+            for i, run in enumerate(part):
+                writer.writerow([run, *(_cell(col[i]) for col in cols)])
+                if buffer.tell() > 65536:
+                    yield flush()
+        yield flush()
+
+    def _lookups(self) -> list[dict[str, Any]]:
+        if not hasattr(self, "_lookup_cache"):
+            self._lookup_cache = [dict(zip(keys, col.slice(0, len(keys)))) for _, keys, col in self.columns]
+        return self._lookup_cache
+
+
+CSV_CHUNK = 2_000  # runs written per step
+
+
+def packed_table(packed: bytes) -> Table | None:
+    """The results in ``packed`` (stored, compressed JSON) as a :class:`Table`, or None
+    when they are not in column form."""
+    from .jsonutil import TextStream, unpacked_pieces
+    from .model import _Column
+
+    text = TextStream(unpacked_pieces(packed, size=4 << 20))
+    if text.peek() != "{":
+        return None
+    sections: dict[str, list[tuple[str, list[str], Any]]] = {"inputs": [], "outputs": []}
+    ref: list[str] | None = None
+    outputs_seen = False
+    for name, _ in _members(text):
+        if name not in sections or text.peek() != "{":
+            text.value()  # another member (errors): read past it
+            continue
+        outputs_seen = outputs_seen or name == "outputs"
+        found = sections[name]
+        for field, column in text.items():
+            if not isinstance(column, dict):
+                if name == "outputs":
+                    return None
+                continue
+            keys = list(column)
+            if ref is None:
+                ref = keys
+            elif keys == ref:
+                keys = ref
+            found.append((field, keys, _Column(list(column.values()))))
+            del column
+    if not outputs_seen:
+        return None
+    table = Table()
+    ref_added = False
+    for section in ("inputs", "outputs"):
+        for field, keys, col in sections[section]:
+            table.columns.append((field, keys, col))
+            if keys is not ref or not ref_added:
+                table.runs.update(dict.fromkeys(keys))
+                ref_added = ref_added or keys is ref
+    return table
+
+
+def _members(text: Any) -> Iterator[tuple[str, None]]:
+    """The keys of the top-level object, leaving each value to the caller to read."""
+    text.expect("{")
+    if text.peek() == "}":
+        text.pos += 1
+        return
+    while True:
+        key = text.value()
+        text.expect(":")
+        yield key, None
+        sep = text.peek()
+        text.pos += 1
+        if sep == "}":
+            return
+        if sep != ",":
+            raise ValueError(f"expected ',' or '}}' at {text.pos - 1}")
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value).decode()
+    return value

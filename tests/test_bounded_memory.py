@@ -1,0 +1,129 @@
+"""Large batches in bounded memory (issue 9): the body read a column at a time, inputs
+stored in packed chunks, results written per chunk; the public JSON stays exactly as
+Model.validate + Model.run give it."""
+from __future__ import annotations
+
+import importlib
+import zlib
+
+import orjson
+import pytest
+
+from flask_qed import jsonutil
+from flask_qed.model import Columns, InputError, Model
+
+from tests.pram.qaqc import load_cases
+
+
+def _model(name: str, **changes) -> Model:
+    model = Model.from_module(importlib.import_module(f"pram_flask.models.{name}"))
+    if changes:
+        from dataclasses import replace
+        model = replace(model, **changes)
+    return model
+
+
+def _both(model: Model, body: dict, on_invalid: str = "fail"):
+    """(the result of validate + run, the result of the bounded path) for a JSON body."""
+    expected = model.run(model.validate(body["inputs"], on_invalid=on_invalid))
+    parsed = jsonutil.loads_lazy(orjson.dumps(body).decode(), Columns.from_lazy)
+    packed, rows = model.validate_packed(parsed["inputs"], on_invalid=on_invalid)
+    got = model.run_packed(packed)
+    text = zlib.decompress(got)
+    assert text == orjson.dumps(expected)  # byte for byte, key order included
+    return expected, rows
+
+
+def _columns(name: str, runs: int) -> dict:
+    cases = [inputs for _, inputs, _ in load_cases(name)]
+    names = sorted({k for c in cases for k in c})
+    return {n: {str(i): cases[i % len(cases)][n] for i in range(runs) if n in cases[i % len(cases)]}
+            for n in names}
+
+
+@pytest.mark.parametrize("name", ["kabam", "trex", "rice"])
+def test_column_form_gives_the_same_result(name):
+    # chunk_rows small: several chunks, and validation chunks that straddle them
+    model = _model(name, chunk_rows=700)
+    data, rows = _both(model, {"inputs": _columns(name, 2_345)})
+    assert rows == 2_345 and all(len(col) == 2_345 for col in data["outputs"].values())
+
+
+def test_runs_out_of_order_missing_and_scalar_columns():
+    model = _model("rice", chunk_rows=3)
+    inputs = _columns("rice", 12)
+    first = next(iter(inputs))
+    inputs[first] = dict(reversed(list(inputs[first].items())))   # keys out of order
+    second = list(inputs)[1]
+    value = inputs[second].pop("10")                               # one run not given here ...
+    inputs[second]["10"] = value                                   # ... then given last
+    inputs["chemical_name"] = "same for every run"                 # a scalar column
+    _both(model, {"inputs": inputs})
+
+
+def test_rows_and_single_run_forms_give_the_same_result():
+    model = _model("rice", chunk_rows=2)
+    cases = [inputs for _, inputs, _ in load_cases("rice")]
+    _both(model, {"inputs": [cases[i % len(cases)] for i in range(5)]})
+    _both(model, {"inputs": cases[0]})
+
+
+def test_skipped_runs_are_reported_as_before():
+    model = _model("rice", chunk_rows=4)
+    inputs = _columns("rice", 9)
+    field = next(iter(inputs))
+    inputs[field]["3"] = -1e9
+    inputs[field]["7"] = "not a number"
+    data, rows = _both(model, {"inputs": inputs, "on_invalid": "skip"}, on_invalid="skip")
+    assert rows == 7 and set(data["errors"]) == {"3", "7"}
+
+
+def test_invalid_batches_are_refused_as_before():
+    model = _model("rice")
+    inputs = _columns("rice", 5)
+    field = next(iter(inputs))
+    inputs[field]["2"] = "x"
+    with pytest.raises(InputError) as before:
+        model.validate(inputs)
+    parsed = jsonutil.loads_lazy(orjson.dumps({"inputs": inputs}).decode(), Columns.from_lazy)
+    with pytest.raises(InputError) as now:
+        model.validate_packed(parsed["inputs"])
+    assert now.value.errors == before.value.errors
+    with pytest.raises(InputError):
+        model.validate_packed(jsonutil.loads_lazy('{"inputs": {"a": {}}}', Columns.from_lazy)["inputs"])
+    with pytest.raises(InputError):
+        _model("rice", max_rows=4).validate_packed(parsed["inputs"])
+
+
+def test_numbers_keep_their_json_type():
+    column = jsonutil.loads_lazy('{"inputs": {"a": {"0": 1, "1": 2.0, "2": 3, "3": 12345678901234567890}, '
+                                 '"b": {"0": "x", "1": "x", "2": true, "3": null}}}', Columns.from_lazy)
+    (keys, rows), = column["inputs"].chunks(10)
+    assert keys == ["0", "1", "2", "3"]
+    assert [type(r["a"]) for r in rows] == [int, float, int, int] and rows[3]["a"] == 12345678901234567890
+    assert [r.get("b") for r in rows] == ["x", "x", True, None]
+
+
+@pytest.mark.parametrize("text", ['{"inputs": {"a": NaN}}', '{"inputs": {"a": 1,}}', '{"inputs": [1 2]}',
+                                  '{"inputs": {}} x', '{"a" 1}', ''])
+def test_invalid_json_is_refused(text):
+    with pytest.raises(ValueError):
+        jsonutil.loads_lazy(text, Columns.from_lazy)
+
+
+def test_csv_from_stored_results_is_the_same_table():
+    from flask_qed.results import csv_rows, packed_table
+    model = _model("kabam")
+    data = model.run(model.validate(_columns("kabam", 1_500)))
+    assert "".join(packed_table(zlib.compress(orjson.dumps(data))).rows()) == "".join(csv_rows(data))
+    odd = {"inputs": {"c": {"5": 1.5}}, "outputs": {"a": {"1": 1, "0": None, "2": [1, 2]}, "b": {"0": "x"}},
+           "errors": {"3": [{"run": "3"}]}}
+    assert "".join(packed_table(zlib.compress(orjson.dumps(odd))).rows()) == "".join(csv_rows(odd))
+    for not_a_table in ({"outputs": {"a": 1}}, {"x": 1}, [1]):
+        assert packed_table(zlib.compress(orjson.dumps(not_a_table))) is None
+
+
+def test_text_stream_reads_values_cut_across_pieces():
+    text = b'{"a": {"0": 12345, "1": "\xc3\xa9t\xc3\xa9"}, "b": [1.5, 2]}'
+    stream = jsonutil.TextStream(text[i:i + 3] for i in range(0, len(text), 3))
+    assert list(stream.items()) == [("a", {"0": 12345, "1": "été"}), ("b", [1.5, 2])]

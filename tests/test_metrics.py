@@ -1,0 +1,78 @@
+"""GET /metrics: Prometheus' text format, with requests, jobs, durations and the queue."""
+from __future__ import annotations
+
+import re
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import wait_for
+from tests.test_security import RICE
+
+
+def scrape(client) -> dict[str, list]:
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    return {f.name: f.samples for f in text_string_to_metric_families(response.get_data(as_text=True))}
+
+
+def value(samples: list, name: str, **labels: str) -> float:
+    return sum(s.value for s in samples if s.name == name and labels.items() <= s.labels.items())
+
+
+def test_requests_and_submissions_are_counted_by_route(client):
+    before = scrape(client)
+    job_id = client.post("/pram/rice", json={"inputs": RICE}).get_json()["job_id"]
+    wait_for(client, job_id)
+    client.get(f"/jobs/{job_id}/status")
+    client.get("/no/such/path")
+    after = scrape(client)
+    posts = lambda m: value(m.get("qed_http_requests", []), "qed_http_requests_total",  # noqa: E731
+                            method="POST", route="/pram/rice", status="202")
+    assert posts(after) == posts(before) + 1
+    routes = {s.labels["route"] for s in after["qed_http_requests"]}
+    assert "/jobs/{id}/status" in routes and "unmatched" in routes
+    assert not any(re.search(r"[0-9a-f]{8}-", r) for r in routes)  # ids never make series
+    submitted = lambda m: value(m.get("qed_jobs_submitted", []), "qed_jobs_submitted_total",  # noqa: E731
+                                app="pram", model="rice")
+    assert submitted(after) == submitted(before) + 1
+    assert value(after["qed_http_request_duration_seconds"], "qed_http_request_duration_seconds_count",
+                 route="/pram/rice") >= 1
+    assert "qed_queue_depth" in after
+
+
+def test_qed_up_adds_up_gateway_and_worker_metrics(tmp_path):
+    """Under qed up, the worker's finished jobs and their run times reach /metrics."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from flask_qed.embedded import free_port
+    from tests.conftest import ROOT
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QED_", "PROMETHEUS_"))}
+    env["QED_INSTANCE_PATH"] = str(tmp_path / "instance")
+    log = open(tmp_path / "up.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "flask_qed.cli", "up", "--port", str(port),
+                             "--concurrency", "1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while "flask_qed is up" not in (tmp_path / "up.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "up.log").read_text()
+            time.sleep(0.2)
+        job_id = requests.post(f"{base}/pram/rice", json={"inputs": RICE}, timeout=10).json()["job_id"]
+        while requests.get(f"{base}/jobs/{job_id}/status", timeout=10).json()["status"] != "SUCCESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        samples = {f.name: f.samples for f in text_string_to_metric_families(
+            requests.get(f"{base}/metrics", timeout=10).text)}
+        assert value(samples["qed_jobs_finished"], "qed_jobs_finished_total",
+                     app="pram", model="rice", status="SUCCESS") == 1
+        assert value(samples["qed_job_duration_seconds"], "qed_job_duration_seconds_count", model="rice") == 1
+        assert value(samples["qed_jobs_submitted"], "qed_jobs_submitted_total", model="rice") == 1
+    finally:
+        proc.terminate()
+        proc.wait(60)

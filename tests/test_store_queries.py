@@ -1,0 +1,65 @@
+"""Store queries behind fair use and job listing, in the contract suite's backends."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.test_stores import BACKENDS, make_store
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    s = make_store(request.param, tmp_path)
+    yield s
+    s.close()
+
+
+def job(store, owner: str, status: str = "PENDING", created: str = "2026-01-01T00:00:00.000Z",
+        rows: int | None = None, **more) -> str:
+    jid = str(uuid.uuid4())
+    fields = {"app": "pram", "model": "rice", "status": status, "owner": owner, "created": created, **more}
+    if rows is not None:
+        fields["rows"] = rows
+    store.create(jid, fields)
+    return jid
+
+
+def test_count_active_counts_queued_and_running_jobs_and_their_runs(store):
+    assert store.count_active("alice") == (0, 0)
+    job(store, "alice", rows=10)
+    job(store, "alice", "STARTED", rows=5)
+    job(store, "alice")  # no rows field: one run
+    for status in ("SUCCESS", "FAILURE", "REVOKED"):
+        job(store, "alice", status, rows=1000)
+    job(store, "bob", rows=7)
+    assert store.count_active("alice") == (3, 16)
+    assert store.count_active("bob") == (1, 7)
+
+
+def test_list_jobs_newest_first_with_filters_and_cursor(store):
+    ids = [job(store, "alice" if i % 2 else "bob", "SUCCESS" if i % 3 else "PENDING",
+               created=f"2026-01-01T00:00:{i:02d}.000Z", model="rice" if i < 10 else "trex")
+           for i in range(20)]
+    everyone = store.list_jobs(limit=100)
+    assert [r["job_id"] for r in everyone] == ids[::-1]
+    assert all("inputs" not in r and "data" not in r for r in everyone)
+    alice = store.list_jobs(owner="alice", limit=100)
+    assert [r["job_id"] for r in alice] == [ids[i] for i in range(19, -1, -1) if i % 2]
+    assert [r["job_id"] for r in store.list_jobs(model="trex", status="PENDING")] == [ids[18], ids[15], ids[12]]
+    assert len(store.list_jobs(since="2026-01-01T00:00:15.000Z")) == 5
+    pages, before = [], None
+    while True:  # pages of 3 walk every job once, in order
+        page = store.list_jobs(limit=3, before=before)
+        if not page:
+            break
+        pages += [r["job_id"] for r in page]
+        before = (page[-1]["created"], page[-1]["job_id"])
+    assert pages == ids[::-1]
+
+
+def test_list_jobs_breaks_ties_of_one_millisecond_by_id(store):
+    same = sorted((job(store, "alice", created="2026-01-01T00:00:00.000Z") for _ in range(5)), reverse=True)
+    first = store.list_jobs(limit=2)
+    rest = store.list_jobs(limit=10, before=(first[-1]["created"], first[-1]["job_id"]))
+    assert [r["job_id"] for r in first + rest] == same
