@@ -26,7 +26,6 @@ from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 from celery import shared_task
-from celery.signals import task_prerun
 
 from . import jobs, jsonutil
 from .model import InputError
@@ -122,30 +121,18 @@ def _address(host: str) -> Any:
 
 
 # -- the worker's side -----------------------------------------------------------------
-def job_finished(runtime: Any, job_id: str) -> None:
-    """Queue the success or failure notification of a finished job, if it asked for one."""
-    try:
-        record = runtime.store.get(job_id, data=False)
-    except Exception as exc:  # noqa: BLE001 - a notification must never fail the job
-        logger.warning("job %s: callbacks not checked: %s", job_id, exc)
-        return
+def job_finished(record: dict[str, Any]) -> None:
+    """Queue the success or failure notification of a job just finished, if it asked for one
+    (``record``: the job as its run left it)."""
     kind = {jobs.SUCCESS: "successUri", jobs.FAILURE: "failedUri"}.get(record.get("status"))
     if kind and (record.get("subscriber") or {}).get(kind):
-        _queue(job_id, kind)
+        _queue(record["job_id"], kind)
 
 
-@task_prerun.connect
-def _job_started(sender: Any = None, task_id: str | None = None, args: Any = None, **_: Any) -> None:
-    """A model's task is about to run: queue the in-progress notification it asked for."""
-    runtime = getattr(sender, "runtime", None)
-    if runtime is None or not args:
-        return
-    try:
-        record = runtime.store.get(args[0], data=False)
-    except Exception:  # noqa: BLE001 - the task itself reports a missing job or store
-        return
-    if record.get("status") == jobs.PENDING and (record.get("subscriber") or {}).get("inProgressUri"):
-        _queue(args[0], "inProgressUri")
+def job_started(record: dict[str, Any]) -> None:
+    """A job was claimed for its first run: queue the in-progress notification it asked for."""
+    if (record.get("subscriber") or {}).get("inProgressUri"):
+        _queue(record["job_id"], "inProgressUri")
 
 
 def _queue(job_id: str, kind: str) -> None:

@@ -103,10 +103,10 @@ class HttpMetrics:
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - start)
 
 
-def job_finished(runtime: Any, job_id: str) -> None:
-    """Count a finished job and its run time (called by the worker; never raises)."""
+def job_finished(record: dict[str, Any]) -> None:
+    """Count a finished job and its run time (called by the worker with the job as its
+    run left it; never raises)."""
     try:
-        record = runtime.store.get(job_id, data=False)
         status = record.get("status")
         if status not in ("SUCCESS", "FAILURE", "REVOKED"):
             return
@@ -115,7 +115,7 @@ def job_finished(runtime: Any, job_id: str) -> None:
         if record.get("started") and record.get("finished"):
             JOB_DURATION.labels(*labels).observe(max(0.0, _seconds(record["finished"]) - _seconds(record["started"])))
     except Exception as exc:  # noqa: BLE001 - metrics must never fail a job
-        logger.debug("job %s: not counted: %s", job_id, exc)
+        logger.debug("job %s: not counted: %s", record.get("job_id"), exc)
 
 
 def _seconds(iso: str) -> float:

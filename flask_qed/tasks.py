@@ -17,9 +17,11 @@ Lost messages and dead workers are the reconciler's business
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -131,7 +133,7 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
                  max_retries=8, soft_time_limit=soft, time_limit=hard)
     def run_model(task: Task, job_id: str) -> None:
         try:
-            run_job(runtime, model, job_id, worker=task.request.hostname or "", time_limit=soft)
+            outcome = run_job(runtime, model, job_id, worker=task.request.hostname or "", time_limit=soft)
         except JobBusy as busy:
             if task.request.retries >= BUSY_RETRIES:  # the holder is alive: it finishes the job
                 logger.info("job %s: still held by another run; this delivery is dropped", job_id,
@@ -140,50 +142,55 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             # Look again when the holder's lease would have lapsed: by then the job is
             # finished (nothing to do) or its holder is known to be dead (take it over).
             raise task.retry(countdown=busy.wait, max_retries=None) from None
-        callbacks.job_finished(runtime, job_id)
-        metrics.job_finished(runtime, job_id)
+        if outcome is not None:  # this run ended the job: notify and count, from what it knows
+            callbacks.job_finished(outcome)
+            metrics.job_finished(outcome)
 
 
-def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "", time_limit: int = 0) -> None:
+def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
+            time_limit: int = 0) -> dict[str, Any] | None:
     """Run one job to SUCCESS or FAILURE; safe to run again for the same id.
 
     The job is claimed atomically first, so two deliveries of one job never
     run it at the same time; the claim is renewed while the science runs.
+    Returns the job's record as this run left it when this run ended the job
+    (SUCCESS or FAILURE), else None (nothing run, cancelled, or ended elsewhere).
     """
     store, lease = runtime.store, runtime.settings.job_lease
     try:
         record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker})
     except JobNotFound:
         logger.warning("job %s: unknown or expired, nothing to run", job_id)
-        return
+        return None
     if record is None:
         current = store.get(job_id, data=False)
         if current["status"] in jobs.TERMINAL:
             logger.info("job %s: already %s, not run again", job_id, current["status"],
                         extra={"job_id": job_id, "event": "duplicate", "status": current["status"]})
-            return
+            return None
         # Held by a run whose lease has not lapsed (should that run be dead, the
         # reconciler would also publish the job again once it lapses).
         wait = float(current.get("lease_until") or 0) - time.time()
         raise JobBusy(job_id, max(0.5, min(wait + 0.5, float(lease))))
+    record["job_id"] = job_id
     if int(record["attempts"]) > MAX_ATTEMPTS:
-        _fail(store, job_id, f"WorkerLost: the job stopped its worker {MAX_ATTEMPTS} times")
-        return
+        return _fail(store, job_id, f"WorkerLost: the job stopped its worker {MAX_ATTEMPTS} times", record)
+    if int(record["attempts"]) == 1:  # first start: the in-progress notification, if asked for
+        callbacks.job_started(record)
     logger.info("job %s: started %s (attempt %s)", job_id, model.name, record.get("attempts"),
                 extra={"job_id": job_id, "event": "started", "model": model.name, "worker": worker})
     # As stored (compressed): a batch's inputs are read a chunk at a time (Model.run_packed).
     inputs = store.get(job_id, inputs=True, data=False, packed=True).get("inputs")
-    heartbeat = _Heartbeat(store, job_id, lease)
 
     def progress(fraction: float) -> None:
         # Between chunks: stop if the job was cancelled meanwhile (cooperative cancel).
-        if heartbeat.revoked.is_set() or store.get(job_id, data=False)["status"] != jobs.STARTED:
+        if revoked.is_set() or store.get(job_id, data=False)["status"] != jobs.STARTED:
             raise JobCancelled(job_id)
         if fraction < 1.0:  # 10 % when started, 100 % only with the result
             store.update(job_id, {"progress": 10 + int(85 * fraction)})
 
     try:
-        with heartbeat:
+        with LEASES.hold(store, job_id, lease) as revoked:
             if model.batch and isinstance(inputs, bytes):
                 data = model.run_packed(inputs, progress=progress)
             else:
@@ -191,59 +198,89 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "", time_
             del inputs
     except JobCancelled:
         logger.info("job %s: cancelled, stopped", job_id, extra={"job_id": job_id, "event": "cancelled"})
-        return
+        return None
     except SoftTimeLimitExceeded:
         limit = f" ({time_limit} s)" if time_limit else ""
-        _fail(store, job_id, f"TimeLimitExceeded: the job ran past its time limit{limit}")
-        return
+        return _fail(store, job_id, f"TimeLimitExceeded: the job ran past its time limit{limit}", record)
     except StoreUnavailable:
         raise
     except (InputError, ValueError, ArithmeticError, TypeError, KeyError) as exc:
         logger.warning("job %s failed: %s", job_id, exc, extra={"job_id": job_id, "event": "failed"})
-        _fail(store, job_id, jobs.error_text(exc))
-        return
+        return _fail(store, job_id, jobs.error_text(exc), record)
     except Exception as exc:  # the science must not take the worker down with it
         logger.exception("job %s failed", job_id, extra={"job_id": job_id, "event": "failed"})
-        _fail(store, job_id, jobs.error_text(exc))
-        return
-    if store.finish(job_id, {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(),
-                             "lease_until": 0, "data": data}):
+        return _fail(store, job_id, jobs.error_text(exc), record)
+    done = {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(), "lease_until": 0}
+    if store.finish(job_id, {**done, "data": data}):
         logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name,
                     extra={"job_id": job_id, "event": "succeeded", "model": model.name})
-    else:
-        logger.info("job %s: revoked while it ran; result dropped", job_id,
-                    extra={"job_id": job_id, "event": "cancelled"})
+        return {**record, **done}
+    logger.info("job %s: revoked while it ran; result dropped", job_id,
+                extra={"job_id": job_id, "event": "cancelled"})
+    return None
 
 
-class _Heartbeat:
-    """Renews a running job's claim from a background thread, and notes a revocation."""
+class Leases:
+    """Renews the claims of the jobs a process is running, from one background thread
+    per process (started on first use, again after a fork), and notes a revocation.
 
-    def __init__(self, store: Any, job_id: str, lease: float):
-        self.store, self.job_id, self.lease = store, job_id, lease
-        self._stop = threading.Event()
-        self.revoked = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+    Each job's claim is renewed every ``min(lease / 4, 5)`` seconds while it is held;
+    a job shorter than that costs no store write and no thread start.
+    """
 
-    def _beat(self) -> None:
-        while not self._stop.wait(min(self.lease / 4, 5.0)):
-            try:
-                if self.store.heartbeat(self.job_id, self.lease) != jobs.STARTED:
-                    self.revoked.set()
-            except (StoreUnavailable, JobNotFound) as exc:
-                logger.warning("job %s: heartbeat failed: %s", self.job_id, exc)
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[Any, float, threading.Event]] = {}
+        self._due: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._pid = 0
 
-    def __enter__(self) -> "_Heartbeat":
-        self._thread.start()
-        return self
+    @contextmanager
+    def hold(self, store: Any, job_id: str, lease: float) -> Iterator[threading.Event]:
+        revoked = threading.Event()
+        with self._lock:
+            self._held[job_id] = (store, lease, revoked)
+            self._due[job_id] = time.monotonic() + min(lease / 4, 5.0)
+            if self._pid != os.getpid():  # none yet in this process (or inherited by a fork)
+                self._pid = os.getpid()
+                self._wake = threading.Event()
+                threading.Thread(target=self._renew, name="qed-leases", daemon=True).start()
+        self._wake.set()
+        try:
+            yield revoked
+        finally:
+            with self._lock:
+                self._held.pop(job_id, None)
+                self._due.pop(job_id, None)
 
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _renew(self) -> None:
+        wake = self._wake
+        while True:
+            wake.clear()  # before looking: a job held from here on wakes the wait below
+            with self._lock:
+                now = time.monotonic()
+                due = [(job_id, *self._held[job_id]) for job_id, at in self._due.items() if at <= now]
+                for job_id, _, lease, _ in due:
+                    self._due[job_id] = now + min(lease / 4, 5.0)
+                following = min(self._due.values(), default=now + 60.0)
+            for job_id, store, lease, revoked in due:
+                try:
+                    if store.heartbeat(job_id, lease) != jobs.STARTED:
+                        revoked.set()
+                except (StoreUnavailable, JobNotFound) as exc:
+                    logger.warning("job %s: heartbeat failed: %s", job_id, exc)
+            wake.wait(max(0.0, following - time.monotonic()))
 
 
-def _fail(store: Any, job_id: str, message: str) -> None:
-    store.finish(job_id, {"status": jobs.FAILURE, "finished": jobs.now_iso(), "lease_until": 0,
-                          "error": message}, only_if=(jobs.PENDING, jobs.STARTED))
+LEASES = Leases()
+
+
+def _fail(store: Any, job_id: str, message: str, record: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """Record a failure; the record as left (``record`` updated) if this call ended the job."""
+    fields = {"status": jobs.FAILURE, "finished": jobs.now_iso(), "lease_until": 0, "error": message}
+    if store.finish(job_id, fields, only_if=(jobs.PENDING, jobs.STARTED)) and record is not None:
+        return {**record, **fields}
+    return None
 
 
 def cancel(celery: Celery, runtime: Runtime, job_id: str) -> bool:

@@ -156,10 +156,21 @@ class Stack:
         self.http = requests.Session()
         self.http.headers["Authorization"] = f"Bearer {self.key}"
 
-    def compose(self, *args: str, timeout: float = 600, **more: str) -> subprocess.CompletedProcess:
-        return _run(["docker-compose", "-p", self.name, "--env-file", str(self.env_file),
-                     "-f", "docker-compose.yml", "-f", "tests/docker/compose.test.yml", *args],
-                    {**self.env, **more}, timeout=timeout)
+    def compose(self, *args: str, timeout: float = 600, check: bool = True,
+                **more: str) -> subprocess.CompletedProcess:
+        argv = ["docker-compose", "-p", self.name, "--env-file", str(self.env_file),
+                "-f", "docker-compose.yml", "-f", "tests/docker/compose.test.yml"]
+        done = _run([*argv, *args], {**self.env, **more}, timeout=timeout, check=False)
+        if check and done.returncode:
+            # say why: what the services printed and their health-check answers
+            logs = _run([*argv, "logs", "--tail", "30"], self.env, check=False).stdout[-8000:]
+            probes = "\n".join(
+                _run(["docker", "inspect", "--format", "{{.Name}} {{if .State.Health}}{{json .State.Health}}"
+                      "{{end}}", cid], self.env, check=False).stdout[-1500:]
+                for cid in _run([*argv, "ps", "-q"], self.env, check=False).stdout.split())
+            raise AssertionError(f"docker-compose {' '.join(args)} failed ({done.returncode}):\n"
+                                 f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}\n{probes}\n{logs}")
+        return done
 
     def containers(self, service: str | None = None) -> list[str]:
         args = ["ps", "-q"] + ([service] if service else [])
