@@ -6,13 +6,17 @@ that does not answer then holds a request for the resolver's own timeouts
 5 s. Here the broker's host is resolved in a helper thread that is waited for
 at most the connect timeout; a failure is remembered for a few seconds, so the
 publisher's retries fail at once instead of waiting again.
+
+A channel also keeps one Redis client for its publishes and acknowledgements
+instead of building one per message (see :meth:`Channel.conn_or_acquire`).
 """
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import redis
 from kombu.transport import redis as kombu_redis
@@ -70,6 +74,20 @@ class TimedSSLConnection(redis.SSLConnection):
 class Channel(kombu_redis.Channel):
     connection_class = TimedConnection
     connection_class_ssl = TimedSSLConnection
+    _reused_client: Any = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        """kombu builds a new ``redis.Redis`` around the channel's connection pool for
+        every publish, ack and unacked-message record; one per pool does the same work
+        (a client holds no connection of its own: each command borrows one from the pool)."""
+        if client:
+            yield client
+            return
+        reused = self._reused_client
+        if reused is None or reused.connection_pool is not self.pool:  # a new pool after a reconnect
+            reused = self._reused_client = self._create_client()
+        yield reused
 
 
 class Transport(kombu_redis.Transport):

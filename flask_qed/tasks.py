@@ -184,10 +184,13 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
 
     def progress(fraction: float) -> None:
         # Between chunks: stop if the job was cancelled meanwhile (cooperative cancel).
-        if revoked.is_set() or store.get(job_id, data=False)["status"] != jobs.STARTED:
+        if revoked.is_set():
             raise JobCancelled(job_id)
-        if fraction < 1.0:  # 10 % when started, 100 % only with the result
-            store.update(job_id, {"progress": 10 + int(85 * fraction)})
+        if fraction >= 1.0:  # all computed: the result is kept only if the job is still STARTED
+            return
+        if store.get(job_id, data=False)["status"] != jobs.STARTED:
+            raise JobCancelled(job_id)
+        store.update(job_id, {"progress": 10 + int(85 * fraction)})  # 100 % only with the result
 
     try:
         with LEASES.hold(store, job_id, lease) as revoked:
@@ -224,52 +227,53 @@ class Leases:
     """Renews the claims of the jobs a process is running, from one background thread
     per process (started on first use, again after a fork), and notes a revocation.
 
-    Each job's claim is renewed every ``min(lease / 4, 5)`` seconds while it is held;
-    a job shorter than that costs no store write and no thread start.
+    The thread wakes every ``min(lease / 4, 5)`` seconds and renews each claim held
+    at least that long, so a claim is renewed within half its lease. Holding and
+    releasing a job is two dictionary writes: a job shorter than that period costs
+    no store write, no thread start and no wake-up.
     """
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[Any, float, threading.Event]] = {}
-        self._due: dict[str, float] = {}
+        self._held: dict[str, tuple[Any, float, threading.Event, float]] = {}
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._pid = 0
+        self._period = 5.0
+        self._wake = threading.Event()
 
     @contextmanager
     def hold(self, store: Any, job_id: str, lease: float) -> Iterator[threading.Event]:
         revoked = threading.Event()
+        period = min(lease / 4, 5.0)
         with self._lock:
-            self._held[job_id] = (store, lease, revoked)
-            self._due[job_id] = time.monotonic() + min(lease / 4, 5.0)
-            if self._pid != os.getpid():  # none yet in this process (or inherited by a fork)
-                self._pid = os.getpid()
-                self._wake = threading.Event()
-                threading.Thread(target=self._renew, name="qed-leases", daemon=True).start()
-        self._wake.set()
+            self._held[job_id] = (store, lease, revoked, time.monotonic() + period)
+            if self._pid != os.getpid():  # none yet in this process (or one inherited by a fork)
+                self._pid, self._period, self._wake = os.getpid(), period, threading.Event()
+                threading.Thread(target=self._renew, args=(self._wake,), name="qed-leases", daemon=True).start()
+            elif period < self._period:  # a shorter lease than any before: wake sooner from now on
+                self._period = period
+                self._wake.set()
         try:
             yield revoked
         finally:
             with self._lock:
                 self._held.pop(job_id, None)
-                self._due.pop(job_id, None)
 
-    def _renew(self) -> None:
-        wake = self._wake
+    def _renew(self, wake: threading.Event) -> None:
         while True:
-            wake.clear()  # before looking: a job held from here on wakes the wait below
+            wake.wait(self._period)
+            wake.clear()
+            now = time.monotonic()
             with self._lock:
-                now = time.monotonic()
-                due = [(job_id, *self._held[job_id]) for job_id, at in self._due.items() if at <= now]
-                for job_id, _, lease, _ in due:
-                    self._due[job_id] = now + min(lease / 4, 5.0)
-                following = min(self._due.values(), default=now + 60.0)
+                due = [(job_id, store, lease, revoked) for job_id, (store, lease, revoked, at)
+                       in self._held.items() if at <= now]
+                for job_id, store, lease, revoked in due:
+                    self._held[job_id] = (store, lease, revoked, now + min(lease / 4, 5.0))
             for job_id, store, lease, revoked in due:
                 try:
                     if store.heartbeat(job_id, lease) != jobs.STARTED:
                         revoked.set()
                 except (StoreUnavailable, JobNotFound) as exc:
                     logger.warning("job %s: heartbeat failed: %s", job_id, exc)
-            wake.wait(max(0.0, following - time.monotonic()))
 
 
 LEASES = Leases()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
+import weakref
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 from typing import Any
@@ -439,12 +440,27 @@ def _on_invalid() -> Any:
     return body.get("on_invalid", "fail") if hasattr(body, "get") else "fail"
 
 
+RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+_bound_queues: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def _queue_on(celery: Celery, channel: Any) -> Any:
+    """The job queue bound to ``channel``, made once per channel: kombu otherwise copies
+    and binds the queue for each message only to find it declared already."""
+    bound = _bound_queues.get(channel)
+    if bound is None:
+        bound = _bound_queues[channel] = celery.amqp.queues[celery.conf.task_default_queue].bind(channel)
+    return bound
+
+
 def _publish(celery: Celery, runtime: Runtime, task: str, job_id: str) -> None:
     """Queue the job; if the broker is down, record the failure and answer 503."""
     try:
-        celery.send_task(task, args=[job_id], task_id=job_id, retry=True,
-                         retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
-                                       "interval_max": 1})
+        with celery.producer_or_acquire() as producer:
+            celery.send_task(task, args=[job_id], task_id=job_id, producer=producer,
+                             declare=[_queue_on(celery, producer.channel)],
+                             argsrepr=f"['{job_id}']", kwargsrepr="{}",  # what Celery would compute
+                             retry=True, retry_policy=RETRY_POLICY)
     except Exception as exc:  # kombu raises several types for an unreachable broker
         logger.error("job %s: could not queue %s: %s", job_id, task, exc)
         try:

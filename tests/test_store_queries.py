@@ -37,6 +37,23 @@ def test_count_active_counts_queued_and_running_jobs_and_their_runs(store):
     assert store.count_active("bob") == (1, 7)
 
 
+def test_count_active_follows_every_change_of_status(store):
+    queued = job(store, "alice", rows=10)
+    running = job(store, "alice", rows=5)
+    assert store.claim(running, 60, {}) is not None  # PENDING -> STARTED: still active
+    assert store.count_active("alice") == (2, 15)
+    assert store.heartbeat(running, 60) == "STARTED"
+    store.update(running, {"progress": 50})
+    assert store.count_active("alice") == (2, 15)
+    assert store.finish(running, {"status": "SUCCESS"})
+    assert store.count_active("alice") == (1, 10)
+    assert not store.finish(running, {"status": "FAILURE"})  # already finished: nothing changes
+    assert store.finish(queued, {"status": "REVOKED"}, only_if=("PENDING", "STARTED"))
+    assert store.count_active("alice") == (0, 0)
+    job(store, "alice", "SUCCESS", rows=3)  # created finished: never counted
+    assert store.count_active("alice") == (0, 0)
+
+
 def test_list_jobs_newest_first_with_filters_and_cursor(store):
     ids = [job(store, "alice" if i % 2 else "bob", "SUCCESS" if i % 3 else "PENDING",
                created=f"2026-01-01T00:00:{i:02d}.000Z", model="rice" if i < 10 else "trex")
@@ -63,3 +80,31 @@ def test_list_jobs_breaks_ties_of_one_millisecond_by_id(store):
     first = store.list_jobs(limit=2)
     rest = store.list_jobs(limit=10, before=(first[-1]["created"], first[-1]["job_id"]))
     assert [r["job_id"] for r in first + rest] == same
+
+
+def test_a_store_from_before_the_active_counts_is_counted_when_opened(tmp_path):
+    """A SQLite file written before the ``active`` table existed: the counts are made
+    from its jobs when a new version first opens it."""
+    import json
+    import sqlite3
+    from flask_qed.stores import open_store
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, meta TEXT NOT NULL, "
+                "inputs BLOB, data BLOB)")
+    for i, (owner, status, rows) in enumerate([("alice", "PENDING", 4), ("alice", "STARTED", None),
+                                                ("alice", "SUCCESS", 9), ("bob", "PENDING", 2)]):
+        meta = {"job_id": f"j{i}", "owner": owner, "status": status, **({"rows": rows} if rows else {})}
+        old.execute("INSERT INTO jobs (id, expires_at, meta) VALUES (?, ?, ?)",
+                    (f"j{i}", 253402300799.0, json.dumps(meta)))
+    old.commit()
+    old.close()
+    store = open_store(f"sqlite:///{path}", 3600)
+    assert store.count_active("alice") == (2, 5)
+    assert store.count_active("bob") == (1, 2)
+    assert store.finish("j0", {"status": "SUCCESS"}, only_if=("PENDING",))
+    assert store.count_active("alice") == (1, 1)
+    store.close()
+    again = open_store(f"sqlite:///{path}", 3600)  # counted once: a second opening keeps the counts
+    assert again.count_active("alice") == (1, 1)
+    again.close()

@@ -43,8 +43,56 @@ CREATE INDEX IF NOT EXISTS jobs_owner_created
     ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.created'), id);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (json_extract(meta, '$.created'), id);
 CREATE TABLE IF NOT EXISTS probe (id TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS active (
+    owner TEXT PRIMARY KEY,
+    jobs INTEGER NOT NULL,
+    rows INTEGER NOT NULL
+);
 """
+# 1: ``active`` holds each owner's queued and running jobs and runs, kept in step by
+# every write that changes a status, so that a quota check reads one row instead of
+# counting the queue.
+SCHEMA_VERSION = 1
+ACTIVE = ("PENDING", "STARTED")
 NEVER_TS = NEVER.timestamp()
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older version up to SCHEMA_VERSION (once, by whichever
+    process gets the write lock first)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+            conn.execute("DELETE FROM active")
+            conn.execute(
+                "INSERT INTO active (owner, jobs, rows) SELECT json_extract(meta, '$.owner'), count(*), "
+                "sum(coalesce(json_extract(meta, '$.rows'), 1)) FROM jobs WHERE json_extract(meta, '$.owner') "
+                "IS NOT NULL AND json_extract(meta, '$.status') IN ('PENDING', 'STARTED') "
+                "GROUP BY json_extract(meta, '$.owner')")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _counted(meta: dict[str, Any]) -> tuple[Any, Any] | None:
+    """(owner, rows) as the active count holds a job, or None if it is not counted."""
+    if meta.get("status", "PENDING") not in ACTIVE or meta.get("owner") is None:
+        return None
+    return meta["owner"], meta.get("rows")
+
+
+def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
+    """Add (sign=1) or remove (-1) a job in its owner's active count, in the caller's transaction."""
+    owner = meta.get("owner")
+    if owner is None:
+        return
+    rows = meta.get("rows")
+    rows = 1 if rows is None else int(rows)
+    conn.execute("INSERT INTO active (owner, jobs, rows) VALUES (?, ?, ?) ON CONFLICT (owner) DO UPDATE "
+                 "SET jobs = jobs + excluded.jobs, rows = rows + excluded.rows",
+                 (str(owner), sign, sign * rows))
 
 
 def path_from_url(url: str) -> str:
@@ -75,17 +123,21 @@ class SQLiteStore(JobStore):
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.executescript(SCHEMA)
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _upgrade(conn)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
-    def _write(self, sql: str, params: tuple) -> int:
+    def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 count = conn.execute(sql, params).rowcount
+                if active is not None:
+                    _count(conn, active, 1)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -108,7 +160,8 @@ class SQLiteStore(JobStore):
         try:
             self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data) VALUES (?, ?, ?, ?, ?)",
                         (job_id, self.expiry(meta.get("status", "PENDING")).timestamp(),
-                         json.dumps(meta), *blobs))
+                         json.dumps(meta), *blobs),
+                        active=meta if meta.get("status", "PENDING") in ACTIVE else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
         self._maybe_purge()
@@ -194,7 +247,13 @@ class SQLiteStore(JobStore):
                 if fields is None:
                     conn.execute("ROLLBACK")
                     return
+                counted = _counted(meta)
                 meta.update(fields)
+                if _counted(meta) != counted:  # queued or running no more (or owner, rows changed)
+                    if counted:
+                        _count(conn, {"owner": counted[0], "rows": counted[1]}, -1)
+                    if _counted(meta):
+                        _count(conn, meta, 1)
                 # The time to live starts when a job finishes; other writes keep it.
                 expires = self.expiry(meta.get("status")).timestamp() if "status" in fields else row[1]
                 sets, params = ["meta = ?", "expires_at = ?"], [json.dumps(meta), expires]
@@ -212,13 +271,10 @@ class SQLiteStore(JobStore):
 
     def count_active(self, owner: str) -> tuple[int, int]:
         try:
-            row = self._conn().execute(
-                "SELECT count(*), coalesce(sum(coalesce(json_extract(meta, '$.rows'), 1)), 0) FROM jobs "
-                "WHERE json_extract(meta, '$.owner') = ? AND json_extract(meta, '$.status') IN "
-                "('PENDING', 'STARTED') AND expires_at > ?", (owner, time.time())).fetchone()
+            row = self._conn().execute("SELECT jobs, rows FROM active WHERE owner = ?", (owner,)).fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-        return int(row[0]), int(row[1])
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
                   status: str | None = None, since: str | None = None,
