@@ -219,6 +219,8 @@ class Model:
             import zlib
             return self.run(loads(zlib.decompress(packed)), progress=progress)
         total = max(1, int(found.group(1)))
+        # One chunk: its fields are small, kept as text (compressing each costs more than it saves).
+        one_chunk = total <= self.chunk_rows
         fields: dict[str, dict[str, Any]] = {"inputs": {}, "outputs": {}}
         tail: dict[str, Any] = {}
         keys: list[str] = []
@@ -236,7 +238,7 @@ class Model:
                     values = columns_to_json({name: col}, keys)[name]
                     writer = writers.get(name)
                     if writer is None:
-                        writer = writers[name] = PackedWriter(small=True)
+                        writer = writers[name] = _TextWriter() if one_chunk else PackedWriter(small=True)
                     else:
                         writer.write(b",")
                     writer.write(dumps(values)[1:-1])
@@ -264,7 +266,8 @@ class Model:
             writers = fields[section]
             for i, name in enumerate(list(writers)):
                 out.write((b"," if i else b"") + dumps(name) + b":{")
-                for piece in _unpacked(writers.pop(name).close()):
+                writer = writers.pop(name)
+                for piece in ([writer.close()] if one_chunk else _unpacked(writer.close())):
                     out.write(piece)
                 out.write(b"}")
             out.write(b"}")
@@ -319,6 +322,19 @@ def _row_adapter(schema: type[BaseModel]) -> TypeAdapter:
     if schema not in _ADAPTERS:
         _ADAPTERS[schema] = TypeAdapter(list[schema])  # type: ignore[valid-type]
     return _ADAPTERS[schema]
+
+
+class _TextWriter:
+    """:class:`~flask_qed.jsonutil.PackedWriter`'s interface, uncompressed (small fields)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, text: bytes) -> None:
+        self._parts.append(text)
+
+    def close(self) -> bytes:
+        return b"".join(self._parts)
 
 
 def _unpacked(blob: bytes) -> Any:

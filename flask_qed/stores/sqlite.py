@@ -22,6 +22,8 @@ import zlib
 from pathlib import Path
 from typing import Any, Callable
 
+import orjson
+
 from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,21 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _dump(meta: dict[str, Any]) -> str:
+    """A record's small fields as JSON text (orjson: several times faster than json)."""
+    try:
+        return orjson.dumps(meta).decode()
+    except TypeError:  # beyond what orjson writes (an integer past 64 bits): the standard library
+        return json.dumps(meta)
+
+
+def _load(text: str) -> dict[str, Any]:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # written by json.dumps with a NaN in it
+        return json.loads(text)
 
 
 def _counted(meta: dict[str, Any]) -> tuple[Any, Any] | None:
@@ -160,7 +177,7 @@ class SQLiteStore(JobStore):
         try:
             self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data) VALUES (?, ?, ?, ?, ?)",
                         (job_id, self.expiry(meta.get("status", "PENDING")).timestamp(),
-                         json.dumps(meta), *blobs),
+                         _dump(meta), *blobs),
                         active=meta if meta.get("status", "PENDING") in ACTIVE else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
@@ -175,7 +192,7 @@ class SQLiteStore(JobStore):
                 (job_id, time.time())).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
-            record = json.loads(row[0])
+            record = _load(row[0])
             if inputs and row[1] is not None:
                 record["inputs"] = bytes(row[1]) if packed else unpack(row[1])
             if data and row[2] is not None:
@@ -242,7 +259,7 @@ class SQLiteStore(JobStore):
                                    (job_id, now)).fetchone()
                 if row is None:
                     raise JobNotFound(job_id)
-                meta = json.loads(row[0])
+                meta = _load(row[0])
                 fields = change(meta)
                 if fields is None:
                     conn.execute("ROLLBACK")
@@ -256,7 +273,7 @@ class SQLiteStore(JobStore):
                         _count(conn, meta, 1)
                 # The time to live starts when a job finishes; other writes keep it.
                 expires = self.expiry(meta.get("status")).timestamp() if "status" in fields else row[1]
-                sets, params = ["meta = ?", "expires_at = ?"], [json.dumps(meta), expires]
+                sets, params = ["meta = ?", "expires_at = ?"], [_dump(meta), expires]
                 for k, blob in (blobs or {}).items():
                     sets.append(f"{k} = ?")
                     params.append(blob)
@@ -296,7 +313,7 @@ class SQLiteStore(JobStore):
             rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-        return [json.loads(row[0]) for row in rows]
+        return [_load(row[0]) for row in rows]
 
     def ping(self) -> None:
         """A real write and read-back (a read-only or corrupted file fails here)."""
@@ -324,7 +341,7 @@ class SQLiteStore(JobStore):
             rows = self._conn().execute(sql, (NEVER_TS, now - pending_grace, now, limit)).fetchall()
         except sqlite3.DatabaseError as exc:
             raise self._unavailable(exc) from exc
-        return [json.loads(r[0]) for r in rows]
+        return [_load(r[0]) for r in rows]
 
     def purge_expired(self) -> int:
         self._last_purge = time.monotonic()
