@@ -33,6 +33,7 @@ import difflib
 import functools
 import logging
 import math
+from operator import itemgetter
 import re
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -191,12 +192,13 @@ class Model:
             out.write(b'{"format":"%s","total":%d,"chunks":[\n' % (CHUNKED.encode(), columns.count))
             good = [0]
 
-            def sink(keys: list[str], rows: list[dict[str, Any]]) -> None:
-                out.write((b"," if good[0] else b"") + dumps({"keys": keys, "rows": rows}) + b"\n")
+            def sink(keys: list[str], rows: bytes) -> None:  # rows: their JSON text
+                out.write((b"," if good[0] else b"") + b'{"keys":' + dumps(keys) + b',"rows":' + rows
+                          + b"}\n")
                 good[0] += len(keys)
 
             by_run = _validate_chunks(self.inputs, columns.chunks(VALIDATE_CHUNK), columns.count,
-                                      on_invalid == "skip", sink)
+                                      on_invalid == "skip", sink, as_text=True)
             out.write(b'],"count":%d' % good[0] + (b',"errors":' + dumps(by_run) if by_run else b"") + b"}")
             return out.close(), good[0]
         except InputError:
@@ -528,9 +530,15 @@ def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Row dicts -> columns; numbers become float64 arrays, the rest object arrays."""
     names = list(rows[0]) if rows else []
     cols: dict[str, np.ndarray] = {}
-    for name in names:
-        values = [r.get(name) for r in rows]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    try:  # rows written by the validator all have the same fields: transpose them in C
+        by_field = list(zip(*map(itemgetter(*names), rows))) if len(names) > 1 else None
+    except KeyError:
+        by_field = None
+    for i, name in enumerate(names):
+        values = list(by_field[i]) if by_field is not None else [r.get(name) for r in rows]
+        kinds = set(map(type, values))  # JSON gives exact types: one pass in C instead of a check per value
+        if kinds <= _NUMBERS or (not kinds <= _JSON_TYPES and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
             cols[name] = np.asarray(values, dtype=np.float64)
         else:
             arr = np.empty(len(values), dtype=object)
@@ -563,9 +571,16 @@ def _json_values(col: Any, n: int) -> list[Any]:
     if isinstance(col, np.ndarray) and col.dtype.kind in "iub":
         return (np.broadcast_to(col, (n,)) if col.size == 1 else col).tolist()
     if isinstance(col, (np.ndarray, list, tuple)):
-        values = [json_safe(v) for v in (col.tolist() if isinstance(col, np.ndarray) else col)]
+        values = col.tolist() if isinstance(col, np.ndarray) else list(col)
+        if not set(map(type, values)) <= _SAFE_AS_IS:  # floats (NaN) or numpy values in it
+            values = [json_safe(v) for v in values]
         return values * n if len(values) == 1 and n > 1 else values
     return [json_safe(col)] * n
+
+
+_NUMBERS = frozenset({int, float})
+_JSON_TYPES = frozenset({int, float, str, bool, type(None), list, dict})
+_SAFE_AS_IS = frozenset({str, int, bool, type(None)})  # JSON-safe values that json_safe keeps
 
 
 def json_safe(value: Any) -> Any:
@@ -624,8 +639,10 @@ def _validate_rows(schema: type[BaseModel], keys: list[str], rows: list[dict[str
 
 
 def _validate_chunks(schema: type[BaseModel], chunks: Any, total: int, skip: bool,
-                     sink: Callable[[list[str], list[dict[str, Any]]], None]) -> dict[str, list[dict[str, Any]]]:
-    """Validate (keys, rows) chunks; hand each chunk's valid, normalised rows to ``sink``
+                     sink: Callable[[list[str], Any], None],
+                     as_text: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Validate (keys, rows) chunks; hand each chunk's valid, normalised rows (``as_text``:
+    their JSON text) to ``sink``
     (only while no error makes the batch fail). Returns the errors of skipped runs."""
     adapter = _row_adapter(schema)
     listed: list[dict[str, Any]] = []     # errors for a refusal
@@ -653,7 +670,8 @@ def _validate_chunks(schema: type[BaseModel], chunks: Any, total: int, skip: boo
             part, part_keys = [part[i] for i in kept], [part_keys[i] for i in kept]
             valid = adapter.validate_python(part)
         if not listed:
-            sink(part_keys, adapter.dump_python(valid, mode="json"))
+            # as JSON text when it is to be stored (serialised by pydantic-core in one call)
+            sink(part_keys, adapter.dump_json(valid) if as_text else adapter.dump_python(valid, mode="json"))
             good += len(part_keys)
     if listed:
         if unlisted or unchecked:
