@@ -55,6 +55,82 @@ class PackedWriter:
         return packed
 
 
+class Piece(bytes):
+    """Raw deflate data ending on a byte boundary (a sync flush), with the Adler-32 and the
+    length of the text it holds: one part of a :class:`PackedJoin`."""
+
+    adler: int
+    size: int
+
+
+class PieceWriter:
+    """Like :class:`PackedWriter`, but ``close()`` gives a :class:`Piece`, which
+    :class:`PackedJoin` puts into a larger value without decompressing it."""
+
+    def __init__(self) -> None:
+        self._z = _zlib.compressobj(1, _zlib.DEFLATED, -12, 2)  # raw deflate, a 4 KiB window
+        self._parts: list[bytes] = []
+        self._adler, self._size = 1, 0
+
+    def write(self, text: bytes) -> None:
+        self._adler = _zlib.adler32(text, self._adler)
+        self._size += len(text)
+        out = self._z.compress(text)
+        if out:
+            self._parts.append(out)
+
+    def close(self) -> Piece:
+        self._parts.append(self._z.flush(_zlib.Z_SYNC_FLUSH))
+        piece = Piece(b"".join(self._parts))
+        piece.adler, piece.size = self._adler, self._size
+        self._parts = []
+        return piece
+
+
+def adler32_combine(adler1: int, adler2: int, size2: int) -> int:
+    """The Adler-32 of two texts one after the other, from theirs and the second's length.
+
+    With adler = B << 16 | A, where A = 1 + the sum of the bytes and B = the sum of A
+    after each byte (both mod 65521): appending Y (length n) to X gives
+    A = A_x + A_y - 1 and B = B_x + B_y + n (A_x - 1)."""
+    base = 65521
+    a1, b1 = adler1 & 0xFFFF, adler1 >> 16
+    a2, b2 = adler2 & 0xFFFF, adler2 >> 16
+    return ((b1 + b2 + size2 * (a1 - 1)) % base) << 16 | (a1 + a2 - 1) % base
+
+
+class PackedJoin:
+    """Builds one packed value (a zlib stream, as :class:`PackedWriter` makes) out of text
+    and :class:`Piece` parts, in order, without decompressing the pieces.
+
+    Deflate data flushed to a byte boundary can be followed by more deflate data; a
+    piece compressed on its own refers to nothing before it, so pieces concatenate.
+    The stream is closed with an empty final block and the Adler-32 of the whole text,
+    combined from the parts' own."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = [b"\x78\x01"]  # zlib header: deflate, 32 KiB window
+        self._adler, self._size = 1, 0
+
+    def text(self, text: bytes) -> None:
+        z = _zlib.compressobj(1, _zlib.DEFLATED, -15)
+        self._parts.append(z.compress(text) + z.flush(_zlib.Z_SYNC_FLUSH))
+        self._adler = _zlib.adler32(text, self._adler)
+        self._size += len(text)
+
+    def piece(self, piece: Piece) -> None:
+        self._parts.append(piece)
+        self._adler = adler32_combine(self._adler, piece.adler, piece.size)
+        self._size += piece.size
+
+    def close(self) -> Packed:
+        self._parts.append(b"\x03\x00")  # an empty final block (fixed codes), byte-aligned
+        self._parts.append(self._adler.to_bytes(4, "big"))
+        packed = Packed(b"".join(self._parts))
+        self._parts = []
+        return packed
+
+
 def unpacked_pieces(blob: bytes, size: int = 1 << 20) -> Iterator[bytes]:
     """The JSON text of a packed (zlib) value, a piece of at most ``size`` bytes at a time."""
     z = _zlib.decompressobj()

@@ -213,7 +213,7 @@ class Model:
         result is written as packed JSON as it is computed (each field's values kept
         compressed until the whole document is assembled), in exactly the form
         :meth:`run` returns. Inputs stored otherwise are run by :meth:`run`."""
-        from .jsonutil import PackedWriter, dumps, loads, unpacked_lines
+        from .jsonutil import PackedJoin, PieceWriter, dumps, loads, unpacked_lines
         lines = unpacked_lines(packed)
         head = next(lines, b"")
         found = _HEAD.match(head)
@@ -240,7 +240,7 @@ class Model:
                     values = columns_to_json({name: col}, keys)[name]
                     writer = writers.get(name)
                     if writer is None:
-                        writer = writers[name] = _TextWriter() if one_chunk else PackedWriter(small=True)
+                        writer = writers[name] = _TextWriter() if one_chunk else PieceWriter()
                     else:
                         writer.write(b",")
                     writer.write(dumps(values)[1:-1])
@@ -261,21 +261,27 @@ class Model:
                 compute()
         if rows:
             compute()
-        out = PackedWriter()
-        out.write(b"{")
+        # The fields' compressed text is joined as it is: never decompressed and compressed again.
+        out = PackedJoin()
+        glue = [b"{"]
         for s, section in enumerate(("inputs", "outputs")):
-            out.write((b"," if s else b"") + dumps(section) + b":{")
+            glue.append((b"," if s else b"") + dumps(section) + b":{")
             writers = fields[section]
             for i, name in enumerate(list(writers)):
-                out.write((b"," if i else b"") + dumps(name) + b":{")
+                glue.append((b"," if i else b"") + dumps(name) + b":{")
                 writer = writers.pop(name)
-                for piece in ([writer.close()] if one_chunk else _unpacked(writer.close())):
-                    out.write(piece)
-                out.write(b"}")
-            out.write(b"}")
+                if one_chunk:
+                    glue.append(writer.close())
+                else:
+                    out.text(b"".join(glue))
+                    glue = []
+                    out.piece(writer.close())
+                glue.append(b"}")
+            glue.append(b"}")
         if tail.get("errors"):
-            out.write(b',"errors":' + dumps(tail["errors"]))
-        out.write(b"}")
+            glue.append(b',"errors":' + dumps(tail["errors"]))
+        glue.append(b"}")
+        out.text(b"".join(glue))
         return out.close()
 
     def describe(self) -> dict[str, Any]:
@@ -337,11 +343,6 @@ class _TextWriter:
 
     def close(self) -> bytes:
         return b"".join(self._parts)
-
-
-def _unpacked(blob: bytes) -> Any:
-    from .jsonutil import unpacked_pieces
-    return unpacked_pieces(blob)
 
 
 _MISSING = object()  # a run that a column does not give

@@ -127,3 +127,37 @@ def test_text_stream_reads_values_cut_across_pieces():
     text = b'{"a": {"0": 12345, "1": "\xc3\xa9t\xc3\xa9"}, "b": [1.5, 2]}'
     stream = jsonutil.TextStream(text[i:i + 3] for i in range(0, len(text), 3))
     assert list(stream.items()) == [("a", {"0": 12345, "1": "été"}), ("b", [1.5, 2])]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_part = st.one_of(st.tuples(st.just("text"), st.binary(max_size=300)),
+                  st.tuples(st.just("piece"), st.lists(st.binary(max_size=9000), max_size=4)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_part, max_size=8))
+def test_a_packed_join_is_one_zlib_stream_of_its_parts_in_order(parts):
+    """Pieces compressed on their own and joined without decompressing read back,
+    with zlib's own checks (Adler-32 included), as the text of every part in order."""
+    join, expected = jsonutil.PackedJoin(), b""
+    for kind, value in parts:
+        if kind == "text":
+            join.text(value)
+            expected += value
+        else:
+            writer = jsonutil.PieceWriter()
+            for text in value:
+                writer.write(text)
+                expected += text
+            join.piece(writer.close())
+    packed = join.close()
+    assert zlib.decompress(packed) == expected
+    assert b"".join(jsonutil.unpacked_pieces(packed, size=1000)) == expected
+
+
+@given(st.binary(max_size=5000), st.binary(max_size=5000))
+def test_adler32_combine_agrees_with_zlib(first, second):
+    assert jsonutil.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second)) \
+        == zlib.adler32(first + second)
