@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_pram import batch  # noqa: E402
+from benchmarks.stack import wait_ready  # noqa: E402
 from flask_qed.embedded import free_port  # noqa: E402
 
 
@@ -85,16 +86,7 @@ def main() -> None:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("qed up did not become ready")
-                time.sleep(0.2)
+            wait_ready(base, proc)
             sampler = Sampler(proc.pid)
             sampler.start()
             started = time.perf_counter()

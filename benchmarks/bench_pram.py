@@ -28,6 +28,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack import wait_ready  # noqa: E402
 from flask_qed.embedded import free_port  # noqa: E402
 from flask_qed.model import Model  # noqa: E402
 from tests.pram.qaqc import MODELS, load_cases  # noqa: E402
@@ -85,17 +86,13 @@ def start_stack(instance: str) -> tuple[subprocess.Popen, str]:
     env.update(QED_INSTANCE_PATH=instance, GUNICORN_WORKERS="2")
     proc = subprocess.Popen([sys.executable, "-m", "flask_qed.cli", "up", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return proc, base
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise RuntimeError("qed up did not become ready")
-        time.sleep(0.2)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc, timeout=60)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc, base
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import requests
 
@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_memory import Sampler  # noqa: E402
 from benchmarks.bench_pram import batch  # noqa: E402
+from benchmarks.stack import wait_ready  # noqa: E402
 from flask_qed.embedded import free_port  # noqa: E402
 
 RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
@@ -70,16 +71,8 @@ class Stack:
         self.proc = subprocess.Popen([sys.executable, "-m", "flask_qed.cli", "up", "--port", str(self.port),
                                       "--concurrency", str(self.concurrency)], cwd=ROOT, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("qed up did not become ready")
-            time.sleep(0.2)
+        wait_ready(self.base, self.proc, timeout=120)
+        return self
 
     def __exit__(self, *exc: Any) -> None:
         assert self.proc is not None

@@ -35,6 +35,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack import wait_ready  # noqa: E402
 from flask_qed.embedded import free_port, start_redis  # noqa: E402
 
 RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
@@ -78,16 +79,7 @@ def main() -> None:
                             f"127.0.0.1:{port}", "flask_cgi:app"], cwd=ROOT, env=env, stdout=logs, stderr=logs)
     spies: list[subprocess.Popen] = []
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the stack did not become ready")
-            time.sleep(0.2)
+        wait_ready(base, web)
         local = threading.local()
 
         def session() -> requests.Session:

@@ -18,7 +18,7 @@ from flask_qed.embedded import start_redis
 from flask_qed.runtime import Runtime
 from flask_qed.tasks import create_celery
 from flask_qed.web import create_gateway
-from tests.conftest import TERMINAL, make_env, start_worker, stop, wait_for
+from tests.conftest import make_env, start_worker, stop, wait_for
 
 FAST = {"QED_PENDING_GRACE": "2", "QED_SWEEP_INTERVAL": "1", "QED_JOB_LEASE": "2", "QED_CANCEL_GRACE": "2"}
 
