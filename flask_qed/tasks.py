@@ -298,9 +298,10 @@ def cancel(celery: Celery, runtime: Runtime, job_id: str) -> bool:
     """
     store = runtime.store
     before = store.get(job_id, data=False)
-    if not store.finish(job_id, {"status": jobs.REVOKED, "finished": jobs.now_iso(), "lease_until": 0},
-                        only_if=(jobs.PENDING, jobs.STARTED)):
+    revoked = {"status": jobs.REVOKED, "finished": jobs.now_iso(), "lease_until": 0}
+    if not store.finish(job_id, revoked, only_if=(jobs.PENDING, jobs.STARTED)):
         return False
+    metrics.job_finished({**before, **revoked})  # a cancelled job's run never reports it
     logger.info("job %s: cancelled (was %s)", job_id, before["status"],
                 extra={"job_id": job_id, "event": "revoked", "status": before["status"]})
     try:  # the store already guarantees a queued job is not run; this frees the slot

@@ -40,6 +40,22 @@ def test_requests_and_submissions_are_counted_by_route(client):
     assert "qed_queue_depth" in after
 
 
+def test_a_cancelled_job_is_counted_as_revoked(gateway, client):
+    """Counted where it is cancelled: its run, if it ever starts, finds nothing to do."""
+    import uuid
+    from flask_qed import jobs
+    runtime = gateway.extensions["qed"]
+    job_id = str(uuid.uuid4())  # queued in the store only, so that no worker can take it first
+    runtime.store.create(job_id, {**jobs.new_record("pram", "rice", "1.0", "pram.rice"), "inputs": RICE})
+    revoked = lambda m: value(m.get("qed_jobs_finished", []), "qed_jobs_finished_total",  # noqa: E731
+                              app="pram", model="rice", status="REVOKED")
+    before = revoked(scrape(client))
+    assert client.delete(f"/jobs/{job_id}").get_json()["status"] == "REVOKED"
+    assert revoked(scrape(client)) == before + 1
+    assert client.delete(f"/jobs/{job_id}").status_code == 409  # once only
+    assert revoked(scrape(client)) == before + 1
+
+
 def test_qed_up_adds_up_gateway_and_worker_metrics(tmp_path):
     """Under qed up, the worker's finished jobs and their run times reach /metrics."""
     import os
