@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import struct
 import time
 from typing import Any, Callable, Iterable
 
@@ -47,7 +48,51 @@ def _shared_folder_usable() -> None:
 _shared_folder_usable()
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest  # noqa: E402
+from prometheus_client import multiprocess  # noqa: E402
+from prometheus_client import values as _values  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.mmap_dict import MmapedDict  # noqa: E402
+
+
+def process_id(pid: int | None = None) -> str:
+    """This process's name in the shared folder: host name and process id. Containers
+    that share the folder number their processes alike (two worker replicas both have
+    a process 1, 7 and 8), and a file per process id alone would be written by two
+    processes at once and corrupted."""
+    host = (os.environ.get("HOSTNAME") or _hostname()).replace("_", "-").replace("/", "-")
+    return f"{host}-{pid or os.getpid()}"
+
+
+def _hostname() -> str:
+    import socket
+    return socket.gethostname()
+
+
+def _readable(path: str) -> bool:
+    try:
+        for _ in MmapedDict.read_all_values_from_file(path):
+            pass
+    except (RuntimeError, ValueError, OSError, UnicodeDecodeError, struct.error) as exc:  # cut short, overwritten
+        logger.warning("metrics file %s is unreadable (%s): left out", path, exc)
+        return False
+    return True
+
+
+def _forget_unreadable_own_files() -> None:
+    """A file named for this process is left by a dead one with the same name (a process
+    id used again); one that cannot be read would stop this process at its first metric."""
+    import glob
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], f"*_{process_id()}.db")):
+        if not _readable(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _values.ValueClass = _values.MultiProcessValue(process_identifier=process_id)
+    _forget_unreadable_own_files()
 
 HTTP_REQUESTS = Counter("qed_http_requests_total", "HTTP requests answered",
                         ["method", "route", "status"])
@@ -144,9 +189,8 @@ def registry(celery: Any) -> CollectorRegistry:
     """What ``/metrics`` shows: every process's metrics in multiprocess mode, this one's
     otherwise, and the queue depth."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
         reg = CollectorRegistry()
-        multiprocess.MultiProcessCollector(reg)
+        _SharedFolder(reg)
     else:
         reg = CollectorRegistry()
         for collector in (HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_FINISHED, JOB_DURATION,
@@ -163,5 +207,14 @@ def exposition(reg: CollectorRegistry) -> tuple[bytes, str]:
 def mark_process_dead(pid: int) -> None:
     """A gunicorn or Celery child ended: its live gauges go (multiprocess mode)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-        multiprocess.mark_process_dead(pid)
+        multiprocess.mark_process_dead(process_id(pid))
+
+
+class _SharedFolder(multiprocess.MultiProcessCollector):
+    """Every process's metrics from the shared folder; a file that cannot be read (a
+    process killed while it grew the file) is left out and logged, the rest shown."""
+
+    def collect(self) -> Iterable[Any]:
+        import glob
+        files = [f for f in glob.glob(os.path.join(self._path, "*.db")) if _readable(f)]
+        return self.merge(files, accumulate=True)

@@ -92,3 +92,39 @@ def test_qed_up_adds_up_gateway_and_worker_metrics(tmp_path):
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def test_a_shared_folder_survives_equal_process_ids_and_damaged_files(tmp_path):
+    """Containers sharing the metrics folder number their processes alike: their files
+    must not collide. A damaged file (one named for this process, left by a dead one,
+    or another's) stops neither a process's first metric nor /metrics."""
+    import os
+    import struct
+    import subprocess
+    import sys
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    damaged = struct.pack("i", 10_000) + b"\0" * 12  # says it holds more than it does
+    (folder / "counter_elsewhere-7.db").write_bytes(damaged)
+    script = (
+        "import os, sys\n"
+        "folder = os.environ['PROMETHEUS_MULTIPROC_DIR']\n"
+        "own = os.path.join(folder, 'counter_%s-%d.db' % (os.environ['HOSTNAME'], os.getpid()))\n"
+        "open(own, 'wb').write(bytes.fromhex(sys.argv[1]))\n"
+        "from flask_qed import metrics\n"
+        "metrics.JOBS_SUBMITTED.labels('pram', 'rice').inc()\n"
+        "from prometheus_client import CollectorRegistry, generate_latest\n"
+        "registry = CollectorRegistry()\n"
+        "metrics._SharedFolder(registry)\n"
+        "sys.stdout.write(generate_latest(registry).decode())\n")
+    outputs = []
+    for host in ("container-a", "container-b"):
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "HOSTNAME": host}
+        done = subprocess.run([sys.executable, "-c", script, damaged.hex()], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert 'qed_jobs_submitted_total{app="pram",model="rice"} 1.0' in outputs[0]
+    assert 'qed_jobs_submitted_total{app="pram",model="rice"} 2.0' in outputs[1]  # both hosts' files
+    names = sorted(p.name for p in folder.glob("counter_container-*.db"))
+    assert len(names) == 2 and names[0].startswith("counter_container-a-")
