@@ -59,13 +59,15 @@ def process_id(pid: int | None = None) -> str:
     that share the folder number their processes alike (two worker replicas both have
     a process 1, 7 and 8), and a file per process id alone would be written by two
     processes at once and corrupted."""
-    host = (os.environ.get("HOSTNAME") or _hostname()).replace("_", "-").replace("/", "-")
-    return f"{host}-{pid or os.getpid()}"
+    return f"{_HOST}-{pid or os.getpid()}"  # called on every metric update: nothing else to look up
 
 
 def _hostname() -> str:
     import socket
-    return socket.gethostname()
+    return (os.environ.get("HOSTNAME") or socket.gethostname()).replace("_", "-").replace("/", "-")
+
+
+_HOST = _hostname()
 
 
 def _readable(path: str) -> bool:
