@@ -111,3 +111,24 @@ def test_unknown_input_names_the_closest_declared_one():
         RICE.validate({**ROW, "ared": 5})
     assert info.value.errors == [{"run": "0", "field": "ared", "value": 5,
                                   "rule": "unknown input: not an input of this model; did you mean area?"}]
+
+
+def test_a_validator_that_crashes_gives_an_input_error_not_a_500(monkeypatch):
+    """Both ways in (whole and packed) report a crash in validation as an input error."""
+    import importlib
+    from flask_qed import model as model_module
+    from flask_qed.model import InputError, Model
+    rice = Model.from_module(importlib.import_module("pram_flask.models.rice"))
+
+    def crash(*args, **kwargs):
+        raise TypeError("unforeseen input")
+
+    monkeypatch.setattr(Model, "_validate", crash)
+    monkeypatch.setattr(model_module, "_validate_chunks", crash)
+    for call in (lambda: rice.validate({"mai": 1}), lambda: rice.validate_packed({"mai": {"0": 1}})):
+        try:
+            call()
+        except InputError as exc:
+            assert "could not be validated: TypeError: unforeseen input" in str(exc.errors)
+        else:
+            raise AssertionError("no InputError")
