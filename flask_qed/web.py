@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-import weakref
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 from typing import Any
@@ -23,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .wsgi import empty_path_is_root
 from . import docs, jobs, jsonutil, metrics, ogc
+from .brokers import publisher
 from .callbacks import callback_base, check_subscriber
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
 from .legacy import guard_legacy_app
@@ -440,27 +440,10 @@ def _on_invalid() -> Any:
     return body.get("on_invalid", "fail") if hasattr(body, "get") else "fail"
 
 
-RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
-_bound_queues: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
-
-
-def _queue_on(celery: Celery, channel: Any) -> Any:
-    """The job queue bound to ``channel``, made once per channel: kombu otherwise copies
-    and binds the queue for each message only to find it declared already."""
-    bound = _bound_queues.get(channel)
-    if bound is None:
-        bound = _bound_queues[channel] = celery.amqp.queues[celery.conf.task_default_queue].bind(channel)
-    return bound
-
-
 def _publish(celery: Celery, runtime: Runtime, task: str, job_id: str) -> None:
     """Queue the job; if the broker is down, record the failure and answer 503."""
     try:
-        with celery.producer_or_acquire() as producer:
-            celery.send_task(task, args=[job_id], task_id=job_id, producer=producer,
-                             declare=[_queue_on(celery, producer.channel)],
-                             argsrepr=f"['{job_id}']", kwargsrepr="{}",  # what Celery would compute
-                             retry=True, retry_policy=RETRY_POLICY)
+        publisher(celery).publish(task, job_id)
     except Exception as exc:  # kombu raises several types for an unreachable broker
         logger.error("job %s: could not queue %s: %s", job_id, task, exc)
         try:

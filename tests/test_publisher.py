@@ -1,0 +1,144 @@
+"""The job publisher: the message it queues is the one Celery's send_task queues,
+a worker runs it, and a broker that cannot take it is an error after the retries."""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flask_qed.brokers import Publisher, publisher
+from flask_qed.embedded import start_redis
+from flask_qed.runtime import Runtime
+from flask_qed.tasks import create_celery
+
+from .conftest import make_env, stop, wait_for
+
+JOB = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+@pytest.fixture()
+def broker(tmp_path: Path) -> Any:
+    proc, url = start_redis(tmp_path / "redis")
+    celery = create_celery(Runtime.load(make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)))
+    yield celery, celery.connection_for_write().default_channel.client
+    stop(proc)
+
+
+def _decoded(raw: bytes) -> dict[str, Any]:
+    message = json.loads(raw)
+    message["body"] = json.loads(base64.b64decode(message["body"]))
+    return message
+
+
+def test_the_message_is_the_one_send_task_queues(broker: Any) -> None:
+    celery, redis = broker
+    queue = celery.conf.task_default_queue
+    assert publisher(celery).direct
+    publisher(celery).publish("pram.rice", JOB)
+    celery.send_task("pram.rice", args=[JOB], task_id=JOB)
+    ours, celerys = (_decoded(raw) for raw in reversed(redis.lrange(queue, 0, -1)))
+    # Told apart only by what is new for every message: the delivery tag, and the
+    # reply-to of the sending thread (results are not kept, nothing is sent there).
+    for message in (ours, celerys):
+        assert message["properties"].pop("delivery_tag")
+        assert message["properties"].pop("reply_to")
+    assert ours == celerys
+    assert ours["headers"]["task"] == "pram.rice" and ours["body"][0] == [JOB]
+    assert ours["properties"]["delivery_info"] == {"exchange": "", "routing_key": queue}
+    # and the queue's binding is declared, as a first send_task declares it
+    assert redis.smembers(f"_kombu.binding.{queue}")
+
+
+def test_publish_signals_are_sent(broker: Any) -> None:
+    from celery import signals
+    celery, _ = broker
+    seen: list[tuple[str, str, Any]] = []
+
+    def before(sender: str, headers: dict, **_: Any) -> None:
+        seen.append(("before", sender, headers["id"]))
+
+    def after(sender: str, headers: dict, **_: Any) -> None:
+        seen.append(("after", sender, headers["id"]))
+
+    signals.before_task_publish.connect(before, weak=False)
+    signals.after_task_publish.connect(after, weak=False)
+    try:
+        publisher(celery).publish("pram.rice", JOB)
+    finally:
+        signals.before_task_publish.disconnect(before)
+        signals.after_task_publish.disconnect(after)
+    assert seen == [("before", "pram.rice", JOB), ("after", "pram.rice", JOB)]
+
+
+def test_threads_publish_on_their_own_channels(broker: Any) -> None:
+    celery, redis = broker
+    pub = publisher(celery)
+    ids = [f"{JOB[:-4]}{i:04d}" for i in range(200)]
+    threads = [threading.Thread(target=lambda part=part: [pub.publish("pram.rice", j) for j in part])
+               for part in (ids[0::4], ids[1::4], ids[2::4], ids[3::4])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queued = [_decoded(raw)["headers"]["id"] for raw in redis.lrange(celery.conf.task_default_queue, 0, -1)]
+    assert sorted(queued) == sorted(ids)
+
+
+def test_a_broker_that_is_gone_is_an_error_after_the_retries(tmp_path: Path) -> None:
+    proc, url = start_redis(tmp_path / "redis")
+    celery = create_celery(Runtime.load(make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path,
+                                                 QED_BROKER_TIMEOUT="1")))
+    pub = Publisher(celery)
+    pub.publish("pram.rice", JOB)  # a channel is open
+    stop(proc)
+    started = time.monotonic()
+    with pytest.raises(Exception):
+        pub.publish("pram.rice", JOB)
+    # both retries were waited for (0.2 s, then 0.7 s), and no more than the timeouts allow
+    assert 0.9 <= time.monotonic() - started < 15
+
+
+def test_a_broker_back_before_the_last_retry_takes_the_job(tmp_path: Path) -> None:
+    proc, url = start_redis(tmp_path / "redis")
+    celery = create_celery(Runtime.load(make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)))
+    pub = Publisher(celery, {"max_retries": 2, "interval_start": 1.5, "interval_step": 0, "interval_max": 1.5})
+    pub.publish("pram.rice", JOB)
+    stop(proc)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    restarted: list[Any] = []
+    timer = threading.Timer(0.5, lambda: restarted.append(start_redis(tmp_path / "redis", port=port)))
+    timer.start()
+    try:
+        pub.publish("pram.rice", JOB[:-1] + "f")
+        timer.join()
+        redis = celery.connection_for_write().default_channel.client
+        ids = [_decoded(raw)["headers"]["id"] for raw in redis.lrange(celery.conf.task_default_queue, 0, -1)]
+        assert JOB[:-1] + "f" in ids
+    finally:
+        timer.join()
+        for proc2, _ in restarted:
+            stop(proc2)
+
+
+def test_routed_tasks_go_through_send_task(broker: Any) -> None:
+    celery, redis = broker
+    celery.conf.task_routes = {"pram.rice": {"queue": "elsewhere"}}
+    pub = Publisher(celery)
+    assert not pub.direct
+    pub.publish("pram.rice", JOB)
+    assert redis.llen("elsewhere") == 1
+
+
+def test_a_published_job_runs(client: Any) -> None:
+    """Through the gateway, the worker takes the message and runs the job."""
+    answer = client.post("/pram/rice", json={"inputs": {"mai": 0.056, "area": 10000, "dsed": 0.01,
+                                                         "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}})
+    assert answer.status_code == 202
+    record = wait_for(client, answer.get_json()["job_id"], prefix="/pram")
+    assert record["status"] == "SUCCESS"
+    assert abs(record["data"]["outputs"]["out_cw"]["0"] - 27.5184) < 1e-3
