@@ -565,14 +565,19 @@ def columns_to_json(columns: Mapping[str, Any], keys: list[str]) -> dict[str, di
 def _json_values(col: Any, n: int) -> list[Any]:
     """One column as a list of JSON-safe Python values (NaN/Infinity -> None)."""
     if isinstance(col, np.ndarray) and col.dtype.kind == "f":
-        col = np.broadcast_to(col, (n,)) if col.ndim == 0 or col.size == 1 else col
+        if col.shape != (n,) and (col.ndim == 0 or col.size == 1):
+            col = np.broadcast_to(col, (n,))
+        if n <= 16 and col.ndim == 1:  # a few runs: Python's own checks cost less than two numpy calls
+            values = col.tolist()
+            return values if all(map(math.isfinite, values)) else [v if math.isfinite(v) else None
+                                                                    for v in values]
         if np.isfinite(col).all():
             return col.tolist()
         values = col.astype(object)
         values[~np.isfinite(col)] = None
         return values.tolist()
     if isinstance(col, np.ndarray) and col.dtype.kind in "iub":
-        return (np.broadcast_to(col, (n,)) if col.size == 1 else col).tolist()
+        return (np.broadcast_to(col, (n,)) if col.size == 1 and col.shape != (n,) else col).tolist()
     if isinstance(col, (np.ndarray, list, tuple)):
         values = col.tolist() if isinstance(col, np.ndarray) else list(col)
         if not set(map(type, values)) <= _SAFE_AS_IS:  # floats (NaN) or numpy values in it

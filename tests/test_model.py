@@ -58,6 +58,23 @@ def test_nan_and_infinity_become_null():
     assert json_safe({"x": [np.float64("nan"), np.int64(2), (math.inf,)]}) == {"x": [None, 2, [None]]}
 
 
+@pytest.mark.parametrize("n", [1, 3, 16, 17, 200])
+def test_few_and_many_runs_give_the_same_json(n: int) -> None:
+    """A few runs are checked for NaN in Python, many in numpy: the same answer either way."""
+    rng = np.random.default_rng(n)
+    values = rng.normal(size=n)
+    values[rng.random(n) < 0.3] = np.nan
+    values[rng.random(n) < 0.1] = -np.inf
+    keys = [str(i) for i in range(n)]
+    expected = {k: (None if not math.isfinite(v) else v) for k, v in zip(keys, values.tolist())}
+    assert columns_to_json({"a": values}, keys)["a"] == expected
+    # one value for every run, a scalar, and a table column (runs x values) too
+    assert columns_to_json({"a": np.array([2.5])}, keys)["a"] == dict.fromkeys(keys, 2.5)
+    assert columns_to_json({"a": np.array(np.nan)}, keys)["a"] == dict.fromkeys(keys)
+    table = np.array([[1.0, np.nan]] * n)
+    assert columns_to_json({"a": table}, keys)["a"] == dict.fromkeys(keys, [1.0, None])
+
+
 def test_an_output_of_the_wrong_length_is_an_error():
     with pytest.raises(ValueError, match="2 values for 3 runs"):
         columns_to_json({"a": np.array([1.0, 2.0])}, ["0", "1", "2"])
