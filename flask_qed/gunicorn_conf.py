@@ -10,6 +10,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# Requests are parsed by gunicorn_h1c (C) when it is installed, as it is with the project:
+# about a tenth less of the gateway's CPU per request than gunicorn's Python parser.
+# "python" forces the Python parser, "fast" refuses to start without the C one.
+http_parser = os.environ.get("GUNICORN_HTTP_PARSER", "auto")
 # One line per request costs about a tenth of the gateway's CPU under load, and the
 # front door (nginx) logs every request already: off unless GUNICORN_ACCESSLOG names
 # a file ("-" for stdout). Job events are logged either way.

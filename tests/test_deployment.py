@@ -204,3 +204,25 @@ def test_old_way_app_with_the_store_down_answers_503(deploy, tmp_path):
             path.write_bytes(b"\x00garbage, not a database\xff" * 4096)
     response = requests.post(f"{stack['base']}/old/add", json={"a": 2, "b": 3}, timeout=30)
     assert response.status_code == 503 and "store" in response.json()["message"]
+
+
+def test_requests_are_parsed_by_gunicorns_c_parser(monkeypatch):
+    """gunicorn_h1c is installed with the project, and the shared settings use it."""
+    import importlib
+
+    from gunicorn.config import Config
+    from gunicorn.http import message
+
+    from flask_qed import gunicorn_conf
+    monkeypatch.delenv("GUNICORN_HTTP_PARSER", raising=False)
+    importlib.reload(gunicorn_conf)
+    cfg = Config()
+    cfg.set("http_parser", gunicorn_conf.http_parser)
+    assert message._check_fast_parser(cfg)
+    monkeypatch.setenv("GUNICORN_HTTP_PARSER", "python")  # and it can be turned off
+    try:
+        cfg.set("http_parser", importlib.reload(gunicorn_conf).http_parser)
+        assert not message._check_fast_parser(cfg)
+    finally:
+        monkeypatch.delenv("GUNICORN_HTTP_PARSER")
+        importlib.reload(gunicorn_conf)
