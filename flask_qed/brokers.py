@@ -118,6 +118,8 @@ class Publisher:
         self.retry_delays = [min(p["interval_start"] + i * p["interval_step"], p["interval_max"])
                              for i in range(int(p["max_retries"]))]
         self._local = threading.local()
+        # What a lost broker raises: kombu's and redis-py's connection errors, and sockets'.
+        self.errors: tuple[type[BaseException], ...] = (OSError, redis.RedisError, *_kombu_errors())
         conf = celery.conf
         self.direct = (conf.broker_transport == f"{__name__}:Transport" and not conf.task_routes
                        and conf.task_serializer == "json" and int(conf.task_protocol or 2) == 2)
@@ -147,7 +149,7 @@ class Publisher:
                                                    message.headers, dict(properties))
                 channel.basic_publish(envelope, exchange="", routing_key=self.queue)
                 break
-            except Exception:  # noqa: BLE001 - kombu and redis raise several types for a lost broker
+            except self.errors:
                 self._forget()
                 if attempt == len(self.retry_delays):
                     raise
@@ -177,6 +179,11 @@ class Publisher:
 
 # kombu's ensure() settings for a publish: two more tries, 0.2 s then 0.7 s later.
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+
+
+def _kombu_errors() -> tuple[type[BaseException], ...]:
+    from kombu.exceptions import KombuError
+    return (KombuError, *kombu_redis.Transport.connection_errors, *kombu_redis.Transport.channel_errors)
 
 
 def publisher(celery: Any) -> Publisher:

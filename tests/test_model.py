@@ -72,7 +72,7 @@ def test_few_and_many_runs_give_the_same_json(n: int) -> None:
     assert columns_to_json({"a": np.array([2.5])}, keys)["a"] == dict.fromkeys(keys, 2.5)
     assert columns_to_json({"a": np.array(np.nan)}, keys)["a"] == dict.fromkeys(keys)
     table = np.array([[1.0, np.nan]] * n)
-    assert columns_to_json({"a": table}, keys)["a"] == dict.fromkeys(keys, [1.0, None])
+    assert columns_to_json({"a": table}, keys)["a"] == {k: [1.0, None] for k in keys}
 
 
 def test_an_output_of_the_wrong_length_is_an_error():
