@@ -1,0 +1,78 @@
+"""CPU time of one job publish: Celery's send_task against the gateway's Publisher.
+
+In one process, against a private redis-server: batches of ``--batch`` publishes
+each way, interleaved for ``--rounds`` rounds (so that a change in the machine's
+speed hits both alike), CPU time from ``time.process_time``. ``send_task`` is
+called as the gateway called it before the Publisher (a producer from the pool,
+the queue to declare, retries on); a bare ``LPUSH`` of a message-sized string is
+the floor.
+
+    .venv/bin/python benchmarks/bench_publish.py [--rounds 20] [--batch 200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask_qed.embedded import start_redis  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=200)
+    args = ap.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="qed-publish-"))
+    redis, url = start_redis(scratch / "redis", tied=True)
+    os.environ.update(QED_BROKER_URL=url, QED_STORE_URL=f"sqlite:///{scratch}/jobs.sqlite3",
+                      QED_INSTANCE_PATH=str(scratch))
+    try:
+        from flask_qed.brokers import RETRY_POLICY, publisher
+        from flask_qed.tasks import create_celery
+        celery = create_celery()
+        pub = publisher(celery)
+        queue = celery.amqp.queues[celery.conf.task_default_queue]
+        client = celery.connection_for_write().default_channel.client
+
+        def send_task() -> None:
+            job = str(uuid.uuid4())
+            with celery.producer_or_acquire() as producer:
+                celery.send_task("pram.rice", args=[job], task_id=job, producer=producer, declare=[queue],
+                                 argsrepr=f"['{job}']", kwargsrepr="{}", retry=True, retry_policy=RETRY_POLICY)
+
+        def publisher_() -> None:
+            pub.publish("pram.rice", str(uuid.uuid4()))
+
+        def bare_lpush() -> None:
+            client.lpush("bench-floor", "x" * 900)
+
+        ways = {"send_task": send_task, "Publisher": publisher_, "bare LPUSH": bare_lpush}
+        for way in ways.values():  # warm-up: connections, imports
+            way()
+        cpu: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(args.rounds):
+            for name, way in ways.items():
+                start = time.process_time()
+                for _ in range(args.batch):
+                    way()
+                cpu[name].append((time.process_time() - start) / args.batch * 1000)
+            client.delete(celery.conf.task_default_queue, "bench-floor")
+        print(f"CPU time per publish, median of {args.rounds} batches of {args.batch}:")
+        for name, values in cpu.items():
+            print(f"  {name:12s} {statistics.median(values):.3f} ms")
+    finally:
+        redis.terminate()
+        redis.wait()
+
+
+if __name__ == "__main__":
+    main()
