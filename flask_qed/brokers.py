@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import redis
+from celery import signals
+from kombu.serialization import dumps
 from kombu.transport import redis as kombu_redis
 
 NEGATIVE_TTL = 10.0   # s a failed resolution is remembered
@@ -134,8 +136,6 @@ class Publisher:
             self.celery.send_task(task, args=[job_id], task_id=job_id, argsrepr=argsrepr, kwargsrepr="{}",
                                   retry=True, retry_policy=self.retry_policy)
             return
-        from celery import signals
-        from kombu.serialization import dumps
         message = self.celery.amqp.as_task_v2(job_id, task, args=[job_id], kwargs={}, argsrepr=argsrepr,
                                               kwargsrepr="{}", ignore_result=None,
                                               reply_to=self.celery.thread_oid)
