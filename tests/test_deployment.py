@@ -9,6 +9,7 @@ point, is mounted and its jobs run, with no edit to the core.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -206,23 +207,24 @@ def test_old_way_app_with_the_store_down_answers_503(deploy, tmp_path):
     assert response.status_code == 503 and "store" in response.json()["message"]
 
 
-def test_requests_are_parsed_by_gunicorns_c_parser(monkeypatch):
-    """gunicorn_h1c is installed with the project, and the shared settings use it."""
-    import importlib
+def _http_parser_setting(value: str | None) -> str:
+    """``http_parser`` as gunicorn reads it from the shared settings, in a fresh interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "GUNICORN_HTTP_PARSER"}
+    if value is not None:
+        env["GUNICORN_HTTP_PARSER"] = value
+    code = "from flask_qed import gunicorn_conf; print(gunicorn_conf.http_parser)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=True)
+    return done.stdout.strip()
 
+
+def test_requests_are_parsed_by_gunicorns_c_parser():
+    """gunicorn_h1c is installed with the project, and the shared settings use it."""
     from gunicorn.config import Config
     from gunicorn.http import message
 
-    from flask_qed import gunicorn_conf
-    monkeypatch.delenv("GUNICORN_HTTP_PARSER", raising=False)
-    importlib.reload(gunicorn_conf)
     cfg = Config()
-    cfg.set("http_parser", gunicorn_conf.http_parser)
-    assert message._check_fast_parser(cfg)
-    monkeypatch.setenv("GUNICORN_HTTP_PARSER", "python")  # and it can be turned off
-    try:
-        cfg.set("http_parser", importlib.reload(gunicorn_conf).http_parser)
-        assert not message._check_fast_parser(cfg)
-    finally:
-        monkeypatch.delenv("GUNICORN_HTTP_PARSER")
-        importlib.reload(gunicorn_conf)
+    cfg.set("http_parser", _http_parser_setting(None))
+    assert cfg.http_parser == "auto" and message._check_fast_parser(cfg)
+    cfg.set("http_parser", _http_parser_setting("python"))  # and it can be turned off
+    assert not message._check_fast_parser(cfg)
