@@ -22,25 +22,9 @@ import time
 ANCHORS = os.environ.get("ANCHORS_DIR") or os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "bench")
 sys.path.insert(0, ANCHORS)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (the harness's helpers)
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(main, descendants) CPU time of pid, user + system, in seconds."""
-    tick = os.sysconf("SC_CLK_TCK")
-    main = children = 0.0
-    for p in [pid] + [d for d, _ in common.descendants(pid)]:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if p == pid:
-            main += seconds
-        else:
-            children += seconds
-    return main, children
+from request_floor import cpu_split  # noqa: E402
 
 
 def main() -> None:
@@ -66,7 +50,7 @@ def main() -> None:
         celery_anchor_app.mul.apply_async((2, 3), queue="floor").get(timeout=60)  # worker up and warm
         rows = []
         for _ in range(args.rounds):
-            main0, pool0 = cpu_seconds(worker.pid)
+            main0, pool0 = cpu_split(worker.pid)
             start = time.perf_counter()
             for _ in range(args.n):
                 celery_anchor_app.mul.apply_async((2, 3), queue="floor")
@@ -75,7 +59,7 @@ def main() -> None:
                 time.sleep(0.01)
             elapsed = time.perf_counter() - start
             time.sleep(0.3)  # the last acknowledgement's bookkeeping
-            main1, pool1 = cpu_seconds(worker.pid)
+            main1, pool1 = cpu_split(worker.pid)
             rows.append(((main1 - main0) / args.n, (pool1 - pool0) / args.n, args.n / elapsed))
             print(f"  round: consumer {rows[-1][0] * 1e3:.3f} ms, pool {rows[-1][1] * 1e3:.3f} ms per task; "
                   f"{rows[-1][2]:.0f} tasks/s", flush=True)

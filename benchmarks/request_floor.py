@@ -32,18 +32,27 @@ import gateway_bench  # noqa: E402  (adds the harness folder to sys.path)
 from gateway_bench import RICE, common, jobload  # noqa: E402
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of pid and its descendants, in seconds."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of pid and of its descendants, in seconds."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    main = children = 0.0
     for p in [pid] + [d for d, _ in common.descendants(pid)]:
         try:
             with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if p == pid:
+            main += seconds
+        else:
+            children += seconds
+    return main, children
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of pid and its descendants together, in seconds."""
+    return sum(cpu_split(pid))
 
 
 def main() -> None:
