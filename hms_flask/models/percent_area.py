@@ -11,8 +11,29 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..science import percent_area as pa
-from ..science.grids import GRIDS
+from ..science import MAX_CELLS
+
+# The geometry code (shapely and pyproj: about 14 MB a process) is loaded on first use,
+# so that a worker or gateway process that runs no percent-area job does not carry it.
+# ``pa`` and ``GRIDS`` stay attributes of this module (see __getattr__).
+
+
+def _science() -> Any:
+    from ..science import percent_area
+    return percent_area
+
+
+def _grids() -> Any:
+    from ..science.grids import GRIDS
+    return GRIDS
+
+
+def __getattr__(name: str) -> Any:
+    if name == "pa":
+        return _science()
+    if name == "GRIDS":
+        return _grids()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NAME = "percent_area"
 TITLE = "Percent area of grid cells in catchments"
@@ -23,7 +44,6 @@ VERSION = "2.0"
 BATCH = False
 ALIASES = ("gis/percentage",)
 UPLOAD_FIELD = "geometry"
-MAX_CELLS = pa.MAX_CELLS
 MAX_COST = MAX_CELLS     # cost: candidate (catchment, grid cell) pairs
 COST_UNITS = "catchment grid cells"
 TIME_LIMIT = 300         # s
@@ -44,8 +64,9 @@ class Inputs(BaseModel):
 
     @model_validator(mode="after")
     def _check_geometry(self) -> "Inputs":
+        pa = _science()
         catchments = pa.parse_geojson(self.geometry)
-        pa.check_catchments(catchments, GRIDS[self.grid], MAX_CELLS)
+        pa.check_catchments(catchments, _grids()[self.grid], MAX_CELLS)
         return self
 
 
@@ -58,14 +79,15 @@ OUTPUTS = {
 
 
 def estimate_cost(inputs: Inputs) -> int:
-    return pa.estimate_cells(pa.parse_geojson(inputs.geometry), GRIDS[inputs.grid])
+    pa = _science()
+    return pa.estimate_cells(pa.parse_geojson(inputs.geometry), _grids()[inputs.grid])
 
 
 def read_upload(data: bytes, filename: str) -> dict[str, Any]:
     """An uploaded vector file -> GeoJSON FeatureCollection (EPSG:4326)."""
-    return pa.read_vector_file(data, filename)
+    return _science().read_vector_file(data, filename)
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:
-    catchments = pa.parse_geojson(inputs["geometry"])
-    return pa.percent_area(catchments, inputs.get("grid") or "nldas")
+    pa = _science()
+    return pa.percent_area(pa.parse_geojson(inputs["geometry"]), inputs.get("grid") or "nldas")

@@ -5,3 +5,5 @@
 * :mod:`.percent_area` – the share of each grid cell covered by a catchment.
 * :mod:`.routing` – flow routing through a chain of river segments.
 """
+
+MAX_CELLS = 50_000  # most (catchment, grid cell) pairs one percent-area request may ask for

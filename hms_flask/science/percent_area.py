@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import shapely
 
+from . import MAX_CELLS
 from .grids import Grid, get_grid, to_equal_area
 from .vector_upload import read_vector
 
 __all__ = ["MAX_CELLS", "Catchment", "parse_geojson", "check_catchments", "estimate_cells",
            "percent_area", "read_vector_file"]
 
-MAX_CELLS = 50_000          # most (catchment, cell) pairs one request may ask for
 # Attributes that name a catchment, in order of preference; matched ignoring case.
 ID_FIELDS = ("comid", "featureid", "nhdplusid", "huc12", "huc10", "huc8", "gridcode", "id")
 # Pieces smaller than this share of their cell are floating-point slivers left

@@ -241,3 +241,31 @@ def test_antimeridian_catchments_must_be_split():
     wide = shapely.MultiPolygon([shapely.box(175, 50, 180, 60), shapely.box(-180, 50, -175, 60)])
     assert module.pa.estimate_cells(module.pa.parse_geojson(mapping(wide)),
                                     module.GRIDS["gldas"]) == 2 * 20 * 40
+
+
+def test_geometry_libraries_load_on_first_use(tmp_path):
+    """The gateway and the worker start without shapely and pyproj (about 14 MB a process);
+    the first percent-area job loads them, and the model's ``pa`` and ``GRIDS`` stay reachable."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys\n"
+        "import celery_cgi, flask_cgi\n"
+        "geo = ('shapely', 'pyproj')\n"
+        "print(sorted(m for m in geo if m in sys.modules))\n"
+        "from hms_flask.models import percent_area\n"
+        "print(percent_area.MAX_CELLS == percent_area.pa.MAX_CELLS, sorted(percent_area.GRIDS))\n"
+        "print(sorted(m for m in geo if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
+    env.update(QED_STORE_URL=f"sqlite:///{tmp_path}/jobs.sqlite3", QED_BROKER_URL="redis://127.0.0.1:9/0",
+               QED_INSTANCE_PATH=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "True ['gldas', 'nldas', 'prism']", "['pyproj', 'shapely']"]
+    with pytest.raises(AttributeError):
+        module.no_such_name  # noqa: B018 - the module's lazy attributes are these two only
