@@ -252,6 +252,9 @@ def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
     return body
 
 
+_NOT_FOUND = object()
+
+
 class TextStream:
     """JSON text arriving in pieces (bytes), parsed a value at a time: only the value
     being parsed (and one piece) is held, never the whole text."""
@@ -286,7 +289,11 @@ class TextStream:
         self.pos += 1
 
     def value(self) -> Any:
-        self.peek()
+        first = self.peek()
+        if first in ("{", "["):
+            found = self._container(first)
+            if found is not _NOT_FOUND:
+                return found
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
@@ -297,6 +304,28 @@ class TextStream:
                 if self.eof:
                     raise
             self._more()
+
+    def _container(self, first: str) -> Any:
+        """The object or array at the current position, parsed by orjson (several times
+        faster than the standard library for a results field of many numbers): its end
+        is the first closing bracket at which the text so far is valid JSON (one that is
+        not is inside a string or a nested value). After a few tries, or when orjson
+        refuses the value (an integer past 64 bits), the caller parses it instead."""
+        close = "}" if first == "{" else "]"
+        end = self.pos
+        for _ in range(4):
+            end = self.buf.find(close, end + 1)
+            while end < 0 and self._more():
+                end = self.buf.find(close, self.pos + 1)
+            if end < 0:
+                return _NOT_FOUND
+            try:
+                value = orjson.loads(self.buf[self.pos:end + 1])
+            except orjson.JSONDecodeError:
+                continue
+            self.pos = end + 1
+            return value
+        return _NOT_FOUND
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """(key, value) of the object at the current position, each value parsed whole."""

@@ -4,6 +4,7 @@ Model.validate + Model.run give it."""
 from __future__ import annotations
 
 import importlib
+import json
 import zlib
 
 import orjson
@@ -161,3 +162,50 @@ def test_a_packed_join_is_one_zlib_stream_of_its_parts_in_order(parts):
 def test_adler32_combine_agrees_with_zlib(first, second):
     assert jsonutil.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second)) \
         == zlib.adler32(first + second)
+
+
+def test_csv_cells_are_the_csv_modules():
+    """The table's rows, made a column at a time, are the csv module's rows to the byte:
+    quoting, numbers, integers past 2**53, nulls, booleans, nested values."""
+    from flask_qed.results import csv_rows, packed_table
+    texts = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\ronly", " padded ", "", "été", "tab\there",
+             'mix, "all"\r\n']
+    numbers = [1.5, -0.0, 1e16, 1e-05, 5e-324, 123456789.125, 7, None, -3, 2.5e-7]
+    data = {"inputs": {"t": {str(i): v for i, v in enumerate(texts)},
+                       "n": {str(i): v for i, v in enumerate(numbers)}},
+            "outputs": {"big": {str(i): 2 ** 60 + i for i in range(10)},
+                        "flag": {str(i): i % 3 == 0 for i in range(10)},
+                        "nested": {str(i): [i, {"k": "v,w"}] if i % 2 else None for i in range(10)},
+                        "key,odd": {str(i): i / 3 for i in range(10)}}}
+    expected = "".join(csv_rows(data))
+    assert "".join(packed_table(zlib.compress(orjson.dumps(data))).rows()) == expected
+    assert '"a,b"' in expected and '"say ""hi"""' in expected and '"key,odd"' in expected
+    odd_keys = {"outputs": {"a": {'run "1"': 1.0, "run,2": None, "3\n": "x"}}}
+    assert "".join(packed_table(zlib.compress(orjson.dumps(odd_keys))).rows()) == "".join(csv_rows(odd_keys))
+
+
+def test_csv_numbers_are_written_as_repr_writes_them():
+    """Numbers of every size, each written as the csv module writes it (repr): the
+    shortest text that reads back as the same float, with its exponent where repr puts one."""
+    import random
+
+    from flask_qed.results import csv_rows, packed_table
+    rng = random.Random(7)
+    values = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-320, 300) for _ in range(3000)]
+    values += [1e-4, 9.999999999999999e-05, 1e16, 9999999999999998.0, -0.0, 0.0, 5e-324, 1.7976931348623157e308]
+    data = {"outputs": {"x": {str(i): v for i, v in enumerate(values)},
+                        "y": {str(i): (i if i % 7 else None) for i in range(len(values))}}}
+    table = "".join(packed_table(zlib.compress(orjson.dumps(data))).rows())
+    assert table == "".join(csv_rows(data))
+    assert [float(line.split(",")[1]) for line in table.splitlines()[1:]] == values
+
+
+@pytest.mark.parametrize("size", [2, 7, 1 << 20])
+def test_text_stream_values_with_brackets_in_strings_nested_and_big(size):
+    """Objects and arrays are parsed whole whatever they hold: closing brackets inside
+    strings, nested values, integers past 64 bits, pieces cut anywhere."""
+    value = {"0": "}", "1": [1, {"b": "]}"}, [[]], {}], "2": 12345678901234567890123,
+             "3": '"}\\]', "4": {"c": {"d": {"e": {"f": {"g": "}}}}}"}}}}}, "5": 1.5e-7}
+    text = json.dumps({"a": value, "b": [value, "x"], "c": []}).encode()
+    stream = jsonutil.TextStream(text[i:i + size] for i in range(0, len(text), size))
+    assert list(stream.items()) == [("a", value), ("b", [value, "x"]), ("c", [])]

@@ -72,8 +72,13 @@ def test_listing_filters_and_pages_newest_first(own_stack):
         seen += [j["job_id"] for j in page["jobs"]]
         url = page["next"]
     assert seen == made[::-1]
-    created = client.get(f"/jobs/{made[3]}").get_json()["created"]
-    assert [j["job_id"] for j in client.get(f"/jobs?since={created}").get_json()["jobs"]] == made[:2:-1]
+    # since is inclusive, at the records' millisecond precision: two jobs submitted in
+    # the same millisecond are both on or after it.
+    times = {job_id: client.get(f"/jobs/{job_id}").get_json()["created"] for job_id in made}
+    since = times[made[3]]
+    expected = [job_id for job_id in made[::-1] if times[job_id] >= since]
+    assert made[:2:-1] == expected[:len(made) - 3] and all(times[j] == since for j in expected[len(made) - 3:])
+    assert [j["job_id"] for j in client.get(f"/jobs?since={since}").get_json()["jobs"]] == expected
     for bad in ("limit=0", "limit=x", "status=DONE", "since=yesterday", "cursor=%%%"):
         answer = client.get(f"/jobs?{bad}")
         assert answer.status_code == 400, bad
