@@ -9,7 +9,7 @@ the peak per process (gateway = gunicorn, worker = celery) and the time taken.
 
 ``--csv`` also downloads the results as CSV (GET /jobs/<id>/results?f=csv), streamed.
 
-The target of issue 9 is a kabam batch of 100,000 rows with no process above 1 GB.
+The aim: a kabam batch of 100,000 rows with no process above 1 GB.
 """
 from __future__ import annotations
 

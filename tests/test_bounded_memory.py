@@ -1,4 +1,4 @@
-"""Large batches in bounded memory (issue 9): the body read a column at a time, inputs
+"""Large batches in bounded memory: the body read a column at a time, inputs
 stored in packed chunks, results written per chunk; the public JSON stays exactly as
 Model.validate + Model.run give it."""
 from __future__ import annotations
