@@ -87,7 +87,7 @@ class Table:
         return self._lookup_cache
 
 
-CSV_CHUNK = 2_000  # runs written per step
+CSV_CHUNK = 500  # runs written per step: a step holds its cells as text (about 70 bytes each)
 
 
 def packed_table(packed: bytes) -> Table | None:
