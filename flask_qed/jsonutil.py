@@ -168,6 +168,40 @@ def _no_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
+_MORE = object()  # the text ends before the value does
+
+
+def _container_at(text: str, pos: int, tries: int = 4) -> Any:
+    """The object or array at ``text[pos]``, parsed by orjson (several times faster than
+    the standard library for a column of many numbers), and the position after it.
+
+    Its end is the first closing bracket at which the text from ``pos`` is valid JSON (a
+    bracket at which it is not is inside a string or a nested value). Returns ``_MORE``
+    when the text ends first, and None after ``tries`` brackets or when orjson refuses
+    the value (an integer past 64 bits, a number past a float's range, a lone
+    surrogate): the caller then parses it with the standard library, as before."""
+    close = "}" if text[pos] == "{" else "]"
+    end = pos
+    for _ in range(tries):
+        end = text.find(close, end + 1)
+        if end < 0:
+            return _MORE
+        try:
+            return orjson.loads(text[pos:end + 1]), end + 1
+        except orjson.JSONDecodeError:
+            continue
+    return None
+
+
+def _value_at(text: str, pos: int) -> tuple[Any, int]:
+    """The JSON value at ``text[pos]`` and the position after it (ValueError if invalid)."""
+    if text[pos:pos + 1] in ("{", "["):
+        found = _container_at(text, pos)
+        if found is not None and found is not _MORE:
+            return found
+    return _DECODER.raw_decode(text, pos)
+
+
 class Lazy:
     """A JSON object or array of a text, not parsed yet: iterate it to parse one member at a time."""
 
@@ -190,7 +224,7 @@ class Lazy:
                 key, pos = _member_name(text, pos)
             else:
                 key, index = index, index + 1
-            value, pos = _DECODER.raw_decode(text, pos)
+            value, pos = _value_at(text, pos)
             yield key, value
             pos = _WS.match(text, pos).end()
             sep = text[pos:pos + 1]
@@ -289,9 +323,8 @@ class TextStream:
         self.pos += 1
 
     def value(self) -> Any:
-        first = self.peek()
-        if first in ("{", "["):
-            found = self._container(first)
+        if self.peek() in ("{", "["):
+            found = self._container()
             if found is not _NOT_FOUND:
                 return found
         while True:
@@ -305,27 +338,17 @@ class TextStream:
                     raise
             self._more()
 
-    def _container(self, first: str) -> Any:
-        """The object or array at the current position, parsed by orjson (several times
-        faster than the standard library for a results field of many numbers): its end
-        is the first closing bracket at which the text so far is valid JSON (one that is
-        not is inside a string or a nested value). After a few tries, or when orjson
-        refuses the value (an integer past 64 bits), the caller parses it instead."""
-        close = "}" if first == "{" else "]"
-        end = self.pos
-        for _ in range(4):
-            end = self.buf.find(close, end + 1)
-            while end < 0 and self._more():
-                end = self.buf.find(close, self.pos + 1)
-            if end < 0:
-                return _NOT_FOUND
-            try:
-                value = orjson.loads(self.buf[self.pos:end + 1])
-            except orjson.JSONDecodeError:
+    def _container(self) -> Any:
+        """The object or array at the current position, by :func:`_container_at`, reading
+        more pieces while the text ends first; ``_NOT_FOUND`` when the caller should parse it."""
+        while True:
+            found = _container_at(self.buf, self.pos)
+            if found is _MORE and self._more():
                 continue
-            self.pos = end + 1
+            if found is None or found is _MORE:
+                return _NOT_FOUND
+            value, self.pos = found
             return value
-        return _NOT_FOUND
 
     def items(self) -> Iterator[tuple[str, Any]]:
         """(key, value) of the object at the current position, each value parsed whole."""
