@@ -209,3 +209,17 @@ def test_text_stream_values_with_brackets_in_strings_nested_and_big(size):
     text = json.dumps({"a": value, "b": [value, "x"], "c": []}).encode()
     stream = jsonutil.TextStream(text[i:i + size] for i in range(0, len(text), size))
     assert list(stream.items()) == [("a", value), ("b", [value, "x"]), ("c", [])]
+
+
+@pytest.mark.parametrize("inputs", [
+    '{"a": {"0": "}", "1": "]", "2": "\\"}"}, "b": {"0": [1, {"c": "}]"}], "1": {}, "2": []}}',
+    '{"a": {"0": 12345678901234567890123, "1": 1e400, "2": -0}, "b": {"0": "\\ud800", "1": "\\u00e9"}}',
+    '[{"a": "}", "b": [[], {}]}, {"a": {"x": {"y": {"z": {"w": {"v": "}}}"}}}}}}]',
+])
+def test_request_body_values_parse_as_the_standard_library_does(inputs):
+    """Columns parsed by orjson where it can, by the standard library where it cannot:
+    the same values either way (brackets in strings, nesting, big and huge numbers)."""
+    text = '{"inputs": ' + inputs + ', "subscriber": {"successUri": "http://x/}"}}'
+    body = jsonutil.loads_lazy(text, lambda lazy: dict(lazy.items()) if lazy.is_object
+                               else [v for _, v in lazy.items()])
+    assert body == json.loads(text)
