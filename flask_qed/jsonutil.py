@@ -177,20 +177,28 @@ def _container_at(text: str, pos: int, tries: int = 4) -> Any:
 
     Its end is the first closing bracket at which the text from ``pos`` is valid JSON (a
     bracket at which it is not is inside a string or a nested value). Returns ``_MORE``
-    when the text ends first, and None after ``tries`` brackets or when orjson refuses
-    the value (an integer past 64 bits, a number past a float's range, a lone
-    surrogate): the caller then parses it with the standard library, as before."""
+    when the text ends first, and None when the standard library must parse it, as
+    before: after ``tries`` brackets, when orjson refuses the value (a number past a
+    float's range, a lone surrogate), or when it holds a run of 19 or more digits (orjson
+    would read an integer past 64 bits as an inexact float, not as Python's exact int)."""
     close = "}" if text[pos] == "{" else "]"
     end = pos
     for _ in range(tries):
         end = text.find(close, end + 1)
         if end < 0:
             return _MORE
+        part = text[pos:end + 1]
         try:
-            return orjson.loads(text[pos:end + 1]), end + 1
-        except orjson.JSONDecodeError:
+            value = orjson.loads(part)
+        except orjson.JSONDecodeError as exc:
+            if exc.pos < len(part):  # refused inside, not cut short: not a matter of where it ends
+                return None
             continue
+        return (value, end + 1) if _LONG_DIGITS.search(part) is None else None
     return None
+
+
+_LONG_DIGITS = _re.compile(r"[0-9]{19}")
 
 
 def _value_at(text: str, pos: int) -> tuple[Any, int]:

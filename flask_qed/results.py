@@ -63,9 +63,9 @@ class Table:
 
     def rows(self) -> Iterator[str]:
         """CSV text as :func:`csv_rows` writes it, a chunk of runs at a time: each column's
-        cells are made as text in one pass (numbers with ``repr``, as the csv module
-        does), then joined row by row; only text that needs quoting goes through the csv
-        module."""
+        cells are made as text in one pass (numbers as the csv module writes them, with
+        ``repr``'s text; see :func:`_column_text`), then joined row by row; only text that
+        needs quoting goes through the csv module."""
         buffer, writer, flush = _csv_lines()
 
         writer.writerow(["run", *(field for field, _, _ in self.columns)])

@@ -200,6 +200,16 @@ def test_csv_numbers_are_written_as_repr_writes_them():
     assert [float(line.split(",")[1]) for line in table.splitlines()[1:]] == values
 
 
+@pytest.mark.parametrize("text", [b'{"a": {"0": 123456789012345678901234}, "b": [1.5]}',
+                                  b'{"a": {"0": 1e400, "1": 2}, "b": {"0": "\\ud800"}}'])
+def test_text_stream_numbers_orjson_would_read_otherwise(text):
+    """An integer past 64 bits stays an exact int; a number past a float's range and a
+    lone surrogate read as the standard library reads them."""
+    stream = jsonutil.TextStream([text])
+    assert dict(stream.items()) == json.loads(text)
+    assert json.loads(text)["a"]["0"] != float(json.loads(text)["a"]["0"]) or "1e400" in text.decode()
+
+
 @pytest.mark.parametrize("size", [2, 7, 1 << 20])
 def test_text_stream_values_with_brackets_in_strings_nested_and_big(size):
     """Objects and arrays are parsed whole whatever they hold: closing brackets inside
@@ -215,6 +225,8 @@ def test_text_stream_values_with_brackets_in_strings_nested_and_big(size):
     '{"a": {"0": "}", "1": "]", "2": "\\"}"}, "b": {"0": [1, {"c": "}]"}], "1": {}, "2": []}}',
     '{"a": {"0": 12345678901234567890123, "1": 1e400, "2": -0}, "b": {"0": "\\ud800", "1": "\\u00e9"}}',
     '[{"a": "}", "b": [[], {}]}, {"a": {"x": {"y": {"z": {"w": {"v": "}}}"}}}}}}]',
+    '{"a": {"0": 123456789012345678901234, "1": 1.5}, "b": {"0": -98765432109876543210}}',
+    '{"a": {"0": 18446744073709551615, "1": 9223372036854775807, "2": 0.1234567890123456789}}',
 ])
 def test_request_body_values_parse_as_the_standard_library_does(inputs):
     """Columns parsed by orjson where it can, by the standard library where it cannot:
@@ -223,3 +235,12 @@ def test_request_body_values_parse_as_the_standard_library_does(inputs):
     body = jsonutil.loads_lazy(text, lambda lazy: dict(lazy.items()) if lazy.is_object
                                else [v for _, v in lazy.items()])
     assert body == json.loads(text)
+    assert [type(v) for v in _leaves(body)] == [type(v) for v in _leaves(json.loads(text))]
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _leaves(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _leaves(v)]
+    return [value]
