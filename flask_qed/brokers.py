@@ -107,8 +107,9 @@ class Publisher:
     quarters of a publish's CPU, and a fifth of the gateway's per job. A job's
     message always has one shape (one task, one argument: the job id, to the
     default queue), so here Celery builds it (``amqp.as_task_v2``), kombu
-    serialises it, and the channel's ``basic_publish`` queues it, on a channel kept
-    per thread. The message is the one ``send_task`` writes (tested against it),
+    serialises it, and the channel's ``basic_publish`` queues it, on a channel taken
+    from a small pool (one per publish in flight: threads under gthread, greenlets
+    under gevent, where a thread-local channel would be one per request). The message is the one ``send_task`` writes (tested against it),
     and the publish signals are sent as ``send_task`` sends them. Brokers other
     than this module's Redis transport, and routed tasks, go through ``send_task``.
     """
@@ -121,7 +122,8 @@ class Publisher:
         # kombu's ensure(): wait interval_start, then interval_step more each time, at most interval_max
         self.retry_delays = [min(p["interval_start"] + i * p["interval_step"], p["interval_max"])
                              for i in range(int(p["max_retries"]))]
-        self._local = threading.local()
+        self._idle: list[tuple[int, Any, Any]] = []  # (pid, connection, channel), last used on top
+        self._idle_lock = threading.Lock()
         # What a lost broker raises: kombu's and redis-py's connection errors, and sockets'.
         self.errors: tuple[type[BaseException], ...] = (OSError, redis.RedisError, *_kombu_errors())
         conf = celery.conf
@@ -145,39 +147,61 @@ class Publisher:
                    "headers": message.headers, "properties": properties}
         signals.before_task_publish.send(sender=task, declare=[], retry_policy=self.retry_policy, **details)
         for attempt in range(len(self.retry_delays) + 1):
+            held = None
             try:
-                channel = self._channel()
-                envelope = channel.prepare_message(body, 0, content_type, content_encoding,
+                held = self._take()
+                envelope = held[2].prepare_message(body, 0, content_type, content_encoding,
                                                    message.headers, dict(properties))
-                channel.basic_publish(envelope, exchange="", routing_key=self.queue)
+                held[2].basic_publish(envelope, exchange="", routing_key=self.queue)
+                self._give_back(held)
                 break
             except self.errors:
-                self._forget()
+                if held is not None:
+                    self._close(held)
+                self._drop_idle()  # the others reach the same broker: likely broken as well
                 if attempt == len(self.retry_delays):
                     raise
                 time.sleep(self.retry_delays[attempt])
         signals.after_task_publish.send(sender=task, **details)
 
-    def _channel(self) -> Any:
-        local = self._local
-        if getattr(local, "pid", None) != os.getpid() or local.channel is None:
-            local.pid, local.channel = os.getpid(), None
-            local.connection = self.celery.connection_for_write()
-            # The channel is made as the transport's establish_connection makes it (a ping
-            # to Redis), once: kombu's Connection would retry on its own, 2 s apart, within
-            # each of publish()'s tries.
-            transport = local.connection.transport
-            local.channel = transport.create_channel(transport)
+    def _take(self) -> tuple[int, Any, Any]:
+        """An idle channel of this process, else a new one."""
+        pid = os.getpid()
+        with self._idle_lock:
+            while self._idle:
+                held = self._idle.pop()
+                if held[0] == pid:
+                    return held
+                # Inherited through fork: its socket is the parent's; dropped, not closed.
+        connection = self.celery.connection_for_write()
+        # The channel is made as the transport's establish_connection makes it (a ping
+        # to Redis), once: kombu's Connection would retry on its own, 2 s apart, within
+        # each of publish()'s tries.
+        transport = connection.transport
+        try:
+            channel = transport.create_channel(transport)
             # As a process's first send_task does: the queue and its binding exist
             # before anything is queued, whichever of the gateway and the worker starts first.
-            self.celery.amqp.queues[self.queue].bind(local.channel).declare()
-        return local.channel
+            self.celery.amqp.queues[self.queue].bind(channel).declare()
+        except BaseException:
+            self._close((pid, connection, None))
+            raise
+        return pid, connection, channel
 
-    def _forget(self) -> None:
-        local = self._local
-        channel, connection = getattr(local, "channel", None), getattr(local, "connection", None)
-        local.channel = local.connection = None
-        for done in (channel, connection):
+    def _give_back(self, held: tuple[int, Any, Any]) -> None:
+        with self._idle_lock:
+            self._idle.append(held)
+
+    def _drop_idle(self) -> None:
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for held in idle:
+            if held[0] == os.getpid():
+                self._close(held)
+
+    @staticmethod
+    def _close(held: tuple[int, Any, Any]) -> None:
+        for done in (held[2], held[1]):
             if done is not None:
                 try:
                     done.close()

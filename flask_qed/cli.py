@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .config import load_settings
 from .embedded import die_with_parent, free_port, start_redis
@@ -60,25 +60,68 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+RESTART_WINDOW = 60.0   # s: exits closer together than this count as one run of failures
+RESTART_LIMIT = 5       # exits of one process within the window before qed up gives up
+RESTART_DELAYS = (0.5, 1, 2, 4, 8)  # s before each restart in a run of failures
+
+
+class Supervised:
+    """A child of ``qed up``: started again with back-off when it dies, given up on after
+    ``RESTART_LIMIT`` exits within ``RESTART_WINDOW`` seconds."""
+
+    def __init__(self, name: str, start: Callable[[], subprocess.Popen]):
+        self.name, self._start = name, start
+        self.proc = start()
+        self.exits: list[float] = []
+        self.restart_at: float | None = None
+
+    def check(self, now: float) -> str | None:
+        """Restart the child if it is due; the reason to give up, if it is time to."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restart_at = None
+                self.proc = self._start()
+                print(f"qed up: {self.name} restarted (pid {self.proc.pid})", file=sys.stderr, flush=True)
+            return None
+        status = self.proc.poll()
+        if status is None:
+            return None
+        self.exits = [t for t in self.exits if now - t < RESTART_WINDOW] + [now]
+        if len(self.exits) >= RESTART_LIMIT:
+            return (f"{self.name} exited {len(self.exits)} times within {RESTART_WINDOW:.0f} s (last status "
+                    f"{status}); giving up: see its messages above")
+        delay = RESTART_DELAYS[min(len(self.exits), len(RESTART_DELAYS)) - 1]
+        print(f"qed up: {self.name} exited with status {status}; restarting it in {delay:g} s",
+              file=sys.stderr, flush=True)
+        self.restart_at = now + delay
+        return None
+
+
 def up(host: str, port: int, concurrency: int) -> int:
     """Start Redis, a worker and the gateway; stop them all on Ctrl-C, SIGTERM or SIGHUP.
 
     The children are tied to this process (they get SIGTERM if it dies, even by
     SIGKILL). The embedded Redis listens on 127.0.0.1 only, in protected mode,
     with a random password written to its config file (never on a command
-    line) and handed to the worker and gateway in their environment; if it dies
-    it is started again on the same port and append-only file.
+    line) and handed to the worker and gateway in their environment. A child
+    that dies is started again (Redis on the same port and append-only file),
+    after a pause that grows with each exit; one that exits five times in a
+    minute stops everything, with the reason. Files are created readable by
+    their owner only (umask 077): the instance folder holds every client's jobs.
     """
+    os.umask(0o077)
     settings = load_settings()
     instance = Path(settings.instance_path).resolve()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_uid == os.getuid():
+        instance.chmod(0o700)
     env = dict(os.environ, QED_INSTANCE_PATH=str(instance), QED_STORE_URL=settings.store_url)
     # One folder of metrics for the gateway's and the worker's processes: /metrics adds them up.
     metrics_dir = instance / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
-    metrics_dir.mkdir(parents=True)
+    metrics_dir.mkdir(mode=0o700, parents=True)
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
-    procs: list[tuple[str, subprocess.Popen]] = []
+    children: list[Supervised] = []
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -94,36 +137,29 @@ def up(host: str, port: int, concurrency: int) -> int:
         redis_args: dict = {}
         if not os.environ.get("QED_BROKER_URL"):
             import secrets
-            from .embedded import free_port as _free
-            redis_args = {"workdir": instance / "redis", "persist": True, "port": _free(),
+            redis_args = {"workdir": instance / "redis", "persist": True, "port": free_port(),
                           "password": secrets.token_hex(24), "tied": True}
             redis, env["QED_BROKER_URL"] = start_redis(**redis_args)
-            procs.append(("redis", redis))
-        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "celery_cgi", "worker",
-                                   "--loglevel", "INFO", "--concurrency", str(concurrency),
-                                   "--without-gossip", "--without-mingle"], env=env,
-                                  preexec_fn=die_with_parent)  # noqa: PLW1509
-        procs.append(("worker", worker))
-        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
-                                "--bind", f"{host}:{port}", "flask_cgi:app"], env=env,
-                               preexec_fn=die_with_parent)  # noqa: PLW1509
-        procs.append(("web", web))
+            first = [redis]
+            children.append(Supervised("redis", lambda: first.pop() if first else start_redis(**redis_args)[0]))
+        children.append(Supervised("worker", lambda: subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "celery_cgi", "worker", "--loglevel", "INFO",
+             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"],
+            env=env, preexec_fn=die_with_parent)))  # noqa: PLW1509
+        children.append(Supervised("web", lambda: subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:flask_qed.gunicorn_conf",
+             "--bind", f"{host}:{port}", "flask_cgi:app"], env=env, preexec_fn=die_with_parent)))  # noqa: PLW1509
         shown = "localhost" if host in ("0.0.0.0", "") else host
-        _wait_healthy(f"http://{shown}:{port}/healthz", procs)
+        _wait_healthy(f"http://{shown}:{port}/healthz", [(c.name, c.proc) for c in children])
         broker = "embedded Redis (127.0.0.1, password protected)" if redis_args else _redact(env["QED_BROKER_URL"])
         print(f"flask_qed is up: http://{shown}:{port}/  (store {env['QED_STORE_URL']}, "
               f"broker {broker}); Ctrl-C stops it", flush=True)
         while not stopping:
-            for i, (name, proc) in enumerate(procs):
-                if proc.poll() is None:
-                    continue
-                if name == "redis" and redis_args:
-                    print(f"qed up: redis exited with status {proc.returncode}; restarting it", file=sys.stderr,
-                          flush=True)
-                    procs[i] = ("redis", start_redis(**redis_args)[0])
-                    continue
-                print(f"qed up: {name} exited with status {proc.returncode}; stopping", file=sys.stderr)
-                return 1
+            for child in children:
+                reason = child.check(time.monotonic())
+                if reason:
+                    print(f"qed up: {reason}; stopping", file=sys.stderr, flush=True)
+                    return 1
             time.sleep(0.3)
         return 0
     except (TimeoutError, RuntimeError, OSError) as exc:
@@ -132,7 +168,7 @@ def up(host: str, port: int, concurrency: int) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        _stop(list(reversed(procs)))
+        _stop([(c.name, c.proc) for c in reversed(children)])
         print("qed up: stopped", flush=True)
 
 

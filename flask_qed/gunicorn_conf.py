@@ -6,7 +6,15 @@ import os
 
 bind = os.environ.get("QED_BIND", "0.0.0.0:7777")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# gevent: a connection costs a greenlet, not a thread, so clients that send their
+# request slowly (or not at all) cannot take every thread and freeze the gateway;
+# gthread held one of its 4 threads per connection from its first byte to its last
+# (benchmarks/slow_clients.py: 200 slow connections, /healthz 0.7-5 s or no answer
+# under gthread, 2 ms under gevent). A request's own work is as fast either way
+# (benchmarks/request_floor.py). GUNICORN_WORKER_CLASS=gthread brings threads back.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # gthread only
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
@@ -22,6 +30,13 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Several gunicorns on one host (tests, qed up) would collide on one default socket path.
 control_socket_disable = True
+
+if worker_class == "gevent":
+    import warnings
+
+    # gunicorn's own settings import ssl before any worker patches it; the gateway
+    # opens TLS connections only through modules that look ssl up when they connect.
+    warnings.filterwarnings("ignore", message="Monkey-patching ssl after ssl has already been imported")
 
 
 def on_starting(server):

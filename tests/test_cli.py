@@ -159,3 +159,70 @@ def test_qed_up_stops_on_sighup_and_refuses_a_busy_port(tmp_path: Path):
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(60) == 0 and "qed up: stopped" in log.read_text()
     assert _gone(children, 10)
+
+
+def _child_named(pid: int, word: str, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [p for p in _children(pid) if Path(f"/proc/{p}").exists() and word in _cmdline(p)]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no child running {word}"
+        time.sleep(0.2)
+
+
+def _count(log: Path, text: str) -> int:
+    return log.read_text().count(text)
+
+
+def test_qed_up_restarts_a_dead_worker_and_gateway_and_the_api_stays_up(tmp_path: Path):
+    """SIGKILL of the worker's main process, then of gunicorn's master: each is started
+    again, Redis keeps running, and a job posted afterwards runs to the end."""
+    port = free_port()
+    proc, log = _start_up(tmp_path, port)
+    try:
+        _wait_text(log, "flask_qed is up", proc)
+        redis_pid = _child_named(proc.pid, "redis-server")
+        os.kill(_child_named(proc.pid, "celery"), signal.SIGKILL)
+        _wait_text(log, "worker exited with status -9; restarting it", proc)
+        _wait_text(log, "worker restarted", proc)
+        os.kill(_child_named(proc.pid, "gunicorn"), signal.SIGKILL)
+        _wait_text(log, "web exited with status -9; restarting it", proc)
+        _wait_text(log, "web restarted", proc)
+        assert proc.poll() is None and Path(f"/proc/{redis_pid}").exists()
+        deadline = time.monotonic() + 60
+        while True:  # the new gunicorn binds its port again
+            result = subprocess.run(["bash", "-c", readme_example(port)], capture_output=True, text=True,
+                                    timeout=90)
+            if '"status":"SUCCESS"' in result.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert '"status":"SUCCESS"' in result.stdout, (result, log.read_text()[-3000:])
+        assert "stopping" not in log.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
+def test_qed_up_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path):
+    """Five exits within a minute: qed up stops everything and says why."""
+    proc, log = _start_up(tmp_path, free_port())
+    try:
+        _wait_text(log, "flask_qed is up", proc)
+        killed: set[int] = set()
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            worker = [p for p in _children(proc.pid) if Path(f"/proc/{p}").exists()
+                      and "celery" in _cmdline(p) and p not in killed]
+            for pid in worker:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            time.sleep(0.1)
+        assert proc.wait(60) == 1, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert len(killed) == 5 and _count(log, "restarting it in") == 4, text[-3000:]
+    assert "worker exited 5 times within 60 s (last status -9); giving up" in text
+    assert "qed up: stopped" in text

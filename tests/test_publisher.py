@@ -143,3 +143,22 @@ def test_a_published_job_runs(client: Any) -> None:
     record = wait_for(client, answer.get_json()["job_id"], prefix="/pram")
     assert record["status"] == "SUCCESS"
     assert abs(record["data"]["outputs"]["out_cw"]["0"] - 27.5184) < 1e-3
+
+
+def _clients(redis: Any) -> int:
+    return len(redis.client_list())
+
+
+def test_channels_are_reused_across_threads_that_come_and_go(broker: Any) -> None:
+    """One channel per publish in flight, not per thread (or greenlet) ever seen: 60
+    short-lived threads one after another open one broker connection between them."""
+    celery, redis = broker
+    pub = Publisher(celery)
+    pub.publish("pram.rice", JOB)
+    before = _clients(redis)
+    for i in range(60):
+        t = threading.Thread(target=pub.publish, args=("pram.rice", f"{JOB[:-4]}{i:04d}"))
+        t.start()
+        t.join()
+    assert _clients(redis) <= before + 1
+    assert redis.llen(celery.conf.task_default_queue) == 61
