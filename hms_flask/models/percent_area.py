@@ -3,15 +3,17 @@
 The catchments are GeoJSON (geometry, Feature or FeatureCollection, EPSG:4326)
 in ``geometry``, or an uploaded zipped shapefile / GeoPackage / GeoJSON file.
 Each feature is keyed by its COMID, FEATUREID, featureid, comid or id attribute
-(or the Feature id; a lone geometry is "0").
+(or the Feature id; a lone geometry is "0"). At most MAX_FEATURES features and
+MAX_VERTICES vertices (``QED_MAX_VERTICES``), counted before any geometry is built.
 """
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ..science import MAX_CELLS
+from ..science import MAX_CELLS, MAX_FEATURES, MAX_VERTICES
 
 # The geometry code (shapely and pyproj: about 14 MB a process) is loaded on first use,
 # so that a worker or gateway process that runs no percent-area job does not carry it.
@@ -61,6 +63,19 @@ class Inputs(BaseModel):
         "nldas", description="Grid: nldas (0.125 deg CONUS), gldas (0.25 deg global, 60S-90N) "
                              "or prism (1/24 deg, 4 km CONUS)",
         json_schema_extra={"units": "-"})
+
+    @field_validator("geometry", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        """Features and vertices counted from the parsed JSON's array lengths, before
+        shapely builds anything; past a limit the error's value is the count."""
+        from ..science.limits import GeometryTooLarge, count_geojson
+        try:
+            count_geojson(value, MAX_FEATURES, MAX_VERTICES)
+        except GeometryTooLarge as exc:
+            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
+                type=PydanticCustomError("geometry_too_large", str(exc)), loc=(), input=exc.count)]) from None
+        return value
 
     @model_validator(mode="after")
     def _check_geometry(self) -> "Inputs":

@@ -9,7 +9,8 @@ read-only, immutable file), read-only (``query_only``), with
 ``trusted_schema`` off and an authorizer that allows reading and nothing else;
 its schema must be plain tables and indexes plus the few virtual tables and
 triggers the GeoPackage standard and GDAL themselves create. Geometries are
-GeoPackage binary (a short header, then WKB) and are decoded with shapely.
+GeoPackage binary (a short header, then WKB) and are decoded with shapely, once
+their points, counted from the WKB, are within the vertex limit (:mod:`.limits`).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import sqlite3
+import struct
 import tempfile
 import time
 import urllib.parse
@@ -25,6 +27,8 @@ from typing import Any, Callable
 import numpy as np
 import shapely
 
+from . import MAX_VERTICES
+from .limits import count_wkb, too_many_features, too_many_vertices
 from .upload_common import UploadRefused, feature_collection
 from .upload_crs import crs_from_gpkg, to_lonlat
 
@@ -124,9 +128,11 @@ def _check_schema(con: sqlite3.Connection) -> dict[str, str]:
     return tables
 
 
-def read_geopackage(data: bytes, max_features: int) -> dict[str, Any]:
+def read_geopackage(data: bytes, max_features: int, max_vertices: int = MAX_VERTICES) -> dict[str, Any]:
     """The first polygon feature layer (else the first feature layer) as a
-    GeoJSON FeatureCollection in EPSG:4326, attributes as properties."""
+    GeoJSON FeatureCollection in EPSG:4326, attributes as properties. More than
+    ``max_features`` rows or ``max_vertices`` points are refused before any geometry
+    is decoded."""
     con, close = _open(data)
     try:
         tables = _check_schema(con)
@@ -154,18 +160,23 @@ def read_geopackage(data: bytes, max_features: int) -> dict[str, Any]:
     if not rows:
         raise _refuse("layer has no features")
     if len(rows) > max_features:
-        raise UploadRefused(f"the file has more than {max_features} features")
+        raise too_many_features(max_features, max_features, "the GeoPackage layer has more than")
     if srs_id not in (0, -1) and srs is None:
         raise _refuse("names a coordinate reference system it does not define")
     crs = crs_from_gpkg(srs_id, *(srs or (None, None, None)))
-    geoms = np.array([_geometry(row[0], i) for i, row in enumerate(rows)], dtype=object)
+    starts = [_wkb_start(row[0], i) for i, row in enumerate(rows)]
+    vertices = sum(_points(row[0], start, i) for i, (row, start) in enumerate(zip(rows, starts)))
+    if vertices > max_vertices:
+        raise too_many_vertices(vertices, max_vertices, "the GeoPackage layer has")
+    geoms = np.array([_geometry(row[0], start, i) for i, (row, start) in enumerate(zip(rows, starts))],
+                     dtype=object)
     if crs is not None:
         geoms = to_lonlat(geoms, crs)
     return feature_collection(geoms, names, [[row[j + 1] for row in rows] for j in range(len(names))])
 
 
-def _geometry(blob: Any, index: int) -> Any:
-    """GeoPackage binary -> shapely geometry (2-D), None when absent or empty."""
+def _wkb_start(blob: Any, index: int) -> int | None:
+    """Where the WKB of a GeoPackage binary geometry starts; None when absent or empty."""
     if blob is None:
         return None
     if not isinstance(blob, bytes) or len(blob) < 8 or blob[:2] != b"GP" or blob[2] != 0:
@@ -174,9 +185,23 @@ def _geometry(blob: Any, index: int) -> Any:
     envelope = ENVELOPE_BYTES.get((flags >> 1) & 0x07)
     if flags & 0x20 or envelope is None:   # extended (non-standard) geometry types
         raise _refuse(f"feature {index} has a geometry of a type that is not supported")
-    if flags & 0x10:
+    return None if flags & 0x10 else 8 + envelope
+
+
+def _points(blob: bytes, start: int | None, index: int) -> int:
+    if start is None:
+        return 0
+    try:
+        return count_wkb(blob, start)
+    except (ValueError, struct.error):
+        raise _refuse(f"feature {index} has a geometry that cannot be read") from None
+
+
+def _geometry(blob: bytes, start: int | None, index: int) -> Any:
+    """GeoPackage binary -> shapely geometry (2-D), None when absent or empty."""
+    if start is None:
         return None
     try:
-        return shapely.force_2d(shapely.from_wkb(blob[8 + envelope:]))
+        return shapely.force_2d(shapely.from_wkb(blob[start:]))
     except Exception:  # shapely's message quotes the bytes
         raise _refuse(f"feature {index} has a geometry that cannot be read") from None

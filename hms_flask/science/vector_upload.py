@@ -14,10 +14,14 @@ filename), and reads each one through the narrowest path available:
   shapely (:mod:`.gpkg_upload`); GDAL never sees it either.
 * **Zipped shapefile**: the archive is inspected with :mod:`zipfile` (no
   symlinks, no paths leaving the archive, no nested archives, no foreign
-  members, size and compression-ratio caps), the .shp/.shx/.dbf/.prj/.cpg
+  members, size and compression-ratio caps on every member, read or not, from the
+  archive's directory before anything is unpacked), the .shp/.shx/.dbf/.prj/.cpg
   files are checked by their magic bytes and copied into a new in-memory zip
   of fixed names, and only that is given to GDAL, with its network features
   turned down for the duration of the read.
+
+Every format's features and vertices are counted before its geometries are built
+(:mod:`.limits`): past ``MAX_FEATURES`` or ``QED_MAX_VERTICES`` the upload is refused.
 
 Anything else is refused with :class:`UploadRefused` (a ValueError) whose
 fixed text says what was wrong with the upload and never carries a server
@@ -39,7 +43,9 @@ import numpy as np
 import orjson
 import shapely
 
+from . import MAX_FEATURES, MAX_VERTICES
 from .gpkg_upload import is_geopackage, read_geopackage
+from .limits import count_number_arrays, count_shapefile, too_many_features, too_many_vertices
 from .upload_common import UploadRefused, feature_collection
 from .upload_crs import crs_from_epsg_name, crs_from_gdal, to_lonlat
 
@@ -51,7 +57,6 @@ MAX_MEMBERS = 64                      # members in an uploaded zip (a few shapef
 MAX_UNCOMPRESSED = 128 * 1024 * 1024
 MAX_RATIO = 100                       # uncompressed / compressed, for members above RATIO_FLOOR
 RATIO_FLOOR = 1024 * 1024             # small members may compress well without being bombs
-MAX_FEATURES = 100_000
 
 SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 # Files that shapefile tools put beside a shapefile and that GDAL does not need:
@@ -67,14 +72,17 @@ logger = logging.getLogger(__name__)
 FORMATS = "a zipped shapefile, a GeoPackage or a GeoJSON file"
 
 
-def read_vector(data: bytes) -> dict[str, Any]:
+def read_vector(data: bytes, max_vertices: int = MAX_VERTICES,
+                max_features: int = MAX_FEATURES) -> dict[str, Any]:
     """An uploaded vector file -> GeoJSON FeatureCollection in EPSG:4326.
 
     The format is decided from the bytes alone; the first polygon layer is
-    read (else the first layer), attributes become properties.
+    read (else the first layer), attributes become properties. More than
+    ``max_features`` features or ``max_vertices`` vertices are refused before
+    any geometry is built.
     """
     try:
-        return _read(data)
+        return _read(data, max_vertices, max_features)
     except UploadRefused:
         raise
     except Exception:  # a library's ValueError or a reader bug: its text may quote a path
@@ -82,19 +90,19 @@ def read_vector(data: bytes) -> dict[str, Any]:
         raise UploadRefused(f"the upload could not be read as {FORMATS}") from None
 
 
-def _read(data: bytes) -> dict[str, Any]:
+def _read(data: bytes, max_vertices: int, max_features: int) -> dict[str, Any]:
     if not data:
         raise UploadRefused("the uploaded file is empty")
     head = data[:4]
     if head == b"PK\x03\x04":
-        return _read_shapefile_zip(data)
+        return _read_shapefile_zip(data, max_vertices, max_features)
     if is_geopackage(data):
-        return read_geopackage(data, MAX_FEATURES)
+        return read_geopackage(data, max_features, max_vertices)
     if head == b"\x00\x00\x27\x0a":
         raise UploadRefused("upload a shapefile as a .zip holding its .shp, .shx, .dbf and .prj")
     text = data[3:] if data.startswith(b"\xef\xbb\xbf") else data   # a UTF-8 byte order mark
     if text.lstrip()[:1] == b"{":
-        return _read_geojson(text)
+        return _read_geojson(text, max_vertices, max_features)
     raise UploadRefused(f"the upload is not {FORMATS}")
 
 
@@ -104,8 +112,12 @@ GEOMETRY_TYPES = {"Polygon", "MultiPolygon", "Point", "MultiPoint", "LineString"
                   "GeometryCollection"}
 
 
-def _read_geojson(data: bytes) -> dict[str, Any]:
-    """Parse GeoJSON in Python: no driver, no URL, no file is ever opened."""
+def _read_geojson(data: bytes, max_vertices: int, max_features: int) -> dict[str, Any]:
+    """Parse GeoJSON in Python: no driver, no URL, no file is ever opened. Its positions
+    are counted in the text first: a file past the limit is never parsed into objects."""
+    positions = count_number_arrays(data, max_vertices)
+    if positions > max_vertices:
+        raise too_many_vertices(positions, max_vertices, "the file has")
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -123,8 +135,8 @@ def _read_geojson(data: bytes) -> dict[str, Any]:
         raise UploadRefused(f"the upload is not {FORMATS} (JSON, but not GeoJSON)")
     if not raw:
         raise UploadRefused("the GeoJSON file has no features")
-    if len(raw) > MAX_FEATURES:
-        raise UploadRefused(f"the file has more than {MAX_FEATURES} features")
+    if len(raw) > max_features:
+        raise too_many_features(len(raw), max_features, "the file has")
     crs = crs_from_epsg_name(doc.get("crs"))
     features = []
     for i, feat in enumerate(raw):
@@ -155,8 +167,8 @@ def _reproject_features(features: list[dict[str, Any]], crs: Any) -> None:
 
 # --- zipped shapefile ------------------------------------------------------------------
 
-def _read_shapefile_zip(data: bytes) -> dict[str, Any]:
-    clean = _clean_shapefile_zip(data)
+def _read_shapefile_zip(data: bytes, max_vertices: int, max_features: int) -> dict[str, Any]:
+    clean = _clean_shapefile_zip(data, max_vertices, max_features)
     from pyogrio import list_layers, raw  # GDAL is only needed for shapefiles
 
     try:
@@ -166,13 +178,13 @@ def _read_shapefile_zip(data: bytes) -> dict[str, Any]:
             polygon_layers = [i for i, (_, kind) in enumerate(layers) if kind and "Polygon" in kind]
             layer = polygon_layers[0] if polygon_layers else 0
             meta, _, wkb, fields = raw.read(clean, layer=layer, datetime_as_string=True,
-                                            max_features=MAX_FEATURES + 1)
+                                            max_features=max_features + 1)
     except Exception:  # GDAL's text names in-memory paths: say nothing of it
         raise UploadRefused("the shapefile in the zip archive could not be read") from None
     if len(wkb) == 0:
         raise UploadRefused("the shapefile has no features")
-    if len(wkb) > MAX_FEATURES:
-        raise UploadRefused(f"the file has more than {MAX_FEATURES} features")
+    if len(wkb) > max_features:   # the .shx was counted: this is a second line
+        raise too_many_features(max_features, max_features, "the shapefile has more than")
     try:
         geoms = shapely.force_2d(shapely.from_wkb(wkb))
     except Exception:
@@ -183,8 +195,12 @@ def _read_shapefile_zip(data: bytes) -> dict[str, Any]:
     return feature_collection(geoms, list(meta["fields"]), [c.tolist() for c in fields])
 
 
-def _clean_shapefile_zip(data: bytes) -> bytes:
-    """The shapefiles of an uploaded zip, checked, in a new zip of fixed member names."""
+def _clean_shapefile_zip(data: bytes, max_vertices: int = MAX_VERTICES,
+                         max_features: int = MAX_FEATURES) -> bytes:
+    """The shapefiles of an uploaded zip, checked, in a new zip of fixed member names.
+
+    The size and ratio caps apply to every member, also those that are skipped, from the
+    sizes in the archive's central directory (nothing is decompressed to check them)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -194,10 +210,17 @@ def _clean_shapefile_zip(data: bytes) -> bytes:
         raise UploadRefused("the zip archive is empty")
     if len(infos) > MAX_MEMBERS:
         raise UploadRefused(f"the zip archive has more than {MAX_MEMBERS} members")
-    layers: dict[str, dict[str, bytes]] = {}
     total = 0
     for info in infos:
         _check_member(info)
+        total += info.file_size
+        if total > MAX_UNCOMPRESSED:
+            raise UploadRefused(f"the zip archive unpacks to more than {MAX_UNCOMPRESSED // 2**20} MiB")
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UploadRefused("a member of the zip archive is compressed suspiciously well "
+                                f"(more than {MAX_RATIO}:1)")
+    layers: dict[str, dict[str, bytes]] = {}
+    for info in infos:
         if info.is_dir():
             continue
         name = info.filename.rsplit("/", 1)[-1]
@@ -210,12 +233,6 @@ def _clean_shapefile_zip(data: bytes) -> bytes:
         if not dot or not stem or "." + ext not in SIDECARS:
             raise UploadRefused("the zip archive holds a file that is not part of a shapefile "
                                 "(.shp, .shx, .dbf, .prj, .cpg)")
-        total += info.file_size
-        if total > MAX_UNCOMPRESSED:
-            raise UploadRefused(f"the zip archive unpacks to more than {MAX_UNCOMPRESSED // 2**20} MiB")
-        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise UploadRefused("a member of the zip archive is compressed suspiciously well "
-                                f"(more than {MAX_RATIO}:1)")
         parts = layers.setdefault(stem, {})
         if "." + ext in parts:
             raise UploadRefused("the zip archive holds the same shapefile member twice")
@@ -230,6 +247,9 @@ def _clean_shapefile_zip(data: bytes) -> bytes:
                 raise UploadRefused("each shapefile in the zip archive needs its .shp, .shx and .dbf")
             for ext, content in parts.items():
                 _check_sidecar(ext, content)
+            # Before GDAL reads a geometry: the records the .shx points at, counted.
+            count_shapefile(parts[".shp"], parts[".shx"], max_features, max_vertices)
+            for ext, content in parts.items():
                 clean.writestr(f"layer{n}{ext}", content)
     return out.getvalue()
 
