@@ -3,9 +3,8 @@
 What is counted:
 
 * gateway: HTTP requests by method, route and status, and their latency by
-  route (:class:`HttpMetrics`, a WSGI middleware; routes are path templates
-  such as ``/jobs/{id}``, so the number of series stays small); jobs submitted
-  by app and model; store and broker errors;
+  route (:class:`HttpMetrics`, a WSGI middleware); jobs submitted by app and
+  model; store and broker errors;
 * workers: jobs finished by app, model and status, and the run time per model;
 * at scrape time: the broker's queue depth.
 
@@ -14,6 +13,13 @@ When ``PROMETHEUS_MULTIPROC_DIR`` names a folder they share (``qed up`` sets
 one under the instance folder; docker-compose mounts one volume into both),
 prometheus-client's multiprocess mode adds them all up in one ``/metrics``;
 without it, ``/metrics`` shows the answering process alone.
+
+Every label value comes from a finite set, so that no request can add a series:
+a route is the template of the Flask rule that matched (``/jobs/{job_id}``,
+``/rest/pram/{model}/{job_id}``, with the prefix of the app it is mounted
+under), never the path the client sent; an answer no route gave has a fixed
+name (``unauthorized``, ``rate_limited``, ``redirect``, ``preflight``,
+``unmatched``); a method outside the HTTP ones is ``other``.
 """
 from __future__ import annotations
 
@@ -109,28 +115,52 @@ JOB_DURATION = Histogram("qed_job_duration_seconds", "Run time of a job, start t
 STORE_ERRORS = Counter("qed_store_errors_total", "Requests answered 503 because the job store failed")
 BROKER_ERRORS = Counter("qed_broker_errors_total", "Requests answered 503 because the broker failed")
 
-_ID = re.compile(r"/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?=/|$)")
-_REST_JOB = re.compile(r"^(/rest/pram/[^/]+/)[^/]+$")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Answers made before any route matched (the front door's, or a path no app knows).
+UNROUTED = {401: "unauthorized", 429: "rate_limited", 302: "redirect", 204: "preflight"}
+_PATH = "qed.metrics.path"    # environ: PATH_INFO as the gateway received it
+_ROUTE = "qed.metrics.route"  # environ: the matched rule's template, set by _note_route
+_VARIABLE = re.compile(r"<(?:[^<>:]+:)?([^<>:]+)>")  # <job_id>, <path:name>, <any(a, b):kind>
 
 
-def route_of(path: str, status: int) -> str:
-    """A path as a template: job ids become ``{id}``; a 404 is ``unmatched`` (a scanner's
-    random paths must not each make a series)."""
-    if status == 404:
-        return "unmatched"
-    path = _ID.sub("/{id}", path.rstrip("/") or "/")
-    return _REST_JOB.sub(r"\1{jobId}", path)
+def route_of(environ: dict[str, Any], status: int) -> str:
+    """The route label of an answered request: the template of the rule that matched,
+    else a fixed name for what answered (see the module doc)."""
+    return environ.get(_ROUTE) or UNROUTED.get(status, "unmatched")
+
+
+def _note_route(sender: Any, **extra: Any) -> None:
+    """On Flask's ``request_started`` (sent by every app of the gateway once its URL
+    has matched): note the rule's template, with the prefix the app is mounted under.
+
+    The prefix is the part of the request's path that the dispatchers moved to
+    ``SCRIPT_NAME`` on the way, one of the gateway's mount points: taken from the
+    path, not from ``SCRIPT_NAME``, which also holds a forwarded prefix (ProxyFix)."""
+    from flask import request
+    environ = request.environ
+    rule = request.url_rule
+    if rule is None or _ROUTE in environ or _PATH not in environ:
+        return
+    full, rest = environ[_PATH], environ.get("PATH_INFO", "")
+    if full.endswith(rest):
+        mount = full[:len(full) - len(rest)]
+    else:  # an app mounted at /prefix reached as /prefix: its empty path was made "/"
+        mount = full if rest == "/" else ""
+    environ[_ROUTE] = (mount.rstrip("/") + _VARIABLE.sub(r"{\1}", rule.rule)).rstrip("/") or "/"
 
 
 class HttpMetrics:
     """WSGI middleware counting every answer and timing it until its last byte."""
 
     def __init__(self, app: Callable[..., Any]):
+        from flask.signals import request_started
         self.app = app
+        request_started.connect(_note_route, weak=False)  # a second connect is a no-op
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         start = time.perf_counter()
         seen: dict[str, int] = {}
+        environ[_PATH] = environ.get("PATH_INFO", "")
 
         def start_and_note(status: str, headers: list, exc_info: Any = None) -> Any:
             seen["status"] = int(status.split(" ", 1)[0])
@@ -143,9 +173,9 @@ class HttpMetrics:
             if hasattr(body, "close"):
                 body.close()
             status = seen.get("status", 500)
-            path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
             method = environ.get("REQUEST_METHOD", "GET")
-            route = route_of(path, status)
+            method = method if method in METHODS else "other"
+            route = route_of(environ, status)
             HTTP_REQUESTS.labels(method, route, str(status)).inc()
             HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - start)
 

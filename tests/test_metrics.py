@@ -30,7 +30,7 @@ def test_requests_and_submissions_are_counted_by_route(client):
                             method="POST", route="/pram/rice", status="202")
     assert posts(after) == posts(before) + 1
     routes = {s.labels["route"] for s in after["qed_http_requests"]}
-    assert "/jobs/{id}/status" in routes and "unmatched" in routes
+    assert "/jobs/{job_id}/status" in routes and "unmatched" in routes
     assert not any(re.search(r"[0-9a-f]{8}-", r) for r in routes)  # ids never make series
     submitted = lambda m: value(m.get("qed_jobs_submitted", []), "qed_jobs_submitted_total",  # noqa: E731
                                 app="pram", model="rice")
@@ -128,3 +128,78 @@ def test_a_shared_folder_survives_equal_process_ids_and_damaged_files(tmp_path):
     assert 'qed_jobs_submitted_total{app="pram",model="rice"} 2.0' in outputs[1]  # both hosts' files
     names = sorted(p.name for p in folder.glob("counter_container-*.db"))
     assert len(names) == 2 and names[0].startswith("counter_container-a-")
+
+
+# Paths a scanner might send: unknown ones, and every kind of route with a variable
+# (job ids, model names, workbench pages, documentation assets, process ids).
+SCAN = ("/{t}/{t}", "/{t}", "/jobs/{t}", "/jobs/{t}/results", "/rest/pram/rice/{t}", "/rest/pram/{t}/{t}",
+        "/ui/jobs/{t}", "/ui/pram/{t}", "/ui/{t}/{t}/template.csv", "/docs/vendor/{t}.js", "/ogcapi/processes/{t}",
+        "/ogcapi/processes/{t}/execution", "/ogcapi/jobs/{t}", "/pram/data?job_id={t}", "/pram/{t}")
+
+
+def _folder_size(folder) -> tuple[int, int]:
+    """(bytes the metric files hold, bytes they take on disk) of a shared metrics folder."""
+    import struct
+    files = list(folder.glob("*.db"))
+    used = sum(struct.unpack("i", f.read_bytes()[:4])[0] for f in files)
+    return used, sum(f.stat().st_blocks * 512 for f in files)
+
+
+def test_random_paths_add_no_series(tmp_path):
+    """A scanner's random paths, without a key (401) or with one (404, or a page of a
+    route with a variable), and unknown methods, add no series: /metrics and the shared
+    metrics folder stay the same size. gunicorn (2 processes) and a worker as deployed."""
+    import uuid
+
+    import requests
+
+    from flask_qed import keys as keyfile
+    from tests.conftest import stop
+    from tests.test_deployment import _deploy
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    key = keyfile.add_key(tmp_path / "api_keys", "alice")
+    auth = {"X-API-Key": key}
+    started: list = []
+    try:
+        base = _deploy(tmp_path, started, QED_API_KEYS_FILE=str(tmp_path / "api_keys"),
+                       PROMETHEUS_MULTIPROC_DIR=str(folder))["base"]
+
+        def scan(shapes, headers: dict, method: str = "GET") -> set[int]:
+            codes = set()
+            for shape in shapes:  # a new connection each: both gunicorn processes answer
+                token = uuid.uuid4().hex[:12]
+                verb = method if method != "random" else "X" + uuid.uuid4().hex[:8].upper()
+                codes.add(requests.request(verb, base + shape.format(t=token), headers=headers,
+                                           timeout=10).status_code)
+            return codes
+
+        def metrics_size() -> int:
+            response = requests.get(f"{base}/metrics", headers=auth, timeout=10)
+            assert response.status_code == 200
+            return len(response.content)
+
+        # Every shape a few times first, so that each process has each series it will have.
+        for _ in range(10):
+            for headers in ({}, auth):
+                scan(SCAN, headers)
+                scan(SCAN[:3], headers, "random")
+                scan(SCAN[:3], headers, "POST")
+        size, (used, disk) = metrics_size(), _folder_size(folder)
+        shapes = [SCAN[n % len(SCAN)] for n in range(1000)]
+        assert 401 in scan(shapes, {})  # the workbench and the docs are public: 200 and 404 too
+        codes = scan(shapes[:900], auth) | scan(shapes[900:], auth, "random")
+        assert 404 in codes and 200 in codes  # unknown ids and the shells of workbench pages
+        after, (used_after, disk_after) = metrics_size(), _folder_size(folder)
+        print(f"\n/metrics {size} -> {after} bytes; metrics folder {used} -> {used_after} bytes held, "
+              f"{disk} -> {disk_after} bytes on disk")
+        assert after < size * 1.1
+        assert used_after < used * 1.1 and disk_after < disk * 1.1
+        text = requests.get(f"{base}/metrics", headers=auth, timeout=10).text
+        routes = {s.labels["route"] for f in text_string_to_metric_families(text) if f.name == "qed_http_requests"
+                  for s in f.samples}
+        assert {"unauthorized", "unmatched", "/jobs/{job_id}", "/ui/jobs/{job_id}",
+                "/rest/pram/{model}/{job_id}"} <= routes
+    finally:
+        for proc in started:
+            stop(proc)
