@@ -3,7 +3,7 @@
 200 connections trickle their requests (headers a byte at a time, or complete
 headers then a body a byte at a time) for 20 s, while ``/healthz`` and a job
 submission are probed once a second: each probe must be answered within 1 s.
-The load is ``benchmarks/slow_clients.py``, the script quoted in the README.
+The load is ``benchmarks/slow_clients.py``, the script docs/performance.md quotes.
 """
 from __future__ import annotations
 
