@@ -78,21 +78,29 @@ class Sampler(threading.Thread):
                 self.peaks[key] = max(self.peaks.get(key, 0), rss)
 
 
-def catchment_ring(vertices: int) -> np.ndarray:
-    """A closed ring of ``vertices`` positions (the last repeats the first): a slightly
-    ragged circle of 1.5 degrees around 95W 38N, about 600 NLDAS cells."""
-    t = np.linspace(0, 2 * np.pi, vertices - 1, endpoint=False)
-    r = 1.5 * (1 + 0.002 * np.sin(40 * t))
-    ring = np.column_stack([-95 + r * np.cos(t), 38 + r * np.sin(t)])
-    return np.vstack([ring, ring[:1]])
+def catchment_rings(vertices: int, features: int = 1) -> list[np.ndarray]:
+    """``features`` closed rings of ``vertices`` positions in all (each ring's last repeats
+    its first). One: a slightly ragged circle of 1.5 degrees around 95W 38N, about 600
+    NLDAS cells; more: small circles, each inside its own NLDAS cell."""
+    each = vertices // features
+    rings = []
+    for i in range(features):
+        t = np.linspace(0, 2 * np.pi, each - 1, endpoint=False)
+        if features == 1:
+            lon, lat, r = -95.0, 38.0, 1.5 * (1 + 0.002 * np.sin(40 * t))
+        else:
+            lon, lat, r = -120.0 + 0.125 * (i % 400) + 0.0625, 26.0 + 0.125 * (i // 400) + 0.0625, 0.05
+        ring = np.column_stack([lon + r * np.cos(t), lat + r * np.sin(t)])
+        rings.append(np.vstack([ring, ring[:1]]))
+    return rings
 
 
-def percent_area_request(form: str, vertices: int) -> dict:
-    """requests.post keyword arguments for one catchment sent as ``form``."""
-    ring = catchment_ring(vertices)
+def percent_area_request(form: str, vertices: int, features: int = 1) -> dict:
+    """requests.post keyword arguments for catchments sent as ``form``."""
+    rings = catchment_rings(vertices, features)
     feature = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"COMID": 1},
-         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+        {"type": "Feature", "properties": {"COMID": i + 1},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}} for i, ring in enumerate(rings)]}
     if form == "body":
         body = orjson.dumps({"inputs": {"geometry": feature, "grid": "nldas"}}, option=orjson.OPT_SERIALIZE_NUMPY)
         return {"data": body, "headers": {"Content-Type": "application/json"}}
@@ -104,8 +112,8 @@ def percent_area_request(form: str, vertices: int) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             driver, name = ("GPKG", "c.gpkg") if form == "gpkg" else ("ESRI Shapefile", "c.shp")
             pyogrio.raw.write(os.path.join(folder, name),
-                              geometry=shapely.to_wkb(np.array([shapely.Polygon(ring)], dtype=object)),
-                              field_data=[np.array([1], dtype=np.int64)], fields=["COMID"],
+                              geometry=shapely.to_wkb(np.array([shapely.Polygon(r) for r in rings], dtype=object)),
+                              field_data=[np.arange(1, len(rings) + 1, dtype=np.int64)], fields=["COMID"],
                               geometry_type="Polygon", crs="EPSG:4326", driver=driver)
             if form == "gpkg":
                 content = Path(folder, name).read_bytes()
@@ -127,11 +135,14 @@ def main() -> None:
     parser.add_argument("--percent-area", choices=("body", "geojson", "zip", "gpkg"),
                         help="one HMS percent-area catchment instead of a PRAM batch, sent this way")
     parser.add_argument("--vertices", type=int, default=999_000)
+    parser.add_argument("--features", type=int, default=1, help="catchments sharing the vertices")
     args = parser.parse_args()
     if args.percent_area:
-        path, request = "/hms/percent_area", percent_area_request(args.percent_area, args.vertices)
+        path = "/hms/percent_area"
+        request = percent_area_request(args.percent_area, args.vertices, args.features)
         size = len(request["data"]) if args.percent_area == "body" else len(request["files"]["geometry"][1])
-        label = f"percent_area, {args.vertices:,} vertices as {args.percent_area} ({size / 1e6:.1f} MB)"
+        label = (f"percent_area, {args.vertices:,} vertices in {args.features:,} features as "
+                 f"{args.percent_area} ({size / 1e6:.1f} MB)")
     else:
         path, request = f"/pram/{args.model}", {"json": {"inputs": batch(args.model, args.rows)}}
         label = f"{args.model}, {args.rows:,} rows"

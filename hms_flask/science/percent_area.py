@@ -79,7 +79,7 @@ def _shape(geom: Any, fid: str) -> Any:
     if not isinstance(geom, dict):
         raise ValueError(f"feature {fid}: has no geometry")
     try:
-        shp = shapely.geometry.shape(geom)
+        shp = shapely.geometry.shape(_rings_as_arrays(geom))
     except Exception as exc:  # malformed coordinates, unknown type
         raise ValueError(f"feature {fid}: not a valid GeoJSON geometry ({exc})") from None
     if shp.geom_type not in ("Polygon", "MultiPolygon"):
@@ -93,6 +93,32 @@ def _shape(geom: Any, fid: str) -> Any:
                          "-90..90 degrees (EPSG:4326); split a catchment that crosses the "
                          "antimeridian into a MultiPolygon at 180 degrees")
     return shp
+
+
+def _rings_as_arrays(geom: dict[str, Any]) -> dict[str, Any]:
+    """A Polygon's or MultiPolygon's rings as float arrays, converted by numpy in one step
+    each: shapely would first copy every position into a new list of new floats (about
+    150 bytes a vertex at once); the result and the errors are shapely's own."""
+    kind, coords = geom.get("type"), geom.get("coordinates")
+    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list):
+        return geom
+    try:
+        if kind == "Polygon":
+            coords = [_ring(ring) for ring in coords]
+        else:
+            coords = [[_ring(ring) for ring in part] if isinstance(part, list) else part for part in coords]
+    except (ValueError, TypeError):
+        return geom   # shapely words the error
+    return {"type": kind, "coordinates": coords}
+
+
+def _ring(ring: Any) -> Any:
+    if not isinstance(ring, list) or not ring:
+        return ring
+    array = np.asarray(ring, dtype=float)
+    if array.ndim != 2 or not np.isfinite(array).all():   # None reads as NaN here, not in shapely
+        raise ValueError("not a ring of positions")
+    return array
 
 
 def _cells(catchment: Catchment, grid: Grid) -> np.ndarray:
