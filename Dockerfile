@@ -60,7 +60,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 qed \
     && useradd --system --uid 10001 --gid qed --home-dir /var/lib/flask_qed --no-create-home \
        --shell /usr/sbin/nologin qed \
-    && install -d -o qed -g qed -m 0750 /var/lib/flask_qed /var/lib/flask_qed/metrics
+    && install -d -o qed -g qed -m 0700 /var/lib/flask_qed /var/lib/flask_qed/metrics
 
 COPY --from=build /opt/venv /opt/venv
 
