@@ -87,6 +87,9 @@ def _docs_app() -> Flask:
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
 
+    from .errors import register_error_handlers
+    register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
+
     @app.errorhandler(404)
     def _missing(exc: NotFound) -> Any:
         from .errors import error_response
@@ -104,6 +107,9 @@ def _redoc_app() -> Flask:
     def redoc() -> Any:
         site = _site()
         return _page(REDOC.format(docs=html.escape(f"{site}/docs"), spec=html.escape(f"{site}/openapi.json")))
+
+    from .errors import register_error_handlers
+    register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
 
     @app.errorhandler(404)
     def _missing(exc: NotFound) -> Any:

@@ -16,11 +16,15 @@ Mapping to the native vocabulary:
   outputs follow: one value, or an array in run order.
 * execution mode: ``Prefer: respond-async`` → 201 and a job; otherwise the
   request waits up to ``QED_SYNC_WAIT`` seconds (or the ``wait=`` preference,
-  if shorter) for the result and answers it, else answers as if asynchronous.
+  if shorter) for the result and answers it, else answers as if asynchronous;
+  it answers so at once when the process already has ``QED_MAX_WAITERS``
+  requests waiting (:mod:`flask_qed.waiters`).
 * inputs by reference (``href``) are refused: the server fetches no URL for a client.
 
 Errors are OGC exception documents (``type``, ``title``, ``status``, ``detail``),
-here only; the rest of the gateway keeps its own error shape.
+for every answer under ``/ogcapi/`` whoever makes it (the front door's 401 and
+429 too: :func:`flask_qed.errors.error_body`); the rest of the gateway keeps its
+own error shape.
 """
 from __future__ import annotations
 
@@ -39,13 +43,15 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from .wsgi import empty_path_is_root
 from . import __version__, jobs, jsonutil
-from .errors import ApiError, BrokerUnavailable
+from .errors import (OGC_EXCEPTIONS, TITLES, ApiError, BrokerUnavailable, is_broker_error,
+                     ogc_exception, too_large_message)
 from .model import InputError, Model
 from .plugins import App
 from .results import is_tabular
 from .runtime import Runtime
 from .security import client_of, is_admin, may_see
 from .stores import JobNotFound, StoreUnavailable
+from .waiters import wait_for_job
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 CONFORMANCE = [SPEC + c for c in ("core", "ogc-process-description", "json", "oas30", "job-list",
                                   "dismiss", "callback")]
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
-EXC = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
+EXC = OGC_EXCEPTIONS
 OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 JSON = "application/json"
 STATUS = {jobs.PENDING: "accepted", jobs.STARTED: "running", jobs.SUCCESS: "successful",
@@ -73,21 +79,13 @@ class OgcError(Exception):
         self.headers, self.errors = headers or {}, errors
 
 
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
-           406: "Not Acceptable", 409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type",
-           422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
-           503: "Service Unavailable"}
-_KINDS = {"no-such-process", "no-such-job", "result-not-ready", "invalid-query-parameter-value",
-          "no-such-output"}
+_TITLES = TITLES
 
 
 def exception_response(status: int, kind: str, detail: str, errors: list[dict[str, Any]] | None = None,
                        headers: dict[str, str] | None = None) -> Response:
-    """An exception document: ``type`` is the standard's URI where it names the case."""
-    body: dict[str, Any] = {"type": EXC + kind if kind in _KINDS else f"urn:flask_qed:error:{kind}",
-                            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
-    if errors:
-        body["errors"] = errors
+    """An exception document (:func:`~flask_qed.errors.ogc_exception`) as a response."""
+    body = ogc_exception(status, kind, detail, errors)
     response = Response(jsonutil.dumps(body), status=status, mimetype=JSON)
     response.headers.update(headers or {})
     return response
@@ -276,6 +274,8 @@ def create_ogc_app(runtime: Runtime, celery: Celery) -> Flask:
     ogc = Flask("flask_qed.ogc")
     ogc.json = web.OrjsonProvider(ogc)
     ogc.config["MAX_CONTENT_LENGTH"] = runtime.settings.max_content_length
+    ogc.config["QED_MAX_ROWS"] = max((m.max_rows for a in runtime.apps for m in a.models if m.batch),
+                                     default=None)  # named by a 413's message
     ogc.url_map.strict_slashes = False
     web._options_answer_no_content(ogc)  # noqa: SLF001 - one behaviour for every face
     processes = process_index(runtime.apps)
@@ -364,11 +364,12 @@ def create_ogc_app(runtime: Runtime, celery: Celery) -> Flask:
             wait = runtime.settings.sync_wait
             if prefer.get("wait", "").isdigit():
                 wait = min(wait, float(prefer["wait"]))
-            record = _wait_for(runtime, job_id, wait)
-            if record["status"] == jobs.SUCCESS:
+            record = wait_for_job(runtime, job_id, wait)  # None: no waiting slot free
+            if record is not None and record["status"] == jobs.SUCCESS:
+                record = runtime.store.get(job_id, raw=True)
                 return _results_response(results_of(record, model), mode,
                                          {"Link": f'<{location}>; rel="monitor"'})
-            if record["status"] == jobs.FAILURE:
+            if record is not None and record["status"] == jobs.FAILURE:
                 raise _failure(record)
         headers = {"Location": location}
         if "respond-async" in prefer:
@@ -452,6 +453,8 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         code = exc.code or 500
+        if code == 413:  # the limit and the setting that raises it, as the native face says
+            return exception_response(413, "payload-too-large", too_large_message(app))
         headers = {}
         if code == 405 and getattr(exc, "valid_methods", None):
             headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
@@ -460,8 +463,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        from .errors import _is_broker_error
-        if _is_broker_error(exc):
+        if is_broker_error(exc):
             return exception_response(503, "unavailable", "the job queue is unavailable, try again later")
         logger.exception("unhandled error")
         return exception_response(500, "internal", "internal error")
@@ -511,21 +513,6 @@ def _preferences() -> dict[str, str]:
             if name:
                 found[name.strip().lower()] = value.strip().strip('"')
     return found
-
-
-def _wait_for(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any]:
-    """The job once finished, or as it is after ``seconds`` (the store is polled)."""
-    deadline = time.monotonic() + max(0.0, seconds)
-    pause = 0.02
-    while True:
-        record = runtime.store.get(job_id, data=False)
-        if record["status"] in jobs.TERMINAL or time.monotonic() >= deadline:
-            break
-        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-        pause = min(0.25, pause * 1.5)
-    if record["status"] == jobs.SUCCESS:
-        record = runtime.store.get(job_id, raw=True)
-    return record
 
 
 def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
@@ -713,6 +700,11 @@ def to_oas30(schema: Any) -> Any:
     return out
 
 
+RESULTS_NOTE = ("the outputs: with response=document a JSON object {output id: value}; with "
+                "response=raw one output's value alone (any JSON value), several outputs as "
+                "multipart/related parts")
+
+
 def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
     """The OGC face described in OpenAPI 3.0 (what OWSLib and most OGC clients read)."""
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
@@ -745,8 +737,14 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
         "jobList": {"type": "object", "required": ["jobs", "links"], "properties": {
             "jobs": {"type": "array", "items": ref("statusInfo")},
             "links": {"type": "array", "items": ref("link")}}},
-        "results": {"type": "object", "additionalProperties": True},
+        "results": {"type": "object", "additionalProperties": True,
+                    "description": "response=document: {output id: value}"},
+        # response=raw with one output sends that output's value alone: an array for a
+        # batch or a series, a number, a string, an object, or null where a number was NaN.
+        "rawValue": {"nullable": True, "description": "response=raw, one output: its value alone",
+                     "anyOf": [{"type": t} for t in ("object", "array", "number", "string", "boolean")]},
     }
+    outputs = {"anyOf": [ref("results"), ref("rawValue")]}
     job_param = {"name": "jobID", "in": "path", "required": True, "schema": {"type": "string"}}
     array_param = lambda name: {"name": name, "in": "query", "required": False, "style": "form",  # noqa: E731
                                 "explode": False, "schema": {"type": "array", "items": {"type": "string"}}}
@@ -796,8 +794,8 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
         "/jobs/{jobID}/results": {"get": {
             "summary": "A job's results", "operationId": "ogc_results", "tags": ["ogc"],
             "parameters": [job_param],
-            "responses": {"200": {"description": "the outputs", "content": {
-                JSON: {"schema": ref("results")}, "multipart/related": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": RESULTS_NOTE, "content": {
+                JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
                 **errors(401, 404, 422, 429, 500, 503)}}},
     }
     for pid, (app, model) in processes.items():
@@ -826,8 +824,8 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
                             "schema": {"type": "string"},
                             "description": "respond-async: answer 201 at once; wait=N: wait at most N s"}],
             "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
-            "responses": {"200": {"description": "the results (synchronous)", "content": {
-                JSON: {"schema": ref("results")}, "multipart/related": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "the results (synchronous): " + RESULTS_NOTE, "content": {
+                JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
                 "201": {"description": "the job (asynchronous)", "headers": {
                     "Location": {"schema": {"type": "string"}},
                     "Preference-Applied": {"schema": {"type": "string"}}},

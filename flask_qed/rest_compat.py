@@ -9,17 +9,20 @@ and wait for the answer in the same request. Here the POST is an ordinary job:
 validated like any other, written to the store, run by a worker. The request
 then waits for the job in the store, up to ``QED_REST_WAIT`` seconds (30 by
 default, read once at start-up); a job that takes longer is answered 202 with
-the URL to poll. ``_id`` is the client's ``jobId``, echoed as pram_flask did;
+the URL to poll. Waiting takes one of the process's few waiting slots
+(``QED_MAX_WAITERS``, see :mod:`flask_qed.waiters`); with none free the answer
+is that 202 at once. ``_id`` is the client's ``jobId``, echoed as pram_flask did;
 ``job_id`` is the gateway's own id of the job.
 
 pram_app posts its body as a JSON string that contains the JSON (it encodes
-twice); such a body is decoded. Values may be strings, blanks may be "".
+twice); such a body is decoded. Values may be strings, blanks may be "". A body
+nested deeper than ``MAX_DEPTH`` levels (pram_flask's are 3 deep) is refused
+(400) before it reaches validation.
 """
 from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from typing import Any
 
@@ -31,10 +34,13 @@ from .errors import ApiError
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime
+from .waiters import wait_for_job
 from .web import _publish
 
 DEFAULT_WAIT = 30.0  # seconds a POST waits for its result before answering 202
-_POLL_START, _POLL_MAX = 0.02, 0.25
+# Deepest nesting of a body (a JSON string inside counts from where it sits). Far
+# above what a run needs, far below where Python's recursion limit breaks parsing.
+MAX_DEPTH = 32
 
 
 def add_rest_routes(root: Flask, runtime: Runtime, celery: Celery, app_name: str = "pram") -> None:
@@ -105,13 +111,31 @@ def read_body() -> dict[str, Any]:
         body = json.loads(raw) if raw else None
         if isinstance(body, str):
             body = json.loads(body)
+    except RecursionError:  # the parser's own stack ran out: nested far too deep
+        raise ApiError(400, f"the body is not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise ApiError(400, "the body is not valid JSON") from None
+    if nested_deeper(body, MAX_DEPTH):
+        raise ApiError(400, f"the body is nested deeper than {MAX_DEPTH} levels; "
+                            '{"inputs": {name: {run: value}}} is 3')
     if not isinstance(body, dict):
         raise ApiError(400, 'the body must be a JSON object: {"inputs": {...}, "run_type": "single"}')
     if "inputs" not in body:
         raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
     return body
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value holds arrays or objects nested more than ``limit`` deep
+    (walked without recursion, so that depth itself cannot break the walk)."""
+    level = [value]
+    for _ in range(limit + 1):
+        inner = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not inner:
+            return False
+        level = inner
+    return any(isinstance(v, (dict, list)) for v in level)
 
 
 def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery, wait: float) -> Any:
@@ -128,12 +152,17 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
                                   "owner": owner, "rows": rows, "inputs": validated})
     _publish(celery, runtime, task, job_id)
     run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
-    record = _wait_for(runtime, job_id, wait)
-    if record is None:
+    record = wait_for_job(runtime, job_id, wait)
+    if record is None or record["status"] not in jobs.TERMINAL:
         location = f"{app.prefix}/data?job_id={job_id}"
-        return ({"_id": client_id, "job_id": job_id, "status": jobs.PENDING, "run_type": run_type,
-                 "url": location, "message": f"still running after {wait:g} s: poll {location}"},
+        why = (f"still running after {wait:g} s" if record is not None else
+               "the gateway is already waiting for as many jobs as it may (QED_MAX_WAITERS)")
+        return ({"_id": client_id, "job_id": job_id, "run_type": run_type,
+                 "status": record["status"] if record is not None else jobs.PENDING,
+                 "url": location, "message": f"{why}: poll {location}"},
                 202, {"Location": location})
+    if record["status"] == jobs.SUCCESS:
+        record = runtime.store.get(job_id)
     if record["status"] != jobs.SUCCESS:  # the inputs passed validation but the run failed
         raise ApiError(422, f"the {model.name} run did not finish: {record['status']}"
                             + (f": {record['error']}" if record.get("error") else ""))
@@ -143,21 +172,6 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
     if data.get("errors"):
         answer["errors"] = data["errors"]
     return answer
-
-
-def _wait_for(runtime: Runtime, job_id: str, wait: float) -> dict[str, Any] | None:
-    """The finished record (with its data), or None if the job is not finished in time."""
-    deadline = time.monotonic() + wait
-    pause = _POLL_START
-    while True:
-        status = runtime.store.get(job_id, data=False)["status"]
-        if status in jobs.TERMINAL:
-            return runtime.store.get(job_id)
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        time.sleep(min(pause, left))
-        pause = min(pause * 1.5, _POLL_MAX)
 
 
 def openapi_paths(apps: Any, app_name: str = "pram") -> dict[str, Any]:
@@ -178,10 +192,11 @@ def openapi_paths(apps: Any, app_name: str = "pram") -> dict[str, Any]:
             "summary": "pram_flask: run and wait for the answer", "tags": ["rest"],
             "operationId": f"rest_{app.name}_run", "parameters": [model, job],
             "description": "The body {\"inputs\": {...}, \"run_type\": \"single\"}, or a JSON string "
-                           "holding it. Waits up to QED_REST_WAIT seconds for the job.",
+                           "holding it. Waits up to QED_REST_WAIT seconds for the job (none when "
+                           "QED_MAX_WAITERS requests of the process wait already).",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
             "responses": {"200": {"description": "user_id, inputs, outputs, exp_out, _id, run_type, job_id"},
                           "202": {"description": "still running: job_id and the url to poll"},
-                          "400": {"description": "malformed body"}, "404": {"description": "unknown model"},
+                          "400": {"description": "malformed body (or nested too deep)"}, "404": {"description": "unknown model"},
                           "422": {"description": "invalid inputs"}, "503": {"description": "queue or store down"}}}},
     }

@@ -14,6 +14,9 @@
 * **Headers.** ``X-Content-Type-Options: nosniff``, ``Cache-Control: no-store``
   (job data is private and changes), a strict CSP, no framing; CORS only for
   the origins in ``QED_CORS_ORIGINS``.
+
+Its refusals (401, 429) are JSON in the error shape of the face asked
+(:func:`flask_qed.errors.error_body`): OGC exception documents under ``/ogcapi/``.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from .config import Settings
+from .errors import error_body
 from .keys import ADMIN, KeyRing
 
 logger = logging.getLogger(__name__)
@@ -60,8 +64,11 @@ def may_see(environ: dict[str, Any], record: dict[str, Any]) -> bool:
     return is_admin(environ) or record.get("owner") == client_of(environ)
 
 
-def json_error(code: int, reason: str, message: str, headers: Iterable[tuple[str, str]] = ()) -> tuple:
-    body = orjson.dumps({"code": code, "status": reason, "message": message})
+def json_error(code: int, reason: str, message: str, headers: Iterable[tuple[str, str]] = (),
+               path: str = "") -> tuple:
+    """A WSGI answer (status, headers, body) with the error shape of ``path``'s face: an
+    OGC exception document under ``/ogcapi``, the native shape elsewhere."""
+    body = orjson.dumps(error_body(code, message, path=path))
     return (f"{code} {reason}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers], body)
 
@@ -126,13 +133,13 @@ class FrontDoor:
             if wait is not None:
                 return self._send(start_response, json_error(
                     429, "Too Many Requests", f"too many requests; try again in {wait} s "
-                                              "(QED_RATE_LIMIT)", [("Retry-After", str(wait))]), cors)
+                                              "(QED_RATE_LIMIT)", [("Retry-After", str(wait))], path), cors)
         if self.keys is not None and environ["qed.client"] is None \
                 and path not in OPEN_PATHS and not _public(path):
             return self._send(start_response, json_error(
                 401, "Unauthorized", "an API key is required: send 'Authorization: Bearer <key>' "
                                      "or 'X-API-Key: <key>'",
-                [("WWW-Authenticate", 'Bearer realm="flask_qed"')]), cors)
+                [("WWW-Authenticate", 'Bearer realm="flask_qed"')], path), cors)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, _secure(headers, cors), exc_info)

@@ -21,7 +21,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .wsgi import empty_path_is_root
-from . import docs, jobs, jsonutil, metrics, ogc
+from . import body_limit, docs, jobs, jsonutil, metrics, ogc
 from .brokers import publisher
 from .callbacks import callback_base, check_subscriber
 from .errors import ApiError, BrokerUnavailable, error_response, register_error_handlers
@@ -58,6 +58,7 @@ def create_gateway(celery: Celery | None = None, runtime: Runtime | None = None)
     # The front door wraps every mounted app: one place for keys, rate and headers.
     front = FrontDoor(mount_ui(DispatcherMiddleware(root.wsgi_app, mounts), runtime), runtime.settings)
     front = browser_home(front)  # a browser's GET / goes to /ui/, keys on or off
+    front = body_limit.ChunkedBodyLimit(front, root.config)  # a chunked body counted as it comes
     if runtime.settings.proxy_count:  # the client's address as the trusted proxies saw it
         n = runtime.settings.proxy_count
         front = ProxyFix(front, x_for=n, x_proto=n, x_host=n, x_prefix=n)

@@ -1,7 +1,10 @@
 """Schemathesis over the gateway's own ``/openapi.json``: every documented operation,
-fed generated and malformed inputs, answers JSON and never 500 (bounded run)."""
+fed generated and malformed inputs, answers JSON and never 500 (bounded run); and
+every route fed hostile bodies (nested past the recursion limit, double-encoded,
+out of every range) answers a 4xx JSON error in its face's shape."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterator
 
@@ -24,7 +27,9 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     redis, url = start_redis(tmp / "redis")
     env = make_env(url, f"sqlite:///{tmp / 'jobs.sqlite3'}", tmp, QED_SYNC_WAIT="0")
-    app = create_gateway(create_celery(Runtime.load(env)))
+    with pytest.MonkeyPatch.context() as patch:  # /rest/pram reads its wait from the environment
+        patch.setenv("QED_REST_WAIT", "0")
+        app = create_gateway(create_celery(Runtime.load(env)))
     yield schemathesis.openapi.from_wsgi("/openapi.json", app)
     stop(redis)
 
@@ -111,3 +116,88 @@ def test_ogc_operations_answer_json_never_500(api_schema):
         # the models' inputs are fuzzed through the native API above; here the OGC layer
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             run(operation, mode, examples=6)
+
+
+# -- hostile bodies on every route -------------------------------------------------------
+def _nested(depth: int) -> dict[str, str]:
+    """Bodies nested ``depth`` levels deep, where each route reads JSON."""
+    array, obj = "[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth
+    return {
+        f"array {depth}": array, f"object {depth}": obj,
+        f"inputs {depth}": '{"inputs": %s}' % array,
+        f"input {depth}": '{"inputs": {"mai": %s, "seconds": %s}}' % (array, obj),
+        f"column {depth}": '{"inputs": {"mai": {"0": %s}}}' % obj,
+        f"qualified {depth}": '{"inputs": {"mai": {"value": %s}}}' % array,
+        f"geometry {depth}": '{"inputs": {"geometry": {"type": "Polygon", "coordinates": %s}}}' % array,
+        f"beside {depth}": '{"inputs": {"seconds": "x"}, "outputs": %s, "run_type": %s}' % (obj, array),
+        f"double {depth}": json.dumps('{"inputs": %s}' % obj),
+        f"double bare {depth}": json.dumps(array),
+    }
+
+
+HOSTILE: dict[str, bytes] = {name: text.encode() for depth in (64, 990, 5000, 100_000)
+                             for name, text in _nested(depth).items()}
+HOSTILE.update({
+    "triple": json.dumps(json.dumps(json.dumps({"inputs": {"mai": {"0": "1"}}}))).encode(),
+    "double invalid": json.dumps("{").encode(), "double number": json.dumps("1").encode(),
+    "long integer": b'{"inputs": {"mai": ' + b"9" * 5000 + b', "seconds": ' + b"9" * 5000 + b"}}",
+    "huge exponent": b'{"inputs": {"mai": {"0": 1e999999}, "seconds": -1e999999}}',
+    "nan": b'{"inputs": {"mai": NaN, "seconds": Infinity}}',
+    "lone surrogate": b'{"inputs": {"mai": "\\ud800", "seconds": "\\udfff"}}',
+    "invalid utf-8": b'{"inputs": {"mai": "\xff\xfe", "seconds": "\xc0"}}',
+    "nul": b'{"inputs": {"mai": "\\u0000", "\\u0000": 1}}',
+    "bom": b'\xef\xbb\xbf{"inputs": {}}',
+    "duplicate keys": b'{"inputs": {}, "inputs": [], "inputs": "x"}',
+    "long key": b'{"' + b"k" * 100_000 + b'": 1}',
+    "many keys": b"{" + b",".join(b'"k%d": %d' % (i, i) for i in range(50_000)) + b"}",
+    "many runs": b'{"inputs": [' + b",".join([b"{}"] * 50_000) + b"]}",
+    "unclosed": b'{"inputs": {"mai": [1, 2', "empty": b"", "blank": b" \n\t ", "null": b"null",
+    "string": b'"inputs"', "array": b"[]", "truncated double": b'"{\\"inputs\\": {',
+})
+
+
+def _routes(client) -> list[str]:
+    """Every route of the gateway: the documented ones of both API descriptions (path
+    parameters filled in), the workbench, the documentation pages and the aliases."""
+    fill = {"{model}": "rice", "{jobId}": "20260101000000000000", "{job_id}": "x",
+            "{processID}": "pram.rice", "{jobID}": "x"}
+    routes = {"/", "/ui/", "/ui/pram/rice", "/ui/pram/rice/template.csv", "/ui/jobs", "/ui/jobs/x",
+              "/docs/", "/redoc/", "/metrics", "/hms/gis/percentage/", "/rest/pram/nope/1"}
+    for doc, prefix in (("/openapi.json", ""), ("/ogcapi/api", "/ogcapi")):
+        for path in client.get(doc).get_json()["paths"]:
+            for name, value in fill.items():
+                path = path.replace(name, value)
+            routes.add(prefix + path)
+    return sorted(routes)
+
+
+def _check_error(path: str, method: str, name: str, response) -> None:
+    where = (method, path, name, response.status_code, response.data[:200])
+    assert response.status_code < 500, where
+    assert 400 <= response.status_code, where  # hostile: never taken as a job or a page
+    assert response.mimetype == "application/json", where
+    body = json.loads(response.data)
+    if path.startswith("/ogcapi/"):
+        assert body["status"] == response.status_code and body["type"] and body["detail"], where
+    else:
+        assert body["code"] == response.status_code and body["message"], where
+
+
+def test_every_route_refuses_hostile_bodies_with_a_json_error(api_schema):
+    """Deeply nested JSON (past Python's recursion limit, also inside a JSON string as
+    pram_app double-encodes), numbers past every range, broken text: 4xx with the error
+    shape of the route's face, on every route, never a 5xx."""
+    client = api_schema.app.test_client()
+    routes = _routes(client)
+    assert len(routes) > 80 and "/rest/pram/rice/20260101000000000000" in routes
+    for path in routes:
+        for name, body in HOSTILE.items():
+            response = client.post(path, data=body, content_type="application/json")
+            _check_error(path, "POST", name, response)
+        for method in ("PUT", "PATCH", "DELETE"):
+            for name in ("array 100000", "double 990", "long integer"):
+                response = client.open(path, method=method, data=HOSTILE[name],
+                                        content_type="application/json")
+                if method == "DELETE" and response.status_code < 400:  # DELETE takes no body
+                    continue
+                _check_error(path, method, name, response)

@@ -512,6 +512,40 @@ def test_with_keys_each_client_lists_and_sees_only_its_own_jobs(own_stack, tmp_p
     assert client.get(f"/ogcapi/jobs/{job_id}", headers=auth["alice"]).get_json()["jobID"] == job_id
 
 
+def test_refusals_made_before_the_ogc_face_are_exception_documents_too(own_stack, tmp_path):
+    """401 and 429 come from the front door, 413 from the body limit, 405 and 404 from
+    wherever they arise: under /ogcapi/ each is an OGC exception document; elsewhere the
+    gateway's own shape stays."""
+    path = tmp_path / "api_keys"
+    auth = {"X-API-Key": keyfile.add_key(path, "alice")}
+    client = own_stack(QED_API_KEYS_FILE=str(path), QED_RATE_LIMIT="20/minute",
+                       QED_MAX_CONTENT_LENGTH="2000")["client"]
+
+    def ogc_exception(response, status: int) -> dict:
+        assert response.status_code == status and response.mimetype == "application/json", response.data
+        body = response.get_json()
+        assert body["status"] == status and isinstance(body["type"], str) and body["type"], body
+        assert isinstance(body["title"], str) and isinstance(body["detail"], str) and "code" not in body
+        return body
+
+    for url in ("/ogcapi", "/ogcapi/", "/ogcapi/processes", "/ogcapi/jobs/x"):
+        assert "API key" in ogc_exception(client.get(url), 401)["detail"]
+    assert client.get("/jobs/x").get_json()["code"] == 401  # the native face keeps its shape
+    big = {"inputs": {"mai": "x" * 3000}}
+    body = ogc_exception(client.post("/ogcapi/processes/pram.rice/execution", json=big, headers=auth), 413)
+    assert "QED_MAX_CONTENT_LENGTH" in body["detail"]
+    assert client.post("/pram/rice", json=big, headers=auth).get_json()["code"] == 413
+    ogc_exception(client.post("/ogcapi/processes/pram.rice/execution", data="x", headers=auth), 415)
+    ogc_exception(client.put("/ogcapi/processes", headers=auth), 405)
+    ogc_exception(client.get("/ogcapi/no/such/path", headers=auth), 404)
+    for _ in range(30):  # past QED_RATE_LIMIT
+        response = client.get("/ogcapi/conformance", headers=auth)
+        if response.status_code == 429:
+            break
+    assert "QED_RATE_LIMIT" in ogc_exception(response, 429)["detail"] and response.headers["Retry-After"]
+    assert client.get("/jobs", headers=auth).get_json()["code"] == 429
+
+
 def test_callback_hosts_are_checked_by_name_address_and_what_a_name_resolves_to():
     from flask_qed.callbacks import refusal
     assert refusal("http://127.0.0.1:9/x", ["127.0.0.1"]) is None
@@ -526,3 +560,75 @@ def test_callback_hosts_are_checked_by_name_address_and_what_a_name_resolves_to(
     for url, rule in (("file:///etc/passwd", "http or https"), ("http://a:b@127.0.0.1/", "credentials"),
                       ("http://127.0.0.1:99999/", "valid URL"), ("http:///x", "no host")):
         assert rule in refusal(url, ["127.0.0.1"]), url
+
+
+def test_every_answer_matches_the_api_document(tmp_path):
+    """Schemathesis over /ogcapi/api against gunicorn, a real worker and keys on: every
+    operation, with valid and schema-breaking requests, with and without a key, and the
+    answers about real jobs (status, raw and document results, dismissal) use only
+    documented status codes and content types, in the documented shapes, and never
+    answer a server error. Bounded: a few examples an operation."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis import GenerationMode
+    from schemathesis.checks import (content_type_conformance, not_a_server_error,
+                                     response_schema_conformance, status_code_conformance)
+    from schemathesis.core.failures import Failure, FailureGroup
+    path = tmp_path / "api_keys"
+    auth = {"X-API-Key": keyfile.add_key(path, "alice")}
+    started: list = []
+    try:
+        deployed = _deploy(tmp_path, started, QED_API_KEYS_FILE=str(path), QED_APPS="", QED_SYNC_WAIT="2")
+        ogc = deployed["base"] + "/ogcapi"
+        # from_dict, not from_url: from_url leaves out the operation that serves the document
+        schema = schemathesis.openapi.from_dict(requests.get(ogc + "/api", timeout=30).json())
+        checks = [not_a_server_error, status_code_conformance, content_type_conformance,
+                  response_schema_conformance]
+        failures: list[str] = []
+        calls = [0]
+
+        def validate(case, headers: dict[str, str], label: str) -> None:
+            calls[0] += 1
+            try:
+                case.call_and_validate(base_url=ogc, headers=headers, checks=checks, timeout=60)
+            except (Failure, FailureGroup) as exc:
+                failures.append(f"{case.method} {case.formatted_path} ({label}): {exc}"[:1500])
+
+        def run(operation, mode, headers: dict[str, str], examples: int) -> None:
+            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def call(case) -> None:
+                validate(case, headers, f"{mode.value}, {'a key' if headers else 'no key'}")
+            try:
+                call()
+            except Unsatisfiable:  # nothing to break in an operation without parameters or body
+                assert mode is GenerationMode.NEGATIVE, operation.label
+
+        operations = {(op.method.upper(), op.path): op for op in (r.ok() for r in schema.get_all_operations())}
+        assert len(operations) > 15 and ("GET", "/api") in operations
+        for operation in operations.values():
+            run(operation, GenerationMode.POSITIVE, auth, 8)
+            run(operation, GenerationMode.NEGATIVE, auth, 4)
+            if operation.path != "/api":  # the API document is public
+                run(operation, GenerationMode.POSITIVE, {}, 1)
+        rice = {"mai": 1, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.5, "kd": 10}
+        execute = operations[("POST", "/processes/pram.rice/execution")]
+        for body, prefer in (({"inputs": rice}, {}), ({"inputs": rice, "response": "document"}, {}),
+                             ({"inputs": {**rice, "mai": [1, 2]}, "outputs": {"out_cw": {}}}, {}),
+                             ({"inputs": rice}, {"Prefer": "respond-async"})):
+            validate(execute.Case(body=body, media_type="application/json"), {**auth, **prefer}, "a real run")
+        jobs = requests.get(f"{ogc}/jobs?limit=100", headers=auth, timeout=30).json()["jobs"]
+        assert len(jobs) >= 10 and any(job["status"] == "successful" for job in jobs)
+        for job in jobs:
+            for key in (("GET", "/jobs/{jobID}"), ("GET", "/jobs/{jobID}/results")):
+                validate(operations[key].Case(path_parameters={"jobID": job["jobID"]}), auth, "a real job")
+        for job in jobs[:3]:
+            validate(operations[("DELETE", "/jobs/{jobID}")].Case(path_parameters={"jobID": job["jobID"]}),
+                     auth, "a real job")
+        assert not failures, "\n\n".join(failures[:20])
+        assert calls[0] > 300
+    finally:
+        for proc in started:
+            stop(proc)

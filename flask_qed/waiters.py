@@ -1,0 +1,83 @@
+"""Bounded waiting: how a request that answers with a job's result waits for it.
+
+Two faces answer a submission with the result rather than a job id:
+``POST /rest/pram/<model>/<jobId>`` (pram_flask's contract, up to
+``QED_REST_WAIT`` s) and an OGC execution without ``Prefer: respond-async`` (up
+to ``QED_SYNC_WAIT`` s). Each such wait holds what serves a request (a thread, or
+under gevent a greenlet and a connection). If all of them waited on a queue that
+does not move, nothing else would be answered, ``/healthz`` included, and the
+process would look dead.
+
+So waiting takes a slot: each gateway process lets at most ``QED_MAX_WAITERS``
+requests wait at once, counted by a semaphore taken without blocking. A request
+that finds no slot free does not queue for one: it answers at once as an
+asynchronous submission does (202 with the URL to poll on ``/rest``, 201 with the
+job's status and ``Location`` on OGC). The job is the same either way; only the
+answer differs.
+
+The default follows what a wait holds. Under gunicorn's threads (``gthread``, 4
+a process) it holds a thread: 2, so that half of them always answer. Under the
+default ``gevent`` worker it holds a greenlet and a connection (1,000 a process)
+and reads the store a few times a second: 100.
+
+The wait itself reads the job's state from the store (the job record is the
+source of truth), at first every 20 ms and then less often, up to 4 times a second.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from . import jobs
+from .runtime import Runtime
+
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25  # seconds between two reads of the job's state
+
+
+class WaitSlots:
+    """At most ``limit`` waits at once in this process; taking a slot never blocks."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """True inside the block if a slot was free (and is held until the block ends)."""
+        held = self._free.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                self._free.release()
+
+
+_CREATING = threading.Lock()
+
+
+def slots_of(runtime: Runtime) -> WaitSlots:
+    """The process's slots: one set per runtime, shared by every face that waits."""
+    slots = vars(runtime).get("wait_slots")
+    if slots is None:
+        with _CREATING:
+            slots = vars(runtime).setdefault("wait_slots", WaitSlots(runtime.settings.max_waiters))
+    return slots
+
+
+def wait_for_job(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any] | None:
+    """The job's record (without its data) once finished, or as it is after ``seconds``;
+    None at once, without reading the store, when no waiting slot is free."""
+    with slots_of(runtime).slot() as held:
+        if not held:
+            return None
+        deadline = time.monotonic() + max(0.0, seconds)
+        pause = _FIRST_PAUSE
+        while True:
+            record = runtime.store.get(job_id, data=False)
+            left = deadline - time.monotonic()
+            if record["status"] in jobs.TERMINAL or left <= 0:
+                return record
+            time.sleep(min(pause, left))
+            pause = min(pause * 1.5, _LONGEST_PAUSE)
