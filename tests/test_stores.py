@@ -261,6 +261,55 @@ def test_a_corrupted_sqlite_file_is_store_unavailable(tmp_path):
             call()
 
 
+@pytest.mark.parametrize("damage", ["deleted", "overwritten", "replaced"])
+def test_a_sqlite_file_damaged_while_open_is_store_unavailable(tmp_path, damage):
+    """An open connection keeps working on a deleted or overwritten file (the inode lives
+    on, its pages are cached): the store must notice, on ping and on every call."""
+    path = tmp_path / "jobs.sqlite3"
+    store = open_store(f"sqlite:///{path}", 60)
+    jid = new_id()
+    store.create(jid, {"status": "PENDING"})
+    store.ping()
+    garbage = b"this is not a database" * 500
+    if damage == "deleted":
+        path.unlink()
+    elif damage == "overwritten":
+        path.write_bytes(garbage)
+    else:
+        (tmp_path / "other").write_bytes(garbage)
+        (tmp_path / "other").replace(path)
+    for call in (store.ping, lambda: store.get(jid), lambda: store.create(new_id(), {"status": "PENDING"}),
+                 lambda: store.list_jobs(), lambda: store.count_active("x"), lambda: store.update(jid, {"a": 1})):
+        with pytest.raises(StoreUnavailable):
+            call()
+    assert path.exists() == (damage != "deleted")  # no new, empty store in its place
+
+
+def test_a_deleted_sqlite_file_is_not_made_again(tmp_path):
+    """Once deleted, neither a process that had it open (a new connection: a new thread,
+    a forked child, another store) nor a new process beside the -wal it left makes a new,
+    empty file: the jobs would be lost without a word, and SQLite would read the old -wal
+    into it."""
+    import subprocess
+    import sys
+    path = tmp_path / "jobs.sqlite3"
+    store, other = open_store(f"sqlite:///{path}", 60), open_store(f"sqlite:///{path}", 60)
+    store.create(new_id(), {"status": "PENDING"})
+    other.ping()  # a connection that keeps the -wal and -shm, as another process's would
+    path.unlink()
+    store.close()
+    for opened in (store, open_store(f"sqlite:///{path}", 60)):
+        with pytest.raises(StoreUnavailable, match="deleted while in use"):
+            opened.ping()
+    assert (tmp_path / "jobs.sqlite3-wal").exists()
+    fresh = subprocess.run([sys.executable, "-c", "import sys; from flask_qed.stores import open_store; "
+                            "open_store(sys.argv[1], 60).ping()", f"sqlite:///{path}"],
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.returncode != 0 and "its -wal is there" in fresh.stderr, fresh.stderr
+    assert not path.exists()
+    other.close()
+
+
 def test_mongo_ttl_index_on_a_real_datetime(tmp_path):
     store = make_store("mongomock", tmp_path, ttl=86400)
     jid = new_id()

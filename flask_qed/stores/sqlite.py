@@ -9,6 +9,12 @@ queued or running job has ``expires_at`` = NEVER, so it cannot expire.
 
 Every SQLite error (a locked, unreadable or corrupted file: "file is not a
 database") is reported as :class:`StoreUnavailable`, which the gateway answers 503.
+
+A connection keeps working on a file that was deleted, replaced or overwritten,
+so before each use the file at the path must still be the one it opened, and
+still a database; a file deleted while in use is never made again, empty: every
+request is answered 503 until a restart (see :mod:`.sqlite_file`). The files are
+their owner's alone (0600 in a folder made 0700).
 """
 from __future__ import annotations
 
@@ -19,11 +25,11 @@ import sqlite3
 import threading
 import time
 import zlib
-from pathlib import Path
 from typing import Any, Callable
 
 import orjson
 
+from . import sqlite_file
 from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
 
 logger = logging.getLogger(__name__)
@@ -119,33 +125,53 @@ def path_from_url(url: str) -> str:
     return url[len("sqlite:///"):]
 
 
+def os_thread_local() -> Any:
+    """Storage per operating-system thread, also under gevent (the gateway's default
+    gunicorn worker), where ``threading.local`` is per greenlet: a connection per
+    request would be opened and never reused. Greenlets of one thread may share a
+    connection: a sqlite3 call never yields to another greenlet, so statements of
+    two requests never interleave."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return threading.local()
+    return monkey.get_original("threading", "local")() if monkey.is_module_patched("threading") \
+        else threading.local()
+
+
 class SQLiteStore(JobStore):
     def __init__(self, url: str, ttl: int):
         super().__init__(ttl)
         self.path = path_from_url(url)
         if not self.path or self.path == "/":
             raise ValueError(f"QED_STORE_URL: no file path in {url!r}")
-        self._local = threading.local()
+        self._local = os_thread_local()
         self._last_purge = 0.0
 
     # -- connection -----------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
+            self._check_file()
             return conn
         try:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite_file.connect(self.path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.executescript(SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 _upgrade(conn)
+            ident = sqlite_file.identity(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
         self._local.conn, self._local.pid = conn, os.getpid()
+        self._local.file, self._local.stamp = ident, None
+        self._check_file()
         return conn
+
+    def _check_file(self) -> None:
+        self._local.stamp = sqlite_file.check(self.path, self._local.file, self._local.stamp)
 
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
