@@ -64,9 +64,13 @@ def start_redis(workdir: Path, port: int | None = None, host: str = "127.0.0.1",
     The settings go in a config file readable by its owner only, so that a
     ``password`` (requirepass) never shows on a command line (``ps``). Protected
     mode stays on. ``tied``: the server dies with this process (PR_SET_PDEATHSIG).
+    The work folder is made 0700 and the server runs with umask 077, so that the
+    append-only file (every queued job's message) is its owner's alone.
     """
     port = port or free_port(host)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if workdir.stat().st_uid == os.getuid():  # the server's own folder, also when an older version made it 0755
+        workdir.chmod(0o700)
     conf = workdir / "redis.conf"
     lines = [f"port {port}", f"bind {host}", f'dir "{workdir}"', 'save ""',
              f"appendonly {'yes' if persist else 'no'}", "maxmemory-policy noeviction",
@@ -77,7 +81,7 @@ def start_redis(workdir: Path, port: int | None = None, host: str = "127.0.0.1",
     with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(lines) + "\n")
     args = [redis_server_binary(), str(conf)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, umask=0o077,
                             preexec_fn=die_with_parent if tied else None)  # noqa: PLW1509
     try:
         wait_for_port(host, port)

@@ -89,8 +89,8 @@ def _entries(path: Path) -> list[tuple[str, str]]:
 
 
 def _write(path: Path, entries: list[tuple[str, str]]) -> None:
-    """Replace the file atomically, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Replace the file atomically, readable by its owner only (a folder made for it: 0700)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
