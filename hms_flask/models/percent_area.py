@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..science import MAX_CELLS, MAX_FEATURES, MAX_VERTICES
@@ -63,6 +63,7 @@ class Inputs(BaseModel):
         "nldas", description="Grid: nldas (0.125 deg CONUS), gldas (0.25 deg global, 60S-90N) "
                              "or prism (1/24 deg, 4 km CONUS)",
         json_schema_extra={"units": "-"})
+    _catchments: Any = PrivateAttr(None)   # built once by the checks, counted by estimate_cost
 
     @field_validator("geometry", mode="before")
     @classmethod
@@ -79,9 +80,13 @@ class Inputs(BaseModel):
 
     @model_validator(mode="after")
     def _check_geometry(self) -> "Inputs":
+        """The catchments built and checked; the job keeps them as WKB (see
+        ``stored_form``), not as the GeoJSON's Python lists."""
         pa = _science()
         catchments = pa.parse_geojson(self.geometry)
         pa.check_catchments(catchments, _grids()[self.grid], MAX_CELLS)
+        self._catchments = catchments
+        self.geometry = pa.stored_form(catchments)
         return self
 
 
@@ -95,7 +100,8 @@ OUTPUTS = {
 
 def estimate_cost(inputs: Inputs) -> int:
     pa = _science()
-    return pa.estimate_cells(pa.parse_geojson(inputs.geometry), _grids()[inputs.grid])
+    catchments = inputs._catchments or pa.catchments_from(inputs.geometry)
+    return pa.estimate_cells(catchments, _grids()[inputs.grid])
 
 
 def read_upload(data: bytes, filename: str) -> dict[str, Any]:
@@ -104,9 +110,9 @@ def read_upload(data: bytes, filename: str) -> dict[str, Any]:
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The areas. The GeoJSON is taken out of ``inputs`` (the worker's own copy of the stored
-    inputs): once the catchments are built, its Python lists and floats (about 150 bytes a
-    vertex) are freed before the areas are computed, not held beside them."""
+    """The areas. The geometry is taken out of ``inputs`` (the worker's own copy of the stored
+    inputs): once the catchments are built it is freed before the areas are computed, not
+    held beside them (GeoJSON stored by an earlier version: about 150 bytes a vertex)."""
     pa = _science()
-    catchments = pa.parse_geojson(inputs.pop("geometry"))
+    catchments = pa.catchments_from(inputs.pop("geometry"))
     return pa.percent_area(catchments, inputs.get("grid") or "nldas")

@@ -13,6 +13,7 @@ bounding box; cells strictly inside a catchment are recognised with a prepared
 """
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,8 @@ from . import MAX_CELLS
 from .grids import Grid, get_grid, to_equal_area
 from .vector_upload import read_vector
 
-__all__ = ["MAX_CELLS", "Catchment", "parse_geojson", "check_catchments", "estimate_cells",
+__all__ = ["MAX_CELLS", "Catchment", "parse_geojson", "stored_form", "catchments_from", "check_catchments",
+           "estimate_cells",
            "percent_area", "read_vector_file"]
 
 # Attributes that name a catchment, in order of preference; matched ignoring case.
@@ -75,6 +77,29 @@ def parse_geojson(value: Any) -> list[Catchment]:
     return out
 
 
+# Checked catchments as a job stores them: ids and base64 WKB, about 22 bytes a vertex and
+# one string a catchment, where GeoJSON parsed into Python lists takes about 150 bytes a
+# vertex (and copying it for the store as much again). Never accepted from a client:
+# parse_geojson refuses it (it has no GeoJSON "type").
+STORED_FORMAT = "hms-catchments-wkb-1"
+
+
+def stored_form(catchments: list[Catchment]) -> dict[str, Any]:
+    """Checked catchments -> the compact JSON a job's inputs keep (see :func:`catchments_from`)."""
+    wkb = shapely.to_wkb(np.array([c.geometry for c in catchments], dtype=object))
+    return {"format": STORED_FORMAT, "ids": [c.id for c in catchments],
+            "wkb": [base64.b64encode(w).decode("ascii") for w in wkb]}
+
+
+def catchments_from(value: Any) -> list[Catchment]:
+    """A job's stored geometry: the compact form of :func:`stored_form`, or GeoJSON (as
+    jobs stored before it keep it)."""
+    if isinstance(value, dict) and value.get("format") == STORED_FORMAT:
+        geoms = shapely.from_wkb([base64.b64decode(w) for w in value["wkb"]])
+        return [Catchment(str(fid), geom) for fid, geom in zip(value["ids"], geoms)]
+    return parse_geojson(value)
+
+
 def _shape(geom: Any, fid: str) -> Any:
     if not isinstance(geom, dict):
         raise ValueError(f"feature {fid}: has no geometry")
@@ -100,20 +125,21 @@ def _rings_as_arrays(geom: dict[str, Any]) -> dict[str, Any]:
     each: shapely would first copy every position into a new list of new floats (about
     150 bytes a vertex at once); the result and the errors are shapely's own."""
     kind, coords = geom.get("type"), geom.get("coordinates")
-    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, list):
-        return geom
+    if kind not in ("Polygon", "MultiPolygon") or not isinstance(coords, (list, tuple)):
+        return geom   # an uploaded file's GeoJSON (shapely's mapping) has tuples
     try:
         if kind == "Polygon":
             coords = [_ring(ring) for ring in coords]
         else:
-            coords = [[_ring(ring) for ring in part] if isinstance(part, list) else part for part in coords]
+            coords = [[_ring(ring) for ring in part] if isinstance(part, (list, tuple)) else part
+                      for part in coords]
     except (ValueError, TypeError):
         return geom   # shapely words the error
     return {"type": kind, "coordinates": coords}
 
 
 def _ring(ring: Any) -> Any:
-    if not isinstance(ring, list) or not ring:
+    if not isinstance(ring, (list, tuple)) or not ring:
         return ring
     array = np.asarray(ring, dtype=float)
     if array.ndim != 2 or not np.isfinite(array).all():   # None reads as NaN here, not in shapely
