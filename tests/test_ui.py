@@ -517,6 +517,7 @@ def test_without_a_key_the_page_asks_for_one_then_works(tab, stack):
     # my jobs, filtered by model and status through GET /jobs
     tab.open("/ui/jobs")
     page.locator("#jobs tbody tr").first.wait_for()
+    assert page.locator("#open-notice").count() == 0 and "Your jobs" in page.locator("main").inner_text()
     mine = api_get(stack, "/jobs?limit=50").json()["jobs"]
     assert page.locator("#jobs tbody tr").count() == len(mine)
     assert page.locator("#jobs tbody tr").first.locator("th").inner_text() == mine[0]["job_id"][:8]
@@ -534,6 +535,59 @@ def test_without_a_key_the_page_asks_for_one_then_works(tab, stack):
     page.evaluate(f"() => sessionStorage.setItem('qed.apiKey', {json.dumps(other)})")
     tab.open(f"/ui/jobs/{job_id}")
     page.wait_for_function("() => /Not found/.test(document.getElementById('job-error').textContent)")
+
+
+@pytest.fixture()
+def open_stack(tmp_path):
+    """The gateway with no key file, served on a free port (no worker: the job pages read
+    the store through the API); returns the stack and its store."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from flask_qed.embedded import free_port
+    from flask_qed.runtime import Runtime
+    from flask_qed.tasks import create_celery
+    from flask_qed.web import create_gateway
+    from tests.conftest import make_env
+    env = make_env("redis://127.0.0.1:1/0", f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)
+    gateway = create_gateway(create_celery(Runtime.load(env)))
+    server = make_server("127.0.0.1", free_port(), gateway, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"base": f"http://127.0.0.1:{server.server_port}", "key": "qed_no_key_here", "auth": {}},\
+        gateway.extensions["qed"].store
+    server.shutdown()
+    thread.join(10)
+
+
+def test_without_keys_the_job_pages_say_that_every_job_is_visible(browser, open_stack, artifacts, tmp_path):
+    """With no key file GET /jobs lists every client's jobs to anyone: the pages where a
+    person sees their jobs say so plainly, above another client's job."""
+    import uuid
+
+    from flask_qed import jobs
+    stack, store = open_stack
+    job_id = str(uuid.uuid4())
+    store.create(job_id, {**jobs.new_record("pram", "rice", "1.0", "pram.rice"), "owner": "addr:192.0.2.7",
+                          "status": jobs.FAILURE, "error": "someone else's job", "finished": jobs.now_iso()})
+    tab = Tab(browser, stack, artifacts, "open-server", tmp_path)
+    page = tab.page
+    try:
+        tab.open("/ui/jobs")
+        page.locator("#jobs tbody tr").first.wait_for()
+        notice = page.locator("#open-notice")
+        assert notice.is_visible()
+        assert "This server has no API keys: every job here can be seen by anyone who can reach it" \
+            in " ".join(notice.inner_text().split())
+        assert page.locator("#jobs tbody tr").first.locator("th").inner_text() == job_id[:8]  # not the viewer's
+        assert "Your jobs" not in page.locator("main").inner_text()
+        tab.shot("my-jobs")
+        tab.open(f"/ui/jobs/{job_id}")
+        assert tab.wait_done() == "Failed (FAILURE)"
+        assert page.locator("#open-notice").is_visible()
+    finally:
+        tab.close()
 
 
 @pytest.mark.parametrize("where", ["catalogue", "form", "job", "map", "my-jobs"])

@@ -13,6 +13,8 @@ own scripts and styles only, no inline code).
 The pages sit behind the front door like every route (rate limit, headers),
 which lets them through without a key (``security.PUBLIC_PREFIXES``); the
 redirect of a browser's ``GET /`` sits outside it, so that it works with keys on.
+Without a key file the API is open and lists every client's jobs to anyone:
+the job pages say so plainly.
 """
 from __future__ import annotations
 
@@ -105,8 +107,11 @@ def create_ui(runtime: Runtime) -> Flask:
 
     @ui.context_processor
     def common() -> dict[str, Any]:
+        # keys_on: whether the front door asks for API keys (it says so in the environ);
+        # without keys every job is everyone's, and the job pages say so.
         return {"api_root": request.script_root[:-len(PREFIX)] if request.script_root.endswith(PREFIX)
-                else request.script_root, "ui_root": request.script_root}
+                else request.script_root, "ui_root": request.script_root,
+                "keys_on": bool(request.environ.get("qed.keys"))}
 
     @ui.get("/")
     def catalogue() -> str:
