@@ -171,6 +171,22 @@ def _pairs(catchments: list[Catchment], grid: Grid) -> tuple[np.ndarray, np.ndar
     return feats, flat // 100_000, flat % 100_000
 
 
+PAIR_CHUNK = 4096   # (catchment, cell) pairs whose cells are built and intersected at once
+
+
+def _groups(feat_idx: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """Consecutive catchments [lo, hi) with about PAIR_CHUNK candidate pairs together (a
+    catchment with more is a group of its own); ``feat_idx`` is sorted, as _pairs gives it."""
+    ends = np.searchsorted(feat_idx, np.arange(1, count + 1))   # pairs before catchment i + 1
+    groups, lo = [], 0
+    while lo < count:
+        base = ends[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, base + PAIR_CHUNK, side="right")))
+        groups.append((lo, min(hi, count)))
+        lo = hi
+    return groups
+
+
 def estimate_cells(catchments: list[Catchment], grid: Grid) -> int:
     """Number of candidate (catchment, cell) pairs, from the parts' bounding boxes."""
     total = 0
@@ -210,35 +226,46 @@ def percent_area(catchments: list[Catchment], grid: Grid | str) -> dict[str, Any
     """The cells of ``grid`` each catchment intersects, with areas and percents."""
     grid = get_grid(grid) if isinstance(grid, str) else grid
     feat_idx, rows, cols = _pairs(catchments, grid)
-    keys = rows * grid.ncols + cols
-    uniq, inv = np.unique(keys, return_inverse=True)
-    cells = grid.projected_cells(uniq // grid.ncols, uniq % grid.ncols)
-    cell_area = shapely.area(cells)
-    feats = to_equal_area(np.array([c.geometry for c in catchments], dtype=object), grid)
-    broken = ~shapely.is_valid(feats)   # projection can pinch near-touching rings
-    if broken.any():
-        feats[broken] = shapely.make_valid(feats[broken])
-    shapely.prepare(feats)
-    feat_area = shapely.area(feats)
-
-    pair_feat, pair_cell = feats[feat_idx], cells[inv]
-    contained = np.zeros(len(keys))
-    inside = shapely.contains_properly(pair_feat, pair_cell)
-    contained[inside] = cell_area[inv[inside]]
-    edge = ~inside & shapely.intersects(pair_feat, pair_cell)
-    contained[edge] = shapely.area(shapely.intersection(pair_feat[edge], pair_cell[edge]))
+    contained = np.zeros(len(feat_idx))
+    pair_cell_area = np.zeros(len(feat_idx))
+    feat_area = np.zeros(len(catchments))
+    geoms = np.array([c.geometry for c in catchments], dtype=object)
+    # A group of catchments at a time, and their cells PAIR_CHUNK at a time: the projected
+    # cells and intersections of 50,000 pairs at once would take about 300 MB.
+    for lo, hi in _groups(feat_idx, len(catchments)):
+        feats = to_equal_area(geoms[lo:hi], grid)
+        broken = ~shapely.is_valid(feats)   # projection can pinch near-touching rings
+        if broken.any():
+            feats[broken] = shapely.make_valid(feats[broken])
+        shapely.prepare(feats)
+        feat_area[lo:hi] = shapely.area(feats)
+        first, last = np.searchsorted(feat_idx, [lo, hi])
+        for start in range(first, last, PAIR_CHUNK):
+            part = slice(start, min(start + PAIR_CHUNK, last))
+            keys = rows[part] * grid.ncols + cols[part]
+            uniq, inv = np.unique(keys, return_inverse=True)
+            cells = grid.projected_cells(uniq // grid.ncols, uniq % grid.ncols)
+            cell_area = shapely.area(cells)
+            pair_feat, pair_cell = feats[feat_idx[part] - lo], cells[inv]
+            found = np.zeros(len(inv))
+            inside = shapely.contains_properly(pair_feat, pair_cell)
+            found[inside] = cell_area[inv[inside]]
+            edge = ~inside & shapely.intersects(pair_feat, pair_cell)
+            found[edge] = shapely.area(shapely.intersection(pair_feat[edge], pair_cell[edge]))
+            contained[part], pair_cell_area[part] = found, cell_area[inv]
     # Relative to the smaller of cell and catchment, so a tiny catchment is kept whole.
-    keep = contained > SLIVER * np.minimum(cell_area[inv], feat_area[feat_idx])
+    keep = contained > SLIVER * np.minimum(pair_cell_area, feat_area[feat_idx])
 
-    feat_idx, rows, cols, inv, contained = (a[keep] for a in (feat_idx, rows, cols, inv, contained))
+    feat_idx, rows, cols, contained, pair_cell_area = (
+        a[keep] for a in (feat_idx, rows, cols, contained, pair_cell_area))
     lon, lat = grid.centers(rows, cols)
-    cell_km2 = cell_area[inv] / 1e6
+    cell_km2 = pair_cell_area / 1e6
     out: dict[str, Any] = {c.id: {"points": []} for c in catchments}
     order = np.lexsort((cols, rows, feat_idx))
     columns = {
         "latitude": lat, "longitude": lon, "cellArea": cell_km2,
         "containedArea": contained / 1e6,
-        "percentArea": 100.0 * contained / cell_area[inv],
+        "percentArea": 100.0 * contained / pair_cell_area,
         "percentCatchment": 100.0 * contained / feat_area[feat_idx],
     }
     values = {k: v[order].tolist() for k, v in columns.items()}
