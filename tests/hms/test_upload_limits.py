@@ -237,3 +237,22 @@ def test_skipped_members_count_against_the_unpacked_size(client, tmp_path):
     # A few of them, well within the caps, are skipped as before.
     few = with_members(parts, {name: member for name in names[:4]})
     assert len(accepted(client, post(client, few, "c.zip"))["geometry"]) == 2
+
+
+# --- what a job keeps ------------------------------------------------------------------------------
+
+def test_a_job_keeps_its_catchments_as_wkb_and_runs_either_form():
+    """Validated inputs hold the checked catchments as WKB (a few strings, not a Python list
+    per vertex); a job stored as GeoJSON by an earlier version runs the same; a client
+    cannot send the stored form itself."""
+    geojson = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"COMID": 7}, "geometry": shapely.geometry.mapping(shapely.Polygon(ring(500)))},
+        {"type": "Feature", "properties": {"COMID": 8}, "geometry": shapely.geometry.mapping(shapely.box(-89, 35, -88.9, 35.1))}]}
+    validated = MODEL.validate({"geometry": geojson, "grid": "nldas"})
+    stored = orjson.loads(orjson.dumps(validated))
+    assert stored["geometry"]["ids"] == ["7", "8"] and all(isinstance(w, str) for w in stored["geometry"]["wkb"])
+    assert len(orjson.dumps(stored)) < len(orjson.dumps(geojson))
+    assert MODEL.run(stored) == MODEL.run({"geometry": geojson, "grid": "nldas"})
+    with pytest.raises(InputError) as err:
+        MODEL.validate({"geometry": MODEL.validate({"geometry": geojson})["geometry"]})
+    assert "GeoJSON" in err.value.errors[0]["rule"]
