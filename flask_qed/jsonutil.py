@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from .model import json_safe
+from .codec import json_safe
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 

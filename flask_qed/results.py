@@ -94,7 +94,7 @@ def packed_table(packed: bytes) -> Table | None:
     """The results in ``packed`` (stored, compressed JSON) as a :class:`Table`, or None
     when they are not in column form."""
     from .jsonutil import TextStream, unpacked_pieces
-    from .model import _Column
+    from .columns import Column
 
     text = TextStream(unpacked_pieces(packed, size=4 << 20))
     if text.peek() != "{":
@@ -118,7 +118,7 @@ def packed_table(packed: bytes) -> Table | None:
                 ref = keys
             elif keys == ref:
                 keys = ref
-            found.append((field, keys, _Column(list(column.values()))))
+            found.append((field, keys, Column(list(column.values()))))
             del column
     if not outputs_seen:
         return None
@@ -175,7 +175,7 @@ def _text(value: Any) -> str:
 
 
 def _column_text(col: Any, start: int, stop: int) -> list[str]:
-    """The cells of runs ``start:stop`` of a column (:class:`~flask_qed.model._Column`)."""
+    """The cells of runs ``start:stop`` of a column (:class:`~flask_qed.columns.Column`)."""
     if isinstance(col.values, list):
         return [_text(v) for v in col.values[start:stop]]
     values = col.values[start:stop]

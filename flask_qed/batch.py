@@ -1,0 +1,178 @@
+"""Batch execution: a model's science run over validated rows a chunk at a time.
+
+Two ways, with the same result: :func:`run_rows` takes the validated inputs as Python
+objects and returns ubertool's column form as Python objects; :func:`run_chunked` takes
+inputs stored in the chunked layout (written by :class:`ChunkedInputs`, one chunk of
+validated rows a line, compressed) and writes the result as packed JSON while it is
+computed, each field's values kept compressed until the whole document is joined
+(:class:`~flask_qed.jsonutil.PackedJoin`), so that memory stays bounded however large
+the batch. Numeric columns are written straight from their arrays
+(:func:`~flask_qed.codec.members_text`), not a Python float a run.
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Any, Callable
+
+from .codec import columns_to_json, members_text, numeric_column
+from .columns import rows_to_columns
+from .jsonutil import Packed, PackedJoin, PackedWriter, PieceWriter, dumps, loads, unpacked_lines
+
+__all__ = ["CHUNKED", "ChunkedInputs", "run_rows", "run_chunked"]
+
+CHUNKED = "qed-chunks-1"  # the layout of inputs stored by Model.validate_packed
+_HEAD = re.compile(rb'^\{"format":"qed-chunks-1","total":([0-9]+),"chunks":\[$')
+
+Compute = Callable[[dict[str, Any]], Any]  # a batch model's science: columns -> output columns
+Progress = Callable[[float], None]
+
+
+def run_rows(compute: Compute, validated: dict[str, Any], chunk_rows: int,
+             progress: Progress | None = None) -> dict[str, Any]:
+    """Run ``compute`` on validated inputs (``{"keys", "rows"}``, plus ``"errors"`` of
+    skipped runs), ``chunk_rows`` runs at a time; ``progress`` hears the fraction done
+    after each chunk. Returns ``{"inputs", "outputs"}`` in column form (and the errors)."""
+    # ``validated`` is what validation returned (possibly through a JSON
+    # store): rows already checked, parsed and completed with defaults.
+    keys, rows = validated["keys"], validated["rows"]
+    data: dict[str, dict[str, Any]] = {"inputs": {}, "outputs": {}}
+    if validated.get("errors"):  # runs skipped as invalid (on_invalid="skip")
+        data["errors"] = validated["errors"]
+    for start in range(0, len(rows), chunk_rows):
+        part_keys = keys[start:start + chunk_rows]
+        columns = rows_to_columns(rows[start:start + chunk_rows])
+        outputs = compute(columns)
+        for section, cols in (("inputs", columns), ("outputs", outputs)):
+            for name, values in columns_to_json(cols, part_keys).items():
+                data[section].setdefault(name, {}).update(values)
+        if progress is not None:
+            progress(min(1.0, (start + chunk_rows) / len(rows)))
+    return data
+
+
+class ChunkedInputs:
+    """Validated batch inputs written in the chunked layout, as they are validated: a
+    head naming ``total`` runs, then one ``{"keys", "rows"}`` chunk a line (``rows`` the
+    JSON text of the validated rows), then the count kept and the skipped runs' errors."""
+
+    def __init__(self, total: int) -> None:
+        self._out = PackedWriter()
+        self._out.write(b'{"format":"%s","total":%d,"chunks":[\n' % (CHUNKED.encode(), total))
+        self.count = 0  # runs written
+
+    def add(self, keys: list[str], rows: bytes) -> None:
+        self._out.write((b"," if self.count else b"") + b'{"keys":' + dumps(keys) + b',"rows":' + rows
+                        + b"}\n")
+        self.count += len(keys)
+
+    def close(self, errors: dict[str, list[dict[str, Any]]]) -> Packed:
+        self._out.write(b'],"count":%d' % self.count + (b',"errors":' + dumps(errors) if errors else b"")
+                        + b"}")
+        return self._out.close()
+
+
+def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Progress | None,
+               unchunked: Callable[[Any, Progress | None], Any]) -> Any:
+    """:func:`run_rows` on inputs stored by :class:`ChunkedInputs`, a chunk at a time: the
+    result is written as packed JSON as it is computed, in exactly the form
+    :func:`run_rows` returns. Inputs stored otherwise are parsed and handed to
+    ``unchunked`` (with ``progress``)."""
+    lines = unpacked_lines(packed)
+    head = next(lines, b"")
+    found = _HEAD.match(head)
+    if found is None:
+        return unchunked(loads(zlib.decompress(packed)), progress)
+    total = max(1, int(found.group(1)))
+    # One chunk: its fields are small, kept as text (compressing each costs more than it saves).
+    result = _ResultWriter(compute, total, total <= chunk_rows, progress)
+    tail: dict[str, Any] = {}
+    keys: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for line in lines:
+        if line.startswith(b"]"):
+            tail = loads(b"{" + line[2:])
+            break
+        chunk = loads(line[1:] if line.startswith(b",") else line)
+        keys.extend(chunk["keys"])
+        rows.extend(chunk["rows"])
+        if len(rows) >= chunk_rows:
+            result.add(keys, rows)
+    if rows:
+        result.add(keys, rows)
+    return result.close(tail.get("errors"))
+
+
+class _TextWriter:
+    """:class:`~flask_qed.jsonutil.PackedWriter`'s interface, uncompressed (small fields)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, text: bytes) -> None:
+        self._parts.append(text)
+
+    def close(self) -> bytes:
+        return b"".join(self._parts)
+
+
+class _ResultWriter:
+    """A batch result being computed: each field's values as JSON text, a writer per field
+    (compressed pieces, or plain text when ``one_chunk``)."""
+
+    def __init__(self, compute: Compute, total: int, one_chunk: bool, progress: Progress | None) -> None:
+        self.compute, self.total, self.one_chunk, self.progress = compute, total, one_chunk, progress
+        self.fields: dict[str, dict[str, Any]] = {"inputs": {}, "outputs": {}}
+        self.done = 0
+
+    def add(self, keys: list[str], rows: list[dict[str, Any]]) -> None:
+        """Compute the runs ``keys``/``rows`` and append their fields' text; empties both
+        lists (``rows`` as soon as the science has its columns)."""
+        columns = rows_to_columns(rows)
+        outputs = self.compute(columns)
+        rows.clear()
+        names: list[bytes] | None = None  # each run's ',"key":' (the first without ','), once a chunk
+        for section, cols in (("inputs", columns), ("outputs", outputs)):
+            writers = self.fields[section]
+            for name, col in cols.items():  # one field at a time: few Python objects at once
+                if numeric_column(col, len(keys)):
+                    names = names or [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
+                    text = members_text(col, names)
+                else:
+                    text = dumps(columns_to_json({name: col}, keys)[name])[1:-1]
+                writer = writers.get(name)
+                if writer is None:
+                    writer = writers[name] = _TextWriter() if self.one_chunk else PieceWriter()
+                else:
+                    writer.write(b",")
+                writer.write(text)
+        self.done += len(keys)
+        keys.clear()
+        rows.clear()
+        if self.progress is not None:
+            self.progress(min(1.0, self.done / self.total))
+
+    def close(self, errors: Any) -> Packed:
+        """The whole result as one packed value. The fields' compressed text is joined as
+        it is: never decompressed and compressed again."""
+        out = PackedJoin()
+        glue = [b"{"]
+        for s, section in enumerate(("inputs", "outputs")):
+            glue.append((b"," if s else b"") + dumps(section) + b":{")
+            writers = self.fields[section]
+            for i, name in enumerate(list(writers)):
+                glue.append((b"," if i else b"") + dumps(name) + b":{")
+                writer = writers.pop(name)
+                if self.one_chunk:
+                    glue.append(writer.close())
+                else:
+                    out.text(b"".join(glue))
+                    glue = []
+                    out.piece(writer.close())
+                glue.append(b"}")
+            glue.append(b"}")
+        if errors:
+            glue.append(b',"errors":' + dumps(errors))
+        glue.append(b"}")
+        out.text(b"".join(glue))
+        return out.close()

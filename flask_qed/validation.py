@@ -1,0 +1,243 @@
+"""Validation of a model's inputs against its pydantic ``Inputs``, and the errors it reports.
+
+Every refusal is an :class:`InputError` listing {run, field, value, rule}: at most
+``MAX_ERRORS`` of them (the rest are counted, so a huge invalid batch costs little), a
+value out of range says why it is refused (:func:`range_reason`) and an unknown input
+names the closest declared one. Batches are validated a chunk of rows at a time
+(:func:`validate_chunks`); with ``skip`` their invalid runs are left out and reported
+per run instead of refusing the whole batch.
+
+Imports nothing of flask_qed: the declarations (:mod:`flask_qed.model`) and the column
+handling (:mod:`flask_qed.columns`) both build on it.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Any, Callable, Iterable
+
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model, model_validator
+
+__all__ = ["InputError", "MAX_ERRORS", "RUN_ERRORS", "VALIDATE_CHUNK", "short_value", "drop_blanks",
+           "input_errors", "validate_rows", "validate_chunks", "with_cost_limit"]
+
+MAX_ERRORS = 100        # errors listed in one answer; the rest are only counted
+RUN_ERRORS = 10         # errors listed per skipped run
+VALIDATE_CHUNK = 1_000  # runs validated at a time: the errors of one chunk stay small
+
+
+class InputError(ValueError):
+    """Inputs that break a rule; ``errors`` is a list of {run, field, value, rule}."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+        first = errors[0] if errors else {}
+        where = f"run {first['run']}: " if first.get("run") is not None else ""
+        super().__init__(f"{where}{first.get('field')}: {first.get('rule')}")
+
+
+def short_value(value: Any) -> Any:
+    """An offending value as an error shows it: itself when short and plain, else its
+    repr cut to 80 characters."""
+    text = repr(value)
+    return value if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))) else text[:80]
+
+
+def drop_blanks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A blank ("") or null input is an input not given: left out, so that the field's
+    default applies, or it is reported missing if required."""
+    out = rows
+    for i, row in enumerate(rows):
+        values = row.values()
+        if "" in values or None in values:
+            if out is rows:
+                out = list(rows)
+            out[i] = {k: v for k, v in row.items() if v is not None and v != ""}
+    return out
+
+
+def with_cost_limit(model: Any) -> type[BaseModel]:
+    """``model.inputs`` with one more check, after its own: the estimated cost of the
+    run is within ``model.max_cost`` (an input error, so the gateway answers 422).
+    ``model`` is a :class:`~flask_qed.model.Model` (any object with its cost fields)."""
+    schema, estimate, limit = model.inputs, model.estimate_cost, model.max_cost
+
+    def check_cost(inputs: Any) -> Any:
+        cost = estimate(inputs)
+        if cost > limit:
+            raise ValueError(f"the estimated cost of this run is {cost:,.0f} {model.cost_units}; "
+                             f"model {model.name} accepts at most MAX_COST = {limit:,.0f}")
+        return inputs
+
+    return create_model(schema.__name__, __base__=schema, __module__=schema.__module__,
+                        __doc__=schema.__doc__,
+                        __validators__={"qed_cost_limit": model_validator(mode="after")(check_cost)})
+
+
+_ADAPTERS: dict[type, TypeAdapter] = {}
+
+
+def _row_adapter(schema: type[BaseModel]) -> TypeAdapter:
+    if schema not in _ADAPTERS:
+        _ADAPTERS[schema] = TypeAdapter(list[schema])  # type: ignore[valid-type]
+    return _ADAPTERS[schema]
+
+
+def validate_rows(schema: type[BaseModel], keys: list[str], rows: list[dict[str, Any]],
+                  skip: bool) -> dict[str, Any]:
+    """Validate rows a chunk at a time; stop listing errors after MAX_ERRORS (the rest are
+    counted), so that a huge invalid batch costs little time and memory."""
+    good_keys: list[str] = []
+    good_rows: list[dict[str, Any]] = []
+
+    def keep(part_keys: list[str], part: list[dict[str, Any]]) -> None:
+        good_keys.extend(part_keys)
+        good_rows.extend(part)
+
+    chunks = ((keys[i:i + VALIDATE_CHUNK], rows[i:i + VALIDATE_CHUNK])
+              for i in range(0, len(rows), VALIDATE_CHUNK))
+    by_run = validate_chunks(schema, chunks, len(rows), skip, keep)
+    validated: dict[str, Any] = {"keys": good_keys, "rows": good_rows}
+    if by_run:
+        validated["errors"] = by_run
+    return validated
+
+
+def validate_chunks(schema: type[BaseModel], chunks: Iterable[tuple[list[str], list[dict[str, Any]]]],
+                    total: int, skip: bool, sink: Callable[[list[str], Any], None],
+                    as_text: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """Validate (keys, rows) chunks; hand each chunk's valid, normalised rows (``as_text``:
+    their JSON text) to ``sink``
+    (only while no error makes the batch fail). Returns the errors of skipped runs."""
+    adapter = _row_adapter(schema)
+    listed: list[dict[str, Any]] = []     # errors for a refusal
+    by_run: dict[str, list[dict[str, Any]]] = {}   # errors of skipped runs
+    unlisted = unchecked = 0
+    done = good = 0
+    for part_keys, part in chunks:
+        part = drop_blanks(part)
+        done += len(part)
+        try:
+            valid = adapter.validate_python(part)
+        except ValidationError as exc:
+            if not skip:
+                room = MAX_ERRORS - len(listed)
+                listed += input_errors(exc, part_keys, schema, limit=room)
+                unlisted += max(0, exc.error_count() - room)
+                if len(listed) >= MAX_ERRORS:
+                    unchecked = total - done
+                    break
+                continue
+            bad = _skip_invalid(exc, part, part_keys, schema, by_run)
+            kept = [i for i, k in enumerate(part_keys) if k not in bad]
+            if not kept:
+                continue
+            part, part_keys = [part[i] for i in kept], [part_keys[i] for i in kept]
+            valid = adapter.validate_python(part)
+        if not listed:
+            # as JSON text when it is to be stored (serialised by pydantic-core in one call)
+            sink(part_keys, adapter.dump_json(valid) if as_text else adapter.dump_python(valid, mode="json"))
+            good += len(part_keys)
+    if listed:
+        if unlisted or unchecked:
+            more = f"{unlisted} more errors not listed" + (
+                f", and the last {unchecked} runs not checked" if unchecked else "")
+            listed.append({"run": None, "field": "inputs", "value": None,
+                           "rule": f"validation stopped after {MAX_ERRORS} errors: {more}"})
+        raise InputError(listed)
+    if by_run and not good:  # nothing left to compute
+        errors = [e for run_errors in by_run.values() for e in run_errors]
+        raise InputError(errors[:MAX_ERRORS] + ([{
+            "run": None, "field": "inputs", "value": None,
+            "rule": f"every run is invalid; {len(errors) - MAX_ERRORS} more errors not listed"}]
+            if len(errors) > MAX_ERRORS else []))
+    return by_run
+
+
+def _skip_invalid(exc: ValidationError, part: list[dict[str, Any]], keys: list[str],
+                  schema: type[BaseModel], by_run: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """Record the errors of a chunk's invalid runs; return those runs. Each run lists at
+    most RUN_ERRORS errors, and once MAX_ERRORS are listed in all, a run only says how
+    many it has: the report stays small however many runs are invalid."""
+    listed = sum(len(v) for v in by_run.values())
+    counts: dict[str, int] = {}
+    if listed < MAX_ERRORS:
+        for err in input_errors(exc, keys, schema):
+            run = err["run"]
+            counts[run] = counts.get(run, 0) + 1
+            found = by_run.setdefault(run, [])
+            if len(found) < RUN_ERRORS and listed < MAX_ERRORS:
+                found.append(err)
+                listed += 1
+    else:  # only count: turning every error into a dict would cost far more
+        validator = schema.__pydantic_validator__
+        for row, run in zip(part, keys):
+            try:
+                validator.validate_python(row)
+            except ValidationError as row_exc:
+                counts[run] = row_exc.error_count()
+                by_run[run] = []
+    for run, count in counts.items():
+        shown = len(by_run[run])
+        if count > shown:
+            by_run[run].append({"run": run, "field": "inputs", "value": None,
+                                "rule": f"{count - shown} {'more ' if shown else ''}errors not listed"})
+    return set(counts)
+
+
+def input_errors(exc: ValidationError, run_keys: list[str] | None,
+                 schema: type[BaseModel] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """pydantic's errors as {run, field, value, rule}; ``run_keys`` name the runs of a
+    row list (None: one run). At most ``limit`` of them."""
+    errors = []
+    for err in exc.errors(include_url=False, include_context=False)[:limit]:
+        loc = list(err["loc"])
+        run = None
+        if run_keys is not None and loc and isinstance(loc[0], int):
+            run = run_keys[loc.pop(0)]
+        name = ".".join(str(p) for p in loc) or "inputs"
+        rule = err["msg"]
+        if err["type"] == "extra_forbidden":
+            rule = _unknown_rule(name, schema)
+        elif err["type"] in _RANGE_ERRORS and schema is not None:
+            rule += range_reason(name, schema)
+        value = None if err["type"] == "missing" else short_value(err.get("input"))
+        errors.append({"run": run, "field": name, "value": value, "rule": rule})
+    return errors
+
+
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+@functools.lru_cache(maxsize=4096)
+def range_reason(name: str, schema: type[BaseModel]) -> str:
+    """Why a value out of range is refused: the field's own reason (``why`` in its
+    JSON Schema extras), else what the quantity is, whose range is physical."""
+    info = schema.model_fields.get(name)
+    if info is None:
+        return ""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if extra.get("why"):
+        return f": {extra['why']}"
+    what = info.description or name
+    units = f" [{extra['units']}]" if extra.get("units") not in (None, "", "-") else ""
+    return f": {what}{units} outside this range is physically impossible or outside the model's domain"
+
+
+@functools.lru_cache(maxsize=4096)
+def _unknown_rule(name: str, schema: type[BaseModel] | None) -> str:
+    """An input the model does not declare, with the closest declared name."""
+    known = _input_names(schema) if schema is not None else []
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return f"unknown input: not an input of this model{hint}"
+
+
+def _input_names(schema: type[BaseModel]) -> list[str]:
+    names = []
+    for field_name, info in schema.model_fields.items():
+        names.append(field_name)
+        if isinstance(info.alias, str):
+            names.append(info.alias)
+    return names
