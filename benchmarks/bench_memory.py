@@ -102,7 +102,8 @@ def percent_area_request(form: str, vertices: int, features: int = 1) -> dict:
         {"type": "Feature", "properties": {"COMID": i + 1},
          "geometry": {"type": "Polygon", "coordinates": [ring]}} for i, ring in enumerate(rings)]}
     if form == "body":
-        body = orjson.dumps({"inputs": {"geometry": feature, "grid": "nldas"}}, option=orjson.OPT_SERIALIZE_NUMPY)
+        body = orjson.dumps({"inputs": {"geometry": feature, "grid": "nldas"}},
+                            option=orjson.OPT_SERIALIZE_NUMPY)
         return {"data": body, "headers": {"Content-Type": "application/json"}}
     if form == "geojson":
         content, name = orjson.dumps(feature, option=orjson.OPT_SERIALIZE_NUMPY), "c.geojson"
@@ -112,7 +113,8 @@ def percent_area_request(form: str, vertices: int, features: int = 1) -> dict:
         with tempfile.TemporaryDirectory() as folder:
             driver, name = ("GPKG", "c.gpkg") if form == "gpkg" else ("ESRI Shapefile", "c.shp")
             pyogrio.raw.write(os.path.join(folder, name),
-                              geometry=shapely.to_wkb(np.array([shapely.Polygon(r) for r in rings], dtype=object)),
+                              geometry=shapely.to_wkb(np.array([shapely.Polygon(r) for r in rings],
+                                                               dtype=object)),
                               field_data=[np.arange(1, len(rings) + 1, dtype=np.int64)], fields=["COMID"],
                               geometry_type="Polygon", crs="EPSG:4326", driver=driver)
             if form == "gpkg":

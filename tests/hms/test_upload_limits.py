@@ -128,7 +128,8 @@ def test_every_format_counts_the_same_vertices(tmp_path):
     shapely.Point(1, 2), shapely.LineString([(0, 0, 1), (1, 1, 2), (2, 0, 3)]),
     shapely.Polygon(ring(20), [ring(5, radius=0.1)]),
     shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
-    shapely.GeometryCollection([shapely.Point(0, 0), shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
+    shapely.GeometryCollection([shapely.Point(0, 0),
+                                shapely.MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3)]]),
                                 shapely.GeometryCollection([shapely.box(0, 0, 1, 1)])]),
 ])
 def test_wkb_points_are_counted_in_every_flavour(geom):
@@ -152,7 +153,8 @@ def test_wkb_that_claims_more_than_it_holds_is_refused_at_once():
 def test_the_setting_is_read_from_the_environment():
     code = ("from flask_qed.model import InputError, Model\n"
             "from hms_flask.models import percent_area\n"
-            "square = {'type': 'Polygon', 'coordinates': [[[-90, 35], [-89.9, 35], [-89.9, 35.1], [-90, 35]]]}\n"
+            "square = {'type': 'Polygon',\n"
+            "          'coordinates': [[[-90, 35], [-89.9, 35], [-89.9, 35.1], [-90, 35]]]}\n"
             "model = Model.from_module(percent_area)\n"
             "try:\n"
             "    model.validate({'geometry': square})\n"
@@ -186,7 +188,8 @@ def test_one_feature_past_the_limit_is_422(client, tmp_path):
     rule = refused(response)
     assert f"{count:,} features" in rule and f"MAX_FEATURES = {science.MAX_FEATURES:,}" in rule, rule
     assert response.get_json()["errors"][0]["value"] == count
-    for content, name in ((orjson.dumps(geometry), "c.geojson"), (written(tmp_path, boxes, "ESRI Shapefile"), "c.zip")):
+    shapefile = written(tmp_path, boxes, "ESRI Shapefile")
+    for content, name in ((orjson.dumps(geometry), "c.geojson"), (shapefile, "c.zip")):
         rule = refused(post(client, content, name))
         assert f"{count:,} features" in rule and "MAX_FEATURES" in rule, (name, rule)
 
@@ -246,11 +249,12 @@ def test_a_job_keeps_its_catchments_as_wkb_and_runs_either_form():
     per vertex); a job stored as GeoJSON by an earlier version runs the same; a client
     cannot send the stored form itself."""
     geojson = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"COMID": 7}, "geometry": shapely.geometry.mapping(shapely.Polygon(ring(500)))},
-        {"type": "Feature", "properties": {"COMID": 8}, "geometry": shapely.geometry.mapping(shapely.box(-89, 35, -88.9, 35.1))}]}
+        {"type": "Feature", "properties": {"COMID": comid}, "geometry": shapely.geometry.mapping(shape)}
+        for comid, shape in ((7, shapely.Polygon(ring(500))), (8, shapely.box(-89, 35, -88.9, 35.1)))]}
     validated = MODEL.validate({"geometry": geojson, "grid": "nldas"})
     stored = orjson.loads(orjson.dumps(validated))
-    assert stored["geometry"]["ids"] == ["7", "8"] and all(isinstance(w, str) for w in stored["geometry"]["wkb"])
+    assert stored["geometry"]["ids"] == ["7", "8"]
+    assert all(isinstance(w, str) for w in stored["geometry"]["wkb"])
     assert len(orjson.dumps(stored)) < len(orjson.dumps(geojson))
     assert MODEL.run(stored) == MODEL.run({"geometry": geojson, "grid": "nldas"})
     with pytest.raises(InputError) as err:
