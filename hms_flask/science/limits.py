@@ -106,13 +106,27 @@ def _positions(coords: Any, depth: int) -> int:
 _NUMBER_ARRAY = re.compile(rb"[\[,:]\s*\[\s*-?[0-9]")
 
 
-def count_number_arrays(data: bytes, limit: int) -> int:
+def count_number_arrays(data: bytes, limit: int) -> tuple[int, bool]:
     """An upper bound on the positions in GeoJSON text, without parsing it: the arrays of
-    numbers (exact when no bbox or property is one). Counted only past ``limit`` '['."""
+    numbers (exact when no bbox or property is one), and whether that is all of them.
+
+    C-speed counts come first: the '[' (enough when they are few), then the arrays that open
+    directly on a number (as json.dumps and orjson write them). Text written with space after
+    '[' is counted a match at a time, and no further than ``limit`` + 1 (then not complete)."""
     brackets = data.count(b"[")
     if brackets <= limit:
-        return brackets
-    return sum(1 for _ in _NUMBER_ARRAY.finditer(data))
+        return brackets, True
+    tight = sum(data.count(b"[" + start) for start in _NUMBER_STARTS)
+    if tight > limit:
+        return tight, True
+    found = 0
+    for found, _ in enumerate(_NUMBER_ARRAY.finditer(data), 1):
+        if found > limit:
+            return found, False
+    return found, True
+
+
+_NUMBER_STARTS = [b"-", *(str(d).encode() for d in range(10))]
 
 
 # --- WKB (GeoPackage geometries) ---------------------------------------------------------------

@@ -115,9 +115,10 @@ GEOMETRY_TYPES = {"Polygon", "MultiPolygon", "Point", "MultiPoint", "LineString"
 def _read_geojson(data: bytes, max_vertices: int, max_features: int) -> dict[str, Any]:
     """Parse GeoJSON in Python: no driver, no URL, no file is ever opened. Its positions
     are counted in the text first: a file past the limit is never parsed into objects."""
-    positions = count_number_arrays(data, max_vertices)
+    positions, complete = count_number_arrays(data, max_vertices)
     if positions > max_vertices:
-        raise too_many_vertices(positions, max_vertices, "the file has")
+        raise too_many_vertices(positions if complete else max_vertices, max_vertices,
+                                "the file has" if complete else "the file has more than")
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
