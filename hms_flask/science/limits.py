@@ -10,8 +10,8 @@ anything:
 
 * GeoJSON already parsed (a JSON body): the lengths of the coordinate arrays,
   never each position (:func:`count_geojson`);
-* GeoJSON text (an uploaded file): its arrays of numbers, counted in the bytes
-  before they are parsed (:func:`count_number_arrays`, an upper bound);
+* GeoJSON text (an uploaded file): its arrays of numbers other than bboxes, counted
+  in the bytes before they are parsed (:func:`count_number_arrays`, an upper bound);
 * GeoPackage geometries: the point counts in their WKB (:func:`count_wkb`);
 * shapefiles: the point counts in the .shp record headers that the .shx
   locates (:func:`count_shapefile`), the very records GDAL reads.
@@ -108,22 +108,24 @@ _NUMBER_ARRAY = re.compile(rb"[\[,:]\s*\[\s*-?[0-9]")
 
 def count_number_arrays(data: bytes, limit: int) -> tuple[int, bool]:
     """An upper bound on the positions in GeoJSON text, without parsing it: the arrays of
-    numbers (exact when no bbox or property is one), and whether that is all of them.
+    numbers but the bbox members (exact when no property is one), and whether that is all.
 
     C-speed counts come first: the '[' (enough when they are few), then the arrays that open
     directly on a number (as json.dumps and orjson write them). Text written with space after
-    '[' is counted a match at a time, and no further than ``limit`` + 1 (then not complete)."""
-    brackets = data.count(b"[")
+    '[' is counted a match at a time, and no further than past ``limit`` (then not complete).
+    A member written ``"bbox":[`` cannot lie inside a string (its quotes would be escaped)."""
+    bboxes = data.count(b'"bbox":[') + data.count(b'"bbox": [')
+    brackets = data.count(b"[") - bboxes
     if brackets <= limit:
-        return brackets, True
-    tight = sum(data.count(b"[" + start) for start in _NUMBER_STARTS)
+        return max(brackets, 0), True
+    tight = sum(data.count(b"[" + start) for start in _NUMBER_STARTS) - bboxes
     if tight > limit:
         return tight, True
     found = 0
     for found, _ in enumerate(_NUMBER_ARRAY.finditer(data), 1):
-        if found > limit:
-            return found, False
-    return found, True
+        if found - bboxes > limit:
+            return found - bboxes, False
+    return max(found - bboxes, 0), True
 
 
 _NUMBER_STARTS = [b"-", *(str(d).encode() for d in range(10))]

@@ -124,6 +124,20 @@ def test_every_format_counts_the_same_vertices(tmp_path):
         assert err.value.count == n and f"{n:,} vertices" in str(err.value), form
 
 
+def test_geojson_text_is_counted_however_it_is_written():
+    """Compact, with spaces, indented: the positions of a GeoJSON file are counted in its
+    text; an indented one is counted no further than the limit needs."""
+    import json
+    feature = {"type": "Feature", "properties": {}, "bbox": [-90.3, 34.7, -89.7, 35.3],
+               "geometry": shapely.geometry.mapping(shapely.Polygon(ring(30)))}
+    for text, past in ((orjson.dumps(feature), "30 vertices"), (json.dumps(feature).encode(), "30 vertices"),
+                       (json.dumps(feature, indent=2).encode(), "more than 29 vertices")):
+        assert len(vector_upload.read_vector(text, max_vertices=30)["features"]) == 1   # the bbox not counted
+        with pytest.raises(limits.GeometryTooLarge) as err:
+            vector_upload.read_vector(text, max_vertices=29)
+        assert past in str(err.value), (text[:40], str(err.value))
+
+
 @pytest.mark.parametrize("geom", [
     shapely.Point(1, 2), shapely.LineString([(0, 0, 1), (1, 1, 2), (2, 0, 3)]),
     shapely.Polygon(ring(20), [ring(5, radius=0.1)]),
