@@ -48,7 +48,7 @@ def main() -> None:
         from flask_qed.tasks import create_celery, run_job
         from flask_qed.web import create_gateway
         celery = create_celery()
-        runtime = celery.qed
+        runtime = runtime_of(celery)
         client = create_gateway(celery).test_client()
         model = runtime.app("pram").model("rice")
         queue = celery.conf.task_default_queue

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .model import InputError, Model
 from .plugins import App, PluginError, models_in_package
 
-__version__ = "0.1.0"
+from .version import __version__
 
 
 def create_celery(runtime=None):  # noqa: ANN001, ANN201 - thin re-export, imports Celery lazily

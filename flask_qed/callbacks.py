@@ -17,107 +17,23 @@ each POST, and never follows a redirect.
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import urllib.error
 import urllib.request
-from typing import Any, Iterable
-from urllib.parse import urlsplit
+from typing import Any
 
 from celery import shared_task
 
 from . import jobs, jsonutil
-from .model import InputError
+from .jobs.status import status_info
+from .jobs.subscriber import refusal
+from .runtime import runtime_of
 
 logger = logging.getLogger(__name__)
 
-FIELDS = ("successUri", "failedUri", "inProgressUri")
 MAX_RETRIES = 6          # attempts after the first; back-off 1, 2, 4 … 60 s
 TIMEOUT = 10             # seconds for one POST
 TASK_NAME = "flask_qed.callback"
-
-
-# -- submission ------------------------------------------------------------------------
-def check_subscriber(value: Any, allowlist: Iterable[str]) -> dict[str, str]:
-    """The subscriber object as stored, or :class:`InputError` (422) naming the bad URL."""
-    if not isinstance(value, dict) or not value:
-        raise InputError([{"run": None, "field": "subscriber", "value": None,
-                           "rule": f"must be an object with one or more of {', '.join(FIELDS)}"}])
-    errors = []
-    for key, url in value.items():
-        if key not in FIELDS:
-            errors.append({"run": None, "field": f"subscriber.{key}", "value": None,
-                           "rule": f"unknown; use {', '.join(FIELDS)}"})
-            continue
-        reason = refusal(url, allowlist) if isinstance(url, str) else "must be a URL string"
-        if reason:
-            errors.append({"run": None, "field": f"subscriber.{key}", "value": str(url)[:200],
-                           "rule": reason})
-    if errors:
-        raise InputError(errors)
-    return {k: v for k, v in value.items()}
-
-
-def callback_base(request: Any) -> str:
-    """The OGC API root as the submitting client reached it: the links a callback carries."""
-    return request.host_url.rstrip("/") + "/ogcapi"
-
-
-def refusal(url: str, allowlist: Iterable[str], resolve: bool = True) -> str | None:
-    """Why ``url`` may not be called back (None: it may)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme not in ("http", "https"):
-        return "must be an http or https URL"
-    if parts.username or parts.password:
-        return "must not carry credentials"
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        return "has no host"
-    names, networks = _allowlist(allowlist)
-    literal = _address(host)
-    if literal is not None:
-        if any(literal in net for net in networks):
-            return None
-        return f"host {host} is not on QED_CALLBACK_ALLOWLIST"
-    if host not in names:
-        return f"host {host} is not on QED_CALLBACK_ALLOWLIST"
-    if not resolve:
-        return None
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        return f"host {host} cannot be resolved"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global and not any(address in net for net in networks):
-            return f"host {host} resolves to the non-public address {address}, which is not listed"
-    return None
-
-
-def _allowlist(entries: Iterable[str]) -> tuple[set[str], list[Any]]:
-    names: set[str] = set()
-    networks: list[Any] = []
-    for entry in entries:
-        entry = entry.strip().lower().strip("[]")
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            names.add(entry.rstrip("."))
-    return names, networks
-
-
-def _address(host: str) -> Any:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
 
 
 # -- the worker's side -----------------------------------------------------------------
@@ -145,8 +61,7 @@ def _queue(job_id: str, kind: str) -> None:
 @shared_task(name=TASK_NAME, bind=True, max_retries=MAX_RETRIES, ignore_result=True)
 def send_callback(task: Any, job_id: str, kind: str) -> None:
     """POST the job's statusInfo to its ``kind`` URL; retried with back-off on failure."""
-    from .ogc import status_info
-    runtime = task.app.qed
+    runtime = runtime_of(task.app)
     try:
         record = runtime.store.get(job_id, data=False)
     except Exception as exc:  # noqa: BLE001

@@ -39,10 +39,12 @@ class Settings:
     max_active_jobs: int = 50
     max_active_rows: int = 1_000_000
     proxy_count: int = 0  # trusted reverse proxies in front (their X-Forwarded-For is believed)
-    max_waiters: int = 2  # requests a process lets wait for a job at once (flask_qed.waiters); gevent: 100
+    max_waiters: int = 2  # requests a process lets wait for a job at once (flask_qed.jobs.waiting); gevent: 100
     # OGC API - Processes: seconds an execution without Prefer waits for its result;
     # callback hosts (names, addresses, networks) a job may notify (none by default).
     sync_wait: float = 10.0
+    # pram_flask's route (POST /rest/pram/<model>/<jobId>): seconds it waits for its job.
+    rest_wait: float = 30.0
     callback_allowlist: tuple[str, ...] = ()
     # The reconciler (flask_qed.reconciler) publishes again every sweep_interval s
     # the jobs PENDING for longer than pending_grace s since they were last queued,
@@ -158,6 +160,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_active_rows=_int(env, "QED_MAX_ACTIVE_ROWS", 1_000_000),
         proxy_count=int(env.get("QED_PROXY_COUNT") or 0),
         sync_wait=_seconds(env, "QED_SYNC_WAIT", 10.0),
+        rest_wait=_seconds(env, "QED_REST_WAIT", 30.0),
         max_waiters=_int(env, "QED_MAX_WAITERS", 100 if env.get("GUNICORN_WORKER_CLASS", "gevent") == "gevent" else 2),
         callback_allowlist=tuple(h.lower() for h in env.get("QED_CALLBACK_ALLOWLIST", "").replace(",", " ").split()),
         pending_grace=_int(env, "QED_PENDING_GRACE", 30),

@@ -1,4 +1,5 @@
-"""The gateway's two JSON error shapes, and the handlers that answer with them.
+"""The gateway's errors and its two JSON error shapes (no web framework here: the
+jobs service raises these errors, and flask_qed.web.errors answers them).
 
 Everywhere but under ``/ogcapi/``: ``{"code", "status", "message", "errors"?}``.
 Under ``/ogcapi/`` (the OGC API – Processes face): an OGC exception document
@@ -9,16 +10,7 @@ imports no face and no middleware: each of them imports it.
 """
 from __future__ import annotations
 
-import logging
-from typing import Any, Mapping
-
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
-
-from .model import InputError
-from .stores import JobNotFound, StoreUnavailable
-
-logger = logging.getLogger(__name__)
+from typing import Any
 
 
 class BrokerUnavailable(RuntimeError):
@@ -74,72 +66,6 @@ def error_body(code: int, message: str, errors: list[dict[str, Any]] | None = No
     if errors:
         body["errors"] = errors
     return body
-
-
-def error_response(code: int, message: str, errors: list[dict[str, Any]] | None = None) -> Any:
-    """A native error answer (inside a Flask request)."""
-    response = jsonify(error_body(code, message, errors))
-    response.status_code = code
-    return response
-
-
-def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Any:
-        if exc.code == 413:
-            return error_response(413, too_large_message(app))
-        response = error_response(exc.code or 500, exc.description or exc.name)
-        if exc.code == 405 and exc.response is None and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return response
-
-    @app.errorhandler(ApiError)
-    def _api(exc: ApiError) -> Any:
-        response = error_response(exc.code, exc.message, exc.errors)
-        response.headers.update(exc.headers)
-        return response
-
-    @app.errorhandler(InputError)
-    def _inputs(exc: InputError) -> Any:
-        return error_response(422, f"invalid inputs: {exc}", exc.errors)
-
-    @app.errorhandler(JobNotFound)
-    def _not_found(exc: JobNotFound) -> Any:
-        return error_response(404, f"no job {exc.args[0]!s} (unknown or expired)")
-
-    @app.errorhandler(StoreUnavailable)
-    def _store(exc: StoreUnavailable) -> Any:
-        from .metrics import STORE_ERRORS
-        STORE_ERRORS.inc()
-        logger.error("store unavailable: %s", exc)
-        return error_response(503, "the job store is unavailable, try again later")
-
-    @app.errorhandler(BrokerUnavailable)
-    def _broker(exc: BrokerUnavailable) -> Any:
-        from .metrics import BROKER_ERRORS
-        BROKER_ERRORS.inc()
-        logger.error("broker unavailable: %s", exc)
-        return error_response(503, "the job queue is unavailable, try again later")
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Any:
-        if is_broker_error(exc):  # e.g. an old-way app's apply_async with the broker down
-            logger.error("broker unavailable: %s", exc)
-            return error_response(503, "the job queue is unavailable, try again later")
-        logger.exception("unhandled error")
-        return error_response(500, "internal error")
-
-
-def too_large_message(app: Flask | Mapping[str, Any]) -> str:
-    """A 413's message: the body limit, the most runs a batch takes, and the setting
-    (read from a Flask app's config, or from that config itself)."""
-    config = app.config if isinstance(app, Flask) else app
-    limit = config.get("MAX_CONTENT_LENGTH")
-    rows = config.get("QED_MAX_ROWS")
-    size = f"{limit:,} bytes ({limit / 1024 ** 2:.0f} MiB)" if limit else "the limit"
-    runs = f"; a batch job takes at most max_rows = {rows:,} runs, which fit in it" if rows else ""
-    return (f"the request body is larger than QED_MAX_CONTENT_LENGTH = {size}{runs}: "
-            "send fewer runs per job, or raise QED_MAX_CONTENT_LENGTH")
 
 
 def is_broker_error(exc: BaseException) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .runtime import runtime_of
+
 logger = logging.getLogger(__name__)
 
 FIELDS = "%(asctime)s %(levelname)s %(name)s %(processName)s %(process)d %(message)s"
@@ -32,7 +34,7 @@ def use_json(root: logging.Logger | None = None) -> None:
 def connect(celery: Any) -> None:
     """Wire the log format into Celery's logging set-up, and log each publish as a job event."""
     from celery import signals
-    settings = celery.qed.settings  # type: ignore[attr-defined]
+    settings = runtime_of(celery).settings
 
     if settings.log_format == "json":
         def reformat(logger: logging.Logger | None = None, **_: Any) -> None:

@@ -59,6 +59,8 @@ from prometheus_client import values as _values  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
 from prometheus_client.mmap_dict import MmapedDict  # noqa: E402
 
+from .jobs.states import TERMINAL  # noqa: E402
+
 
 def process_id(pid: int | None = None) -> str:
     """This process's name in the shared folder: host name and process id. Containers
@@ -185,7 +187,7 @@ def job_finished(record: dict[str, Any]) -> None:
     run left it; never raises)."""
     try:
         status = record.get("status")
-        if status not in ("SUCCESS", "FAILURE", "REVOKED"):
+        if status not in TERMINAL:
             return
         labels = (record.get("app") or "", record.get("model") or "")
         JOBS_FINISHED.labels(*labels, status).inc()

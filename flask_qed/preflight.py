@@ -13,6 +13,7 @@ import os
 import time
 from typing import Any
 
+from .runtime import runtime_of
 from .stores import StoreUnavailable, open_store
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,6 @@ def connect_worker(celery: Any) -> None:
     from celery import signals
 
     def on_init(**_: Any) -> None:
-        check(celery.qed.settings, "worker")
+        check(runtime_of(celery).settings, "worker")
 
     signals.worker_init.connect(on_init, weak=False, dispatch_uid="qed_preflight")

@@ -37,6 +37,7 @@ from typing import Any
 
 from celery import Celery
 
+from .runtime import runtime_of
 from .stores import JobNotFound, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ BACKLOG_FACTOR = 10  # with messages waiting in the queue, PENDING jobs get 10 Ã
 class Reconciler:
     def __init__(self, celery: Celery):
         self.celery = celery
-        self.runtime = celery.qed  # type: ignore[attr-defined]
+        self.runtime = runtime_of(celery)
         self.settings = self.runtime.settings
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()

@@ -29,7 +29,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from . import callbacks, jobs, metrics
 from .model import InputError, Model
 from .plugins import App
-from .runtime import Runtime
+from .runtime import Runtime, bind
 from .stores import JobNotFound, StoreUnavailable
 from .stores.base import unpack
 
@@ -109,7 +109,7 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
         imports=[m for app in runtime.apps for m in app.task_modules],
         worker_hijack_root_logger=False,
     )
-    celery.qed = runtime  # type: ignore[attr-defined]
+    bind(celery, runtime)
     for app in runtime.apps:
         for model in app.models:
             _register(celery, runtime, app, model)
@@ -285,34 +285,6 @@ def _fail(store: Any, job_id: str, message: str, record: dict[str, Any] | None =
     if store.finish(job_id, fields, only_if=(jobs.PENDING, jobs.STARTED)) and record is not None:
         return {**record, **fields}
     return None
-
-
-def cancel(celery: Celery, runtime: Runtime, job_id: str) -> bool:
-    """Cancel a job that has not finished; False if it had already finished.
-    Raises :class:`JobNotFound` for an unknown id.
-
-    The store is written first (REVOKED): a queued job is then never run and a
-    running one's result is dropped. A running job is also stopped: its run sees
-    REVOKED between chunks, and the worker terminates the task (SIGTERM at once,
-    SIGKILL ``QED_CANCEL_GRACE`` s later if it is still there), so its slot is free.
-    """
-    store = runtime.store
-    before = store.get(job_id, data=False)
-    revoked = {"status": jobs.REVOKED, "finished": jobs.now_iso(), "lease_until": 0}
-    if not store.finish(job_id, revoked, only_if=(jobs.PENDING, jobs.STARTED)):
-        return False
-    metrics.job_finished({**before, **revoked})  # a cancelled job's run never reports it
-    logger.info("job %s: cancelled (was %s)", job_id, before["status"],
-                extra={"job_id": job_id, "event": "revoked", "status": before["status"]})
-    try:  # the store already guarantees a queued job is not run; this frees the slot
-        if before["status"] == jobs.STARTED:
-            celery.control.broadcast("qed_cancel", arguments={
-                "job_id": job_id, "grace": float(runtime.settings.cancel_grace)})
-        else:
-            celery.control.revoke(job_id)
-    except Exception as exc:  # noqa: BLE001 - the run still stops at its next chunk
-        logger.warning("job %s: cancel not broadcast: %s", job_id, exc)
-    return True
 
 
 def _forget_dead_pool_processes() -> None:

@@ -26,10 +26,8 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from flask_qed.web import create_gateway
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     redis, url = start_redis(tmp / "redis")
-    env = make_env(url, f"sqlite:///{tmp / 'jobs.sqlite3'}", tmp, QED_SYNC_WAIT="0")
-    with pytest.MonkeyPatch.context() as patch:  # /rest/pram reads its wait from the environment
-        patch.setenv("QED_REST_WAIT", "0")
-        app = create_gateway(create_celery(Runtime.load(env)))
+    env = make_env(url, f"sqlite:///{tmp / 'jobs.sqlite3'}", tmp, QED_SYNC_WAIT="0", QED_REST_WAIT="0")
+    app = create_gateway(create_celery(Runtime.load(env)))
     yield schemathesis.openapi.from_wsgi("/openapi.json", app)
     stop(redis)
 

@@ -1,6 +1,6 @@
 """QED_MAX_CONTENT_LENGTH for bodies sent chunked (no Content-Length), through gunicorn as
 deployed: counted as they come, 413 past the limit in the shape of the route's face, and
-a body of exactly the limit still taken (flask_qed.body_limit)."""
+a body of exactly the limit still taken (flask_qed.web.body_limit)."""
 from __future__ import annotations
 
 import http.client

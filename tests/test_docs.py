@@ -16,7 +16,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-VENDOR = ROOT / "flask_qed" / "static" / "vendor"
+VENDOR = ROOT / "flask_qed" / "web" / "static" / "vendor"
 
 
 class _Quiet(WSGIRequestHandler):
@@ -72,7 +72,7 @@ def test_vendored_copies_carry_their_licences(site):
     assert "5.35.0" in (VENDOR / "swagger-ui" / "VERSION").read_text()
     assert "2.5.4" in (VENDOR / "redoc" / "VERSION").read_text()
     assert "cdn." not in (VENDOR / "redoc" / "redoc.standalone.js").read_text()
-    outside = requests.get(f"{site}/docs/vendor/../../web.py", timeout=10)
+    outside = requests.get(f"{site}/docs/vendor/../../docs.py", timeout=10)
     assert outside.status_code == 404 and outside.headers["Content-Type"] == "application/json"
 
 

@@ -547,7 +547,7 @@ def test_refusals_made_before_the_ogc_face_are_exception_documents_too(own_stack
 
 
 def test_callback_hosts_are_checked_by_name_address_and_what_a_name_resolves_to():
-    from flask_qed.callbacks import refusal
+    from flask_qed.jobs.subscriber import refusal
     assert refusal("http://127.0.0.1:9/x", ["127.0.0.1"]) is None
     assert refusal("https://[::1]/x", ["::1"]) is None
     assert refusal("http://10.1.2.3/x", ["10.0.0.0/8"]) is None

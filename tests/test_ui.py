@@ -27,7 +27,7 @@ from tests.test_deployment import _deploy
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-AXE = Path(__file__).resolve().parent.parent / "flask_qed/ui/static/vendor/axe-core/axe.min.js"
+AXE = Path(__file__).resolve().parent.parent / "flask_qed/web/ui/static/vendor/axe-core/axe.min.js"
 RICE_CW = 27.5184  # EPA's expected out_cw for the QA/QC case the rice form is prefilled with
 
 
@@ -166,7 +166,7 @@ def close(a: float, b: float, rtol: float = 1e-6) -> bool:
 def test_every_model_has_an_example_that_runs_and_a_form_with_a_labelled_control_per_input(gateway):
     from html.parser import HTMLParser
 
-    from flask_qed.ui import batch_template, form_fields
+    from flask_qed.web.ui import batch_template, form_fields
 
     class Controls(HTMLParser):
         def __init__(self):

@@ -1,4 +1,4 @@
-"""Bounded waiting (flask_qed.waiters), through gunicorn as deployed: requests that wait
+"""Bounded waiting (flask_qed.jobs.waiting), through gunicorn as deployed: requests that wait
 for their job's result take one of a few slots a process, and with none free answer at
 once as asynchronous submissions, so a queue that does not move cannot take every
 server thread (and /healthz with them)."""

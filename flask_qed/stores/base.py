@@ -8,10 +8,12 @@ from typing import Any
 
 from ..jsonutil import Packed, dumps, loads
 
+from ..jobs.states import PENDING, STARTED, SUCCESS, TERMINAL
+
 # Fields kept small and queryable; "inputs" and "data" are stored compressed.
 BLOB_FIELDS = ("inputs", "data")
 # A job that is queued or running never expires: its time to live starts when it finishes.
-FINISHED = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+FINISHED = TERMINAL  # a finished job expires QED_RESULT_TTL after it finished
 NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
 
 
@@ -26,7 +28,7 @@ class StoreUnavailable(RuntimeError):
 def claimable(meta: dict[str, Any], now: float) -> bool:
     """Whether a run may take this job now (see :meth:`JobStore.claim`)."""
     status = meta.get("status")
-    return status == "PENDING" or (status == "STARTED" and float(meta.get("lease_until") or 0) < now)
+    return status == PENDING or (status == STARTED and float(meta.get("lease_until") or 0) < now)
 
 
 def utcnow() -> datetime:
@@ -59,7 +61,7 @@ class JobStore(ABC):
     def __init__(self, ttl: int):
         self.ttl = ttl
 
-    def expiry(self, status: str | None = "SUCCESS") -> datetime:
+    def expiry(self, status: str | None = SUCCESS) -> datetime:
         """When a record with ``status`` expires if written now: never while it is queued
         or running (a job waiting behind a long queue, or a long run, is not lost)."""
         if status not in FINISHED:
@@ -95,7 +97,7 @@ class JobStore(ABC):
         """
 
     @abstractmethod
-    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = (STARTED,)) -> bool:
         """Set fields (may include ``data``) only while the status is one of ``only_if``:
         a job revoked meanwhile keeps its REVOKED. Returns whether it was written."""
 

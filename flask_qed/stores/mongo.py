@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlparse
 
+from ..jobs.states import PENDING, STARTED
 from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, unpack, utcnow
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class MongoStore(JobStore):
 
     # -- interface ------------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any]) -> None:
-        expires = self.expiry(fields.get("status", "PENDING"))
+        expires = self.expiry(fields.get("status", PENDING))
         doc = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         doc.update(_id=job_id, job_id=job_id, **_expires(expires))
         with self._errors():
@@ -133,7 +134,7 @@ class MongoStore(JobStore):
         if not self._write(job_id, fields, None):
             raise JobNotFound(job_id)
 
-    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = (STARTED,)) -> bool:
         if self._write(job_id, fields, only_if):
             return True
         self.get(job_id, data=False)  # JobNotFound for an unknown id
@@ -179,9 +180,9 @@ class MongoStore(JobStore):
             db = self._db()
             won = db.jobs.update_one(
                 {"_id": job_id, **_live(),
-                 "$or": [{"status": "PENDING"}, {"status": "STARTED", "lease_until": {"$lt": now}}]},
-                {"$set": {**fields, "status": "STARTED", "lease_until": now + lease,
-                          **_expires(self.expiry("STARTED"))}, "$inc": {"attempts": 1}}).matched_count
+                 "$or": [{"status": PENDING}, {"status": STARTED, "lease_until": {"$lt": now}}]},
+                {"$set": {**fields, "status": STARTED, "lease_until": now + lease,
+                          **_expires(self.expiry(STARTED))}, "$inc": {"attempts": 1}}).matched_count
             doc = self.get(job_id, data=False)  # raises JobNotFound for an unknown id
             return doc if won else None
 
@@ -189,14 +190,14 @@ class MongoStore(JobStore):
         with self._errors():
             db = self._db()
             doc = db.jobs.find_one_and_update(
-                {"_id": job_id, "status": "STARTED", **_live()},
+                {"_id": job_id, "status": STARTED, **_live()},
                 {"$set": {"lease_until": time.time() + lease}}, projection={"status": True})
         return doc["status"] if doc is not None else self.get(job_id, data=False)["status"]
 
     def count_active(self, owner: str) -> tuple[int, int]:
         with self._errors():
             found = list(self._db().jobs.aggregate([
-                {"$match": {"owner": owner, "status": {"$in": ["PENDING", "STARTED"]}, **_live()}},
+                {"$match": {"owner": owner, "status": {"$in": [PENDING, STARTED]}, **_live()}},
                 {"$group": {"_id": None, "jobs": {"$sum": 1}, "rows": {"$sum": {"$ifNull": ["$rows", 1]}}}},
             ]))
         return (int(found[0]["jobs"]), int(found[0]["rows"])) if found else (0, 0)
@@ -233,10 +234,10 @@ class MongoStore(JobStore):
             raise StoreUnavailable("MongoDB store: a probe written was not read back")
 
     def stale_jobs(self, now: float, pending_grace: float, limit: int = 500) -> list[dict[str, Any]]:
-        query = {"status": {"$in": ["PENDING", "STARTED"]}, "model": {"$ne": None},
+        query = {"status": {"$in": [PENDING, STARTED]}, "model": {"$ne": None},
                  "$and": [
                      {"$or": [{"queued_at": {"$lt": now - pending_grace}}, {"queued_at": None}]},
-                     {"$or": [{"status": "PENDING"}, {"lease_until": {"$lt": now}}, {"lease_until": None}]}]}
+                     {"$or": [{"status": PENDING}, {"lease_until": {"$lt": now}}, {"lease_until": None}]}]}
         with self._errors():
             docs = list(self._db().jobs.find(query, projection={"_id": False, "expires_at": False,
                                                                 "expires_ts": False})

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import orjson
 
+from ..jobs.states import ACTIVE, PENDING, STARTED
 from . import sqlite_file
 from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
 
@@ -61,7 +62,6 @@ CREATE TABLE IF NOT EXISTS active (
 # every write that changes a status, so that a quota check reads one row instead of
 # counting the queue.
 SCHEMA_VERSION = 1
-ACTIVE = ("PENDING", "STARTED")
 NEVER_TS = NEVER.timestamp()
 
 
@@ -101,7 +101,7 @@ def _load(text: str) -> dict[str, Any]:
 
 def _counted(meta: dict[str, Any]) -> tuple[Any, Any] | None:
     """(owner, rows) as the active count holds a job, or None if it is not counted."""
-    if meta.get("status", "PENDING") not in ACTIVE or meta.get("owner") is None:
+    if meta.get("status", PENDING) not in ACTIVE or meta.get("owner") is None:
         return None
     return meta["owner"], meta.get("rows")
 
@@ -202,9 +202,9 @@ class SQLiteStore(JobStore):
         blobs = [pack(fields[k]) if k in fields else None for k in BLOB_FIELDS]
         try:
             self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data) VALUES (?, ?, ?, ?, ?)",
-                        (job_id, self.expiry(meta.get("status", "PENDING")).timestamp(),
+                        (job_id, self.expiry(meta.get("status", PENDING)).timestamp(),
                          _dump(meta), *blobs),
-                        active=meta if meta.get("status", "PENDING") in ACTIVE else None)
+                        active=meta if meta.get("status", PENDING) in ACTIVE else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
         self._maybe_purge()
@@ -240,7 +240,7 @@ class SQLiteStore(JobStore):
             now = time.time()
             if not claimable(meta, now):
                 return None
-            changes = {**fields, "status": "STARTED", "lease_until": now + lease,
+            changes = {**fields, "status": STARTED, "lease_until": now + lease,
                        "attempts": int(meta.get("attempts") or 0) + 1}
             claimed.append({**meta, **changes})
             return changes
@@ -248,7 +248,7 @@ class SQLiteStore(JobStore):
         self._modify(job_id, take)
         return claimed[0] if claimed else None
 
-    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = ("STARTED",)) -> bool:
+    def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = (STARTED,)) -> bool:
         blobs = {k: pack(fields[k]) for k in BLOB_FIELDS if k in fields}
         small = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         written: list[bool] = []
@@ -267,7 +267,7 @@ class SQLiteStore(JobStore):
 
         def renew(meta: dict[str, Any]) -> dict[str, Any] | None:
             status.append(meta.get("status", ""))
-            return {"lease_until": time.time() + lease} if meta.get("status") == "STARTED" else None
+            return {"lease_until": time.time() + lease} if meta.get("status") == STARTED else None
 
         self._modify(job_id, renew)
         return status[0]

@@ -73,8 +73,7 @@ def test_a_job_slower_than_the_wait_is_answered_202(stack_env, monkeypatch):
     from flask_qed.runtime import Runtime
     from flask_qed.tasks import create_celery
     from flask_qed.web import create_gateway
-    monkeypatch.setenv("QED_REST_WAIT", "0")
-    client = create_gateway(create_celery(Runtime.load(stack_env))).test_client()
+    client = create_gateway(create_celery(Runtime.load({**stack_env, "QED_REST_WAIT": "0"}))).test_client()
     (_, inputs, _), *_ = load_cases("rice")
     response = client.post("/rest/pram/rice/77", data=pram_app_body(inputs), content_type="application/json")
     assert response.status_code == 202

@@ -27,9 +27,10 @@ from typing import Any, Callable, Iterable
 
 import orjson
 
-from .config import Settings
-from .errors import error_body
-from .keys import ADMIN, KeyRing
+from ..config import Settings
+from ..errors import error_body
+from ..jobs.access import Caller
+from ..keys import ADMIN, KeyRing
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +57,9 @@ def is_admin(environ: dict[str, Any]) -> bool:
     return bool(environ.get("qed.admin"))
 
 
-def may_see(environ: dict[str, Any], record: dict[str, Any]) -> bool:
-    """Whether the caller may read or cancel a job: always with keys off, else the
-    owner and ``admin`` only."""
-    if not environ.get("qed.keys"):
-        return True
-    return is_admin(environ) or record.get("owner") == client_of(environ)
+def caller_of(environ: dict[str, Any]) -> Caller:
+    """The calling client as the jobs service knows it (see :class:`~flask_qed.jobs.access.Caller`)."""
+    return Caller(environ.get("qed.client"), bool(environ.get("qed.admin")), bool(environ.get("qed.keys")))
 
 
 def json_error(code: int, reason: str, message: str, headers: Iterable[tuple[str, str]] = (),

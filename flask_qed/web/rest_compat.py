@@ -10,7 +10,7 @@ validated like any other, written to the store, run by a worker. The request
 then waits for the job in the store, up to ``QED_REST_WAIT`` seconds (30 by
 default, read once at start-up); a job that takes longer is answered 202 with
 the URL to poll. Waiting takes one of the process's few waiting slots
-(``QED_MAX_WAITERS``, see :mod:`flask_qed.waiters`); with none free the answer
+(``QED_MAX_WAITERS``, see :mod:`flask_qed.jobs.waiting`); with none free the answer
 is that 202 at once. ``_id`` is the client's ``jobId``, echoed as pram_flask did;
 ``job_id`` is the gateway's own id of the job.
 
@@ -22,33 +22,34 @@ nested deeper than ``MAX_DEPTH`` levels (pram_flask's are 3 deep) is refused
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from typing import Any
 
 from celery import Celery
 from flask import Flask, request
 
-from . import jobs
-from .errors import ApiError
-from .model import InputError, Model
-from .plugins import App
-from .runtime import Runtime
-from .waiters import wait_for_job
-from .web import _publish
+from .. import jobs
+from ..errors import ApiError
+from ..jobs import submit
+from ..jobs.waiting import wait_for_job
+from ..model import InputError, Model
+from ..plugins import App
+from ..runtime import Runtime
+from .flaskapp import new_app
+from .security import client_of
 
-DEFAULT_WAIT = 30.0  # seconds a POST waits for its result before answering 202
+PREFIX = "/rest"
 # Deepest nesting of a body (a JSON string inside counts from where it sits). Far
 # above what a run needs, far below where Python's recursion limit breaks parsing.
 MAX_DEPTH = 32
 
 
-def add_rest_routes(root: Flask, runtime: Runtime, celery: Celery, app_name: str = "pram") -> None:
-    """Mount ``/rest/<app>/<model>/`` for every declared model of the app (if it is installed)."""
+def mount(runtime: Runtime, celery: Celery, app_name: str = "pram") -> dict[str, Any]:
+    """``/rest/<app>/<model>/`` for every declared model of the app (if it is installed)."""
     app = runtime.app(app_name)
     if app is None or app.factory:
-        return
-    wait = _wait_seconds(os.environ.get("QED_REST_WAIT"))
+        return {}
+    rest = new_app("flask_qed.rest", runtime)
+    wait = runtime.settings.rest_wait
     models = {m.name: m for m in app.models}
 
     def model_for(model: str) -> Model:
@@ -57,26 +58,16 @@ def add_rest_routes(root: Flask, runtime: Runtime, celery: Celery, app_name: str
                                 f"models: {', '.join(sorted(models))}")
         return models[model]
 
-    @root.get(f"/rest/{app.name}/<model>/")
-    @root.get(f"/rest/{app.name}/<model>/<job_id>")
+    @rest.get(f"/{app.name}/<model>/")
+    @rest.get(f"/{app.name}/<model>/<job_id>")
     def rest_schema(model: str, job_id: str = "YYYYMMDDHHMMSSuuuuuu") -> Any:
         return schema(model_for(model), job_id)
 
-    @root.post(f"/rest/{app.name}/<model>/<job_id>")
+    @rest.post(f"/{app.name}/<model>/<job_id>")
     def rest_run(model: str, job_id: str) -> Any:
         return run(app, model_for(model), job_id, runtime, celery, wait)
 
-
-def _wait_seconds(raw: str | None) -> float:
-    if raw in (None, ""):
-        return DEFAULT_WAIT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"QED_REST_WAIT must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 3600:
-        raise ValueError(f"QED_REST_WAIT must be between 0 and 3600 s, got {value}")
-    return value
+    return {PREFIX: rest.wsgi_app}
 
 
 def schema(model: Model, job_id: str) -> dict[str, Any]:
@@ -141,16 +132,8 @@ def nested_deeper(value: Any, limit: int) -> bool:
 def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery, wait: float) -> Any:
     """Submit a normal job, wait for it in the store, answer in pram_flask's form."""
     body = read_body()
-    validated = model.validate(body["inputs"], on_invalid=body.get("on_invalid", "fail"))
-    from .security import client_of
-    from .web import _check_quota  # the same fair-use caps as the native API
-    owner, rows = client_of(request.environ), len(validated["rows"]) if model.batch else 1
-    _check_quota(runtime, owner, rows)
-    job_id = str(uuid.uuid4())
-    task = app.task_name(model)
-    runtime.store.create(job_id, {**jobs.new_record(app.name, model.name, model.version, task),
-                                  "owner": owner, "rows": rows, "inputs": validated})
-    _publish(celery, runtime, task, job_id)
+    job_id = submit.submit(runtime, celery, app, model, body["inputs"], client_of(request.environ),
+                           on_invalid=body.get("on_invalid", "fail"))
     run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
     record = wait_for_job(runtime, job_id, wait)
     if record is None or record["status"] not in jobs.TERMINAL:

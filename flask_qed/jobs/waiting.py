@@ -30,8 +30,8 @@ import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from . import jobs
-from .runtime import Runtime
+from ..runtime import Runtime
+from .states import TERMINAL
 
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25  # seconds between two reads of the job's state
 
@@ -77,7 +77,7 @@ def wait_for_job(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any
         while True:
             record = runtime.store.get(job_id, data=False)
             left = deadline - time.monotonic()
-            if record["status"] in jobs.TERMINAL or left <= 0:
+            if record["status"] in TERMINAL or left <= 0:
                 return record
             time.sleep(min(pause, left))
             pause = min(pause * 1.5, _LONGEST_PAUSE)

@@ -1,23 +1,49 @@
-"""The job lifecycle: states, the record written at submission, and its public view."""
+"""The job record: what the store holds about a job, the record written at submission,
+and the view a client is shown."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, TypedDict
 
-from .stores.base import utcnow
+from .states import PENDING
 
-PENDING, STARTED, SUCCESS, FAILURE, REVOKED = "PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"
-TERMINAL = frozenset({SUCCESS, FAILURE, REVOKED})
+
+class JobRecord(TypedDict, total=False):
+    """A job as the store holds it (``data`` and ``inputs`` only when asked for)."""
+
+    job_id: str
+    app: str
+    model: str | None
+    version: str | None
+    task: str
+    status: str
+    progress: int
+    created: str           # ISO 8601, UTC, milliseconds, "Z"
+    started: str | None
+    finished: str | None
+    attempts: int
+    error: str | None
+    queued_at: float       # epoch seconds: when last handed to the broker
+    owner: str | None
+    rows: int
+    inputs: Any
+    data: Any
+    subscriber: dict[str, str]
+    callback_base: str
+    ogc: dict[str, Any]
+    lease_until: float
+
 
 PUBLIC_FIELDS = ("job_id", "app", "model", "version", "status", "progress", "created",
                  "started", "finished", "attempts", "error", "data")
 
 
 def now_iso() -> str:
-    return utcnow().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def new_record(app: str, model: str | None, version: str | None, task: str) -> dict[str, Any]:
+def new_record(app: str, model: str | None, version: str | None, task: str) -> JobRecord:
     """The record written before the submit response returns. ``queued_at`` (epoch
     seconds) is when the job was last handed to the broker: the reconciler publishes
     a job again when it has waited too long since then (see flask_qed.reconciler)."""

@@ -16,8 +16,9 @@ from typing import Any
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import NotFound
 
+from ..runtime import Runtime
+from .errors import error_response, register_error_handlers
 from .wsgi import empty_path_is_root
-from .runtime import Runtime
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Styles from the gateway only, plus three exact inline ones the pinned bundles write
@@ -55,7 +56,7 @@ REDOC = """<!doctype html>
 """
 
 
-def mounts(runtime: Runtime) -> dict[str, Any]:
+def mount(runtime: Runtime, celery: Any = None) -> dict[str, Any]:
     """The WSGI apps to mount: ``/docs`` (Swagger UI and the vendored files) and ``/redoc``."""
     return {"/docs": _docs_app().wsgi_app, "/redoc": _redoc_app().wsgi_app}
 
@@ -87,12 +88,10 @@ def _docs_app() -> Flask:
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
 
-    from .errors import register_error_handlers
     register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
 
     @app.errorhandler(404)
     def _missing(exc: NotFound) -> Any:
-        from .errors import error_response
         return error_response(404, "not found")
 
     app.wsgi_app = empty_path_is_root(app.wsgi_app)  # type: ignore[method-assign]
@@ -108,12 +107,10 @@ def _redoc_app() -> Flask:
         site = _site()
         return _page(REDOC.format(docs=html.escape(f"{site}/docs"), spec=html.escape(f"{site}/openapi.json")))
 
-    from .errors import register_error_handlers
     register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
 
     @app.errorhandler(404)
     def _missing(exc: NotFound) -> Any:
-        from .errors import error_response
         return error_response(404, "not found")
 
     app.wsgi_app = empty_path_is_root(app.wsgi_app)  # type: ignore[method-assign]

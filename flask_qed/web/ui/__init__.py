@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from flask import Flask, Response, abort, render_template, request
-from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from ...model import Model
+from ...plugins import App
+from ...runtime import Runtime
 from ..errors import register_error_handlers
-from ..model import Model
-from ..plugins import App
-from ..runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/ui"
@@ -38,9 +37,9 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 
-def mount(gateway: Callable[..., Any], runtime: Runtime) -> Callable[..., Any]:
-    """The gateway with the workbench at ``/ui``."""
-    return DispatcherMiddleware(gateway, {PREFIX: create_ui(runtime).wsgi_app})
+def mount(runtime: Runtime, celery: Any = None) -> dict[str, Any]:
+    """The workbench, to mount at ``/ui``."""
+    return {PREFIX: create_ui(runtime).wsgi_app}
 
 
 def browser_home(gateway: Callable[..., Any]) -> Callable[..., Any]:

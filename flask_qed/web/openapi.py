@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import __version__
-from .plugins import App
+from ..version import __version__
+from ..jobs.states import State
+from ..plugins import App
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB = {"$ref": "#/components/schemas/Job"}
@@ -68,14 +69,16 @@ def _data_path(app: App) -> dict[str, Any]:
                       **_error_responses(400, 401, 404, 429, 503)}}}
 
 
-def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
+def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The native API as OpenAPI 3.1; ``extra_paths``: the other faces' routes that
+    belong in it (``/rest/pram``)."""
     components: dict[str, Any] = {
         "Error": {"type": "object", "required": ["code", "status", "message"], "properties": {
             "code": {"type": "integer"}, "status": {"type": "string"}, "message": {"type": "string"},
             "errors": {"type": "array", "items": {"type": "object"}}}},
         "Job": {"type": "object", "required": ["job_id", "status"], "properties": {
             "job_id": {"type": "string", "format": "uuid"}, "id": {"type": "string"},
-            "status": {"enum": ["PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"]},
+            "status": {"enum": [s.value for s in State]},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
             "data": {"type": "object"}, "error": {"type": "string"}}},
     }
@@ -111,7 +114,7 @@ def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
             "summary": "Jobs newest first (with keys on: the caller's own)", "operationId": "list_jobs",
             "parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in (
                 ("app", {"type": "string"}), ("model", {"type": "string"}),
-                ("status", {"enum": ["PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED"]}),
+                ("status", {"enum": [s.value for s in State]}),
                 ("since", {"type": "string", "format": "date-time"}),
                 ("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                 ("cursor", {"type": "string"}))],
@@ -131,14 +134,20 @@ def openapi_document(apps: Sequence[App]) -> dict[str, Any]:
             "responses": {"200": {"description": "the models"}, **_error_responses(401, 429)}}}
         for model in app.models:
             paths.update(_model_paths(app, model, components))
-    from .rest_compat import openapi_paths
-    paths.update(openapi_paths(apps))
-    return {"openapi": "3.1.0",
-            "info": {"title": "flask_qed", "version": __version__,
-                     "description": "Scientific models as jobs: POST inputs, poll the job."},
+    paths.update(extra_paths or {})
+    return document("3.1.0", "flask_qed", "Scientific models as jobs: POST inputs, poll the job.",
+                    paths, components)
+
+
+def document(version: str, title: str, description: str, paths: dict[str, Any],
+             schemas: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI document of the gateway (3.1 native, 3.0 for OGC API - Processes): the
+    same info, security schemes and component layout around each face's paths."""
+    return {"openapi": version,
+            "info": {"title": title, "version": __version__, "description": description},
             "paths": paths,
             # Needed only when the gateway has a key file (QED_API_KEYS_FILE); {} = open.
             "security": [{}, {"bearer": []}, {"apiKey": []}],
-            "components": {"schemas": components, "securitySchemes": {
+            "components": {"schemas": schemas, "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}}}}

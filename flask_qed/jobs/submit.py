@@ -1,0 +1,82 @@
+"""Submitting a job: the one way every face starts a declared model's run.
+
+Validate the inputs (a batch a column at a time, stored packed), check the
+caller's fair-use caps, write the record, queue the task, count it. The record
+is written before the message is queued, so a job id the store does not know is
+unknown, never "PENDING"; if the broker cannot take the message the record says
+so and the caller gets a 503.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from .. import metrics
+from ..brokers import publisher
+from ..errors import ApiError, BrokerUnavailable
+from ..model import Model
+from ..plugins import App
+from ..runtime import Runtime
+from ..stores import JobNotFound, JobStore, StoreUnavailable
+from .record import new_record, now_iso
+from .states import FAILURE
+from .subscriber import check_subscriber
+
+logger = logging.getLogger(__name__)
+
+
+def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
+           extra: dict[str, Any] | None = None, on_invalid: str = "fail",
+           callback_base: str | None = None) -> str:
+    """Validate, check the owner's quota, write the record, queue the task; the job id.
+
+    ``extra``: more fields for the record (``subscriber``, ``ogc``); ``None`` values
+    are left out. ``callback_base``: the OGC root the links of a callback point at."""
+    validated, rows = model.validate_packed(inputs, on_invalid=on_invalid)
+    fields = {k: v for k, v in (extra or {}).items() if v is not None}
+    if "subscriber" in fields:
+        fields["subscriber"] = check_subscriber(fields["subscriber"], runtime.settings.callback_allowlist)
+        fields["callback_base"] = callback_base or "/ogcapi"
+    check_quota(runtime, owner, rows)
+    job_id = str(uuid.uuid4())
+    task = app.task_name(model)
+    record = new_record(app.name, model.name, model.version, task)
+    runtime.store.create(job_id, {**fields, **record, "owner": owner, "rows": rows, "inputs": validated})
+    publish(celery, runtime.store, task, job_id)
+    metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
+    return job_id
+
+
+def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
+    """Fair use: a client's jobs and runs queued or running at once are capped (429).
+
+    Two submissions racing past the check may overshoot a cap by one job; the
+    cap bounds a flood, it is not an exact budget."""
+    if owner is None:
+        return
+    s = runtime.settings
+    active_jobs, active_rows = runtime.store.count_active(owner)
+    if active_jobs >= s.max_active_jobs:
+        raise ApiError(429, f"you have {active_jobs} jobs queued or running, the most allowed at once "
+                            f"(QED_MAX_ACTIVE_JOBS={s.max_active_jobs}); submit again when one finishes",
+                       headers={"Retry-After": "5"})
+    if active_rows + rows > s.max_active_rows:
+        raise ApiError(429, f"this job's {rows} runs and the {active_rows} you have queued or running "
+                            f"exceed the most allowed at once (QED_MAX_ACTIVE_ROWS={s.max_active_rows})",
+                       headers={"Retry-After": "5"})
+
+
+def publish(celery: Any, store: JobStore, task: str, job_id: str) -> None:
+    """Queue the job; if the broker is down, record the failure and raise
+    :class:`BrokerUnavailable` (a 503)."""
+    try:
+        publisher(celery).publish(task, job_id)
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        logger.error("job %s: could not queue %s: %s", job_id, task, exc)
+        try:
+            store.update(job_id, {"status": FAILURE, "finished": now_iso(),
+                                  "error": "the job queue was unavailable; submit again"})
+        except (StoreUnavailable, JobNotFound):
+            pass
+        raise BrokerUnavailable(str(exc)) from exc

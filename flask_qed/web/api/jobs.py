@@ -1,0 +1,80 @@
+"""The native API's job routes, gateway-wide: ``/jobs``, ``/jobs/<id>``, its status and
+results, and ``DELETE`` to cancel. Each is a thin view over :mod:`flask_qed.jobs`."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from celery import Celery
+from flask import Flask, request
+
+from ... import jobs
+from ...errors import ApiError
+from ...jobs import access, cancel, listing
+from ...runtime import Runtime
+from ..security import caller_of
+from .responses import job_response, results_response
+
+LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
+
+
+def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
+    store = runtime.store
+
+    def read(job_id: str, **kwargs: Any) -> dict[str, Any]:
+        return access.read(store, job_id, caller_of(request.environ), **kwargs)
+
+    @root.get("/jobs/<job_id>")
+    def job(job_id: str) -> Any:
+        return job_response(read(job_id, packed=True))
+
+    @root.get("/jobs/<job_id>/status")
+    def job_status(job_id: str) -> Any:
+        """The record without its data: what a poll loop should read."""
+        return job_response(read(job_id, data=False))
+
+    @root.get("/jobs/<job_id>/results")
+    def job_results(job_id: str) -> Any:
+        return results_response(read(job_id, packed=True))
+
+    @root.get("/jobs")
+    def job_list() -> Any:
+        return list_page(runtime)
+
+    @root.delete("/jobs/<job_id>")
+    def revoke(job_id: str) -> Any:
+        """Cancel a job not yet finished: a queued one never runs, a running one is stopped."""
+        read(job_id, data=False)
+        if not cancel.cancel(celery, runtime, job_id):
+            status = store.get(job_id, data=False)["status"]
+            raise ApiError(409, f"job {job_id} is already {status}")
+        return job_response(store.get(job_id, packed=True))
+
+
+def list_page(runtime: Runtime) -> dict[str, Any]:
+    """Jobs newest first, filtered, one page at a time: with keys on, the caller's own
+    (``admin``: everyone's); with keys off, everyone's (``mine=1``: this address's)."""
+    args = request.args
+    try:
+        limit = int(args.get("limit", 50))
+    except ValueError:
+        raise ApiError(400, "limit must be an integer") from None
+    if not 1 <= limit <= LIST_LIMIT:
+        raise ApiError(400, f"limit must be 1..{LIST_LIMIT}")
+    status = args.get("status")
+    if status is not None and status.upper() not in jobs.State.__members__:
+        raise ApiError(400, "status must be one of " + ", ".join(jobs.State))
+    try:
+        since = listing.iso(listing.parse_time(args["since"])) if args.get("since") is not None else None
+        page, cursor = listing.page(
+            runtime.store, limit, args.get("cursor") or None,
+            owner=caller_of(request.environ).list_owner(mine=bool(args.get("mine"))),
+            app=args.get("app"), model=args.get("model"), status=status.upper() if status else None,
+            since=since)
+    except listing.QueryError as exc:
+        raise ApiError(400, str(exc)) from None
+    body: dict[str, Any] = {"jobs": [jobs.public(r) for r in page], "next": None}
+    if cursor:
+        query = {k: v for k, v in args.items() if k != "cursor"}
+        body["next"] = f"/jobs?{urlencode({**query, 'cursor': cursor})}"
+    return body

@@ -1,0 +1,153 @@
+"""The native API's science apps: ``/<app>/`` lists the models, ``GET /<app>/<model>``
+describes one, ``POST /<app>/<model>`` submits a job, ``/<app>/data?job_id=`` reads it.
+Apps written the old way (a Flask app of their own) are mounted as they are."""
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from flask import Flask, request
+from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from ... import jobs, jsonutil
+from ...errors import ApiError
+from ...jobs import access, submit
+from ...legacy import guard_legacy_app
+from ...model import Columns, InputError, Model
+from ...plugins import App
+from ...runtime import Runtime
+from ...stores import JobNotFound
+from ..errors import error_response, register_error_handlers
+from ..flaskapp import new_app, options_answer_no_content
+from ..security import caller_of, client_of
+from ..wsgi import empty_path_is_root
+from .responses import job_response
+
+
+def mount_app(app: App, runtime: Runtime, celery: Celery) -> Any:
+    """The WSGI app under ``app.prefix``: its models (or its own Flask app) and ``/data``."""
+    own = legacy_app(app, runtime) if app.factory else science_app(app, runtime, celery)
+    return DispatcherMiddleware(own.wsgi_app, {"/data": empty_path_is_root(data_app(app, runtime).wsgi_app)})
+
+
+def data_app(app: App, runtime: Runtime) -> Flask:
+    data = new_app(f"{app.name}.data", runtime)
+
+    @data.get("/")
+    def poll() -> Any:
+        job_id = request.args.get("job_id") or request.args.get("task_id")
+        if not job_id:
+            raise ApiError(400, "missing query parameter job_id")
+        record = access.read(runtime.store, job_id, caller_of(request.environ), packed=True)
+        if record.get("app") != app.name:
+            raise JobNotFound(job_id)
+        return job_response(record)
+
+    return data
+
+
+def science_app(app: App, runtime: Runtime, celery: Celery) -> Flask:
+    web = new_app(app.name, runtime)
+
+    @web.get("/")
+    def models() -> Any:
+        return {"app": app.name, "title": app.title or app.name, "models": [
+            {"name": m.name, "title": m.title, "description": m.description, "version": m.version,
+             "url": f"{app.prefix}/{m.name}"} for m in app.models]}
+
+    for model in app.models:
+        for path in (model.name, *model.aliases):
+            endpoint = f"{model.name}:{path}"
+            web.add_url_rule(f"/{path.strip('/')}", endpoint + ":get",
+                             view_func=_describe_view(model), methods=["GET"])
+            web.add_url_rule(f"/{path.strip('/')}", endpoint + ":post",
+                             view_func=_submit_view(app, model, runtime, celery), methods=["POST"])
+    return web
+
+
+def _describe_view(model: Model) -> Any:
+    return lambda: model.describe()
+
+
+def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
+    def view() -> Any:
+        inputs = read_inputs(model)
+        body = request.environ.get("qed.body")
+        subscriber = body.get("subscriber") if isinstance(body, dict) else None
+        on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
+        job_id = submit.submit(runtime, celery, app, model, inputs, client_of(request.environ),
+                               {"subscriber": subscriber}, on_invalid=on_invalid,
+                               callback_base=request.host_url.rstrip("/") + "/ogcapi")
+        location = f"{app.prefix}/data?job_id={job_id}"
+        answer = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
+                  "model": model.name, "version": model.version, "url": location}
+        return answer, 202, {"Location": location}
+    return view
+
+
+def read_inputs(model: Model) -> Any:
+    """The ``inputs`` of a JSON body, or form fields plus an uploaded file."""
+    if request.is_json:
+        body = _json_body(model)
+        if not isinstance(body, dict):
+            raise ApiError(400, 'the body must be a JSON object: {"inputs": ...}')
+        if "inputs" not in body:
+            raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
+        return body["inputs"]
+    if request.mimetype == "multipart/form-data" and model.read_upload and model.upload_field:
+        upload = request.files.get(model.upload_field) or request.files.get("file") \
+            or request.files.get("filename")
+        if upload is None:
+            raise InputError([{"run": None, "field": model.upload_field, "value": None,
+                               "rule": f"upload a file in the form field {model.upload_field!r}"}])
+        inputs: dict[str, Any] = {k: v for k, v in request.form.items()}
+        try:
+            inputs[model.upload_field] = model.read_upload(upload.read(), upload.filename or "")
+        except ValueError as exc:
+            raise InputError([{"run": None, "field": model.upload_field, "value": upload.filename,
+                               "rule": str(exc)}]) from None
+        return inputs
+    accepted = "application/json" + (" or multipart/form-data" if model.read_upload else "")
+    raise UnsupportedMediaType(f"send {accepted} (got {request.mimetype or 'no content type'})")
+
+
+def _json_body(model: Model) -> Any:
+    """The JSON body, parsed in one pass; a batch's ``inputs`` in column form are read a
+    column at a time into compact arrays (:class:`~flask_qed.columns.Columns`), never held
+    whole as Python objects. Kept in the environ (``qed.body``) for the other fields."""
+    data = request.get_data(cache=False)
+    try:
+        text = data.decode("utf-8")
+        del data
+        on_inputs = Columns.from_lazy if model.batch else _plain
+        body = jsonutil.loads_lazy(text, on_inputs)
+    except InputError:
+        raise
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON") from None
+    request.environ["qed.body"] = body
+    return body
+
+
+def _plain(lazy: Any) -> Any:
+    return dict(lazy.items()) if lazy.is_object else [v for _, v in lazy.items()]
+
+
+def _form_on_invalid() -> Any:
+    """``on_invalid`` of a form: "fail" (the default) or "skip"."""
+    return request.form.get("on_invalid", "fail") if request.mimetype == "multipart/form-data" else "fail"
+
+
+def legacy_app(app: App, runtime: Runtime) -> Flask:
+    legacy = app.build_flask_app()
+    if not isinstance(legacy, Flask):
+        raise TypeError(f"app {app.name}: factory returned {type(legacy).__name__}, not a Flask app")
+    legacy.config.setdefault("MAX_CONTENT_LENGTH", runtime.settings.max_content_length)
+    # flask-restful answers an error itself unless exceptions propagate; let them
+    # reach the gateway's JSON handlers (a broker that is down is a 503, not a 500).
+    legacy.config["PROPAGATE_EXCEPTIONS"] = True
+    register_error_handlers(legacy)
+    options_answer_no_content(legacy)
+    guard_legacy_app(legacy, error_response)
+    return legacy

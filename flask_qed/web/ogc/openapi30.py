@@ -1,0 +1,202 @@
+"""The OGC face's API document (OpenAPI 3.0), derived from the model declarations."""
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import TITLES
+from ...jobs.status import NATIVE
+from ...model import Model
+from ...plugins import App
+from ..openapi import document
+from .describe import input_schemas, is_array_schema
+
+JSON = "application/json"
+MAX_LIMIT = 10_000  # most processes or jobs one page may hold
+OAS30 = "application/vnd.oai.openapi+json;version=3.0"
+
+
+def to_oas30(schema: Any) -> Any:
+    """A JSON Schema (2020-12, as pydantic writes it) as an OpenAPI 3.0 Schema Object."""
+    if isinstance(schema, list):
+        return [to_oas30(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "$ref" and isinstance(value, str):
+            out[key] = value.replace("#/$defs/", "#/components/schemas/")
+        elif key == "properties":
+            out[key] = {k: to_oas30(v) for k, v in value.items()}
+        elif key == "const":
+            out["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
+        elif key == "examples":
+            if isinstance(value, list) and value:
+                out["example"] = value[0]
+        elif key in ("$defs", "$schema", "contentMediaType", "prefixItems", "$id", "patternProperties"):
+            continue
+        elif key == "units":
+            out["x-units"] = value
+        elif key == "type" and isinstance(value, list):
+            types = [t for t in value if t != "null"]
+            if "null" in value:
+                out["nullable"] = True
+            if len(types) == 1:
+                out["type"] = types[0]
+            elif types:
+                out["anyOf"] = [{"type": t} for t in types]
+        elif key in ("anyOf", "oneOf") and isinstance(value, list):
+            rest = [s for s in value if not (isinstance(s, dict) and s.get("type") == "null")]
+            if len(rest) < len(value):
+                out["nullable"] = True
+            if len(rest) == 1:
+                out.update({k: v for k, v in to_oas30(rest[0]).items() if k not in out})
+            else:
+                out[key] = to_oas30(rest)
+        elif key in ("items", "additionalProperties", "not"):
+            out[key] = to_oas30(value)
+        else:
+            out[key] = value
+    out = {k: v for k, v in out.items() if v is not None}
+    if "$ref" in out and len(out) > 1:  # 3.0 ignores siblings of $ref: wrap it
+        ref = out.pop("$ref")
+        out = {"allOf": [{"$ref": ref}], **{k: v for k, v in out.items() if k in ("description", "title",
+                                                                                 "default", "x-units")}}
+    return out
+
+
+RESULTS_NOTE = ("the outputs: with response=document a JSON object {output id: value}; with "
+                "response=raw one output's value alone (any JSON value), several outputs as "
+                "multipart/related parts")
+
+
+def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
+    """The OGC face described in OpenAPI 3.0 (what OWSLib and most OGC clients read)."""
+    ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
+    doc = lambda desc, schema, ctype=JSON: {"description": desc, "content": {ctype: {"schema": schema}}}  # noqa: E731
+    errors = lambda *codes: {str(c): doc(TITLES.get(c, "error"), ref("exception")) for c in codes}  # noqa: E731
+    link = {"type": "object", "required": ["href"], "properties": {
+        k: {"type": "string"} for k in ("href", "rel", "type", "hreflang", "title")}}
+    status_schema = {"type": "object", "required": ["type", "jobID", "status"], "properties": {
+        "type": {"type": "string", "enum": ["process"]}, "jobID": {"type": "string"},
+        "processID": {"type": "string"},
+        "status": {"type": "string", "enum": list(NATIVE)}, "message": {"type": "string"},
+        **{k: {"type": "string", "format": "date-time"} for k in ("created", "started", "finished", "updated")},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "links": {"type": "array", "items": ref("link")}}}
+    subscriber = {"type": "object", "properties": {
+        k: {"type": "string", "format": "uri"} for k in ("successUri", "inProgressUri", "failedUri")}}
+    components: dict[str, Any] = {
+        "link": link, "statusInfo": status_schema, "subscriber": subscriber,
+        "exception": {"type": "object", "required": ["type"], "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"}, "instance": {"type": "string"}}, "additionalProperties": True},
+        "landingPage": {"type": "object", "required": ["links"], "properties": {
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "links": {"type": "array", "items": ref("link")}}},
+        "confClasses": {"type": "object", "required": ["conformsTo"], "properties": {
+            "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+        "processList": {"type": "object", "required": ["processes", "links"], "properties": {
+            "processes": {"type": "array", "items": {"type": "object"}},
+            "links": {"type": "array", "items": ref("link")}}},
+        "jobList": {"type": "object", "required": ["jobs", "links"], "properties": {
+            "jobs": {"type": "array", "items": ref("statusInfo")},
+            "links": {"type": "array", "items": ref("link")}}},
+        "results": {"type": "object", "additionalProperties": True,
+                    "description": "response=document: {output id: value}"},
+        # response=raw with one output sends that output's value alone: an array for a
+        # batch or a series, a number, a string, an object, or null where a number was NaN.
+        "rawValue": {"nullable": True, "description": "response=raw, one output: its value alone",
+                     "anyOf": [{"type": t} for t in ("object", "array", "number", "string", "boolean")]},
+    }
+    outputs = {"anyOf": [ref("results"), ref("rawValue")]}
+    job_param = {"name": "jobID", "in": "path", "required": True, "schema": {"type": "string"}}
+    array_param = lambda name: {"name": name, "in": "query", "required": False, "style": "form",  # noqa: E731
+                                "explode": False, "schema": {"type": "array", "items": {"type": "string"}}}
+    paths: dict[str, Any] = {
+        "/": {"get": {"summary": "Landing page", "operationId": "ogc_landing", "tags": ["ogc"],
+                      "responses": {"200": doc("links to the API", ref("landingPage")), **errors(401, 429)}}},
+        "/conformance": {"get": {"summary": "Conformance classes", "operationId": "ogc_conformance",
+                                 "tags": ["ogc"],
+                                 "responses": {"200": doc("conformance classes", ref("confClasses")),
+                                               **errors(401, 429)}}},
+        "/api": {"get": {"summary": "This API definition", "operationId": "ogc_api", "tags": ["ogc"],
+                         "responses": {"200": doc("OpenAPI 3.0", {"type": "object"}, OAS30),
+                                       **errors(401, 429)}}},
+        "/processes": {"get": {
+            "summary": "The processes", "operationId": "ogc_processes", "tags": ["ogc"],
+            "parameters": [
+                {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+                {"name": "offset", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "default": 0}}],
+            "responses": {"200": doc("process summaries", ref("processList")), **errors(400, 401, 429)}}},
+        "/processes/{processID}": {"get": {
+            "summary": "A process description", "operationId": "ogc_process", "tags": ["ogc"],
+            "parameters": [{"name": "processID", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": list(processes)}}],
+            "responses": {"200": doc("the process description", {"type": "object"}),
+                          **errors(401, 404, 429)}}},
+        "/jobs": {"get": {
+            "summary": "Jobs, newest first (with keys on: the caller's own)", "operationId": "ogc_jobs",
+            "tags": ["ogc"],
+            "parameters": [array_param("processID"), array_param("status"), array_param("type"),
+                           {"name": "datetime", "in": "query", "required": False, "schema": {"type": "string"}},
+                           *({"name": n, "in": "query", "required": False,
+                              "schema": {"type": "integer", "minimum": 0}} for n in ("minDuration", "maxDuration")),
+                           {"name": "limit", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+                           {"name": "next", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "responses": {"200": doc("a page of jobs", ref("jobList")), **errors(400, 401, 429, 503)}}},
+        "/jobs/{jobID}": {
+            "get": {"summary": "A job's status", "operationId": "ogc_job", "tags": ["ogc"],
+                    "parameters": [job_param],
+                    "responses": {"200": doc("statusInfo", ref("statusInfo")), **errors(401, 404, 429, 503)}},
+            "delete": {"summary": "Dismiss a job", "operationId": "ogc_dismiss", "tags": ["ogc"],
+                       "parameters": [job_param],
+                       "responses": {"200": doc("statusInfo, dismissed", ref("statusInfo")),
+                                     **errors(401, 404, 429, 503)}}},
+        "/jobs/{jobID}/results": {"get": {
+            "summary": "A job's results", "operationId": "ogc_results", "tags": ["ogc"],
+            "parameters": [job_param],
+            "responses": {"200": {"description": RESULTS_NOTE, "content": {
+                JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
+                **errors(401, 404, 422, 429, 500, 503)}}},
+    }
+    for pid, (app, model) in processes.items():
+        props, required = input_schemas(model)
+        inputs: dict[str, Any] = {}
+        for name, prop in props.items():
+            one = to_oas30(prop)
+            qualified = {"type": "object", "required": ["value"], "properties": {"value": one}}
+            alternatives = [one, qualified]
+            if model.batch:
+                alternatives.append({"type": "array", "items": one, "minItems": 1, "maxItems": model.max_rows})
+            inputs[name] = {"oneOf": alternatives} if not model.batch or not is_array_schema(prop) \
+                else {"anyOf": alternatives}
+        body = {"type": "object", "required": ["inputs"] if required else [], "properties": {
+            "inputs": {"type": "object", "properties": inputs, "required": sorted(required)},
+            "outputs": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+                "transmissionMode": {"type": "string", "enum": ["value"]}}}},
+            "response": {"type": "string", "enum": ["raw", "document"], "default": "raw"},
+            "subscriber": ref("subscriber")}}
+        if not body["required"]:
+            del body["required"]
+        paths[f"/processes/{pid}/execution"] = {"post": {
+            "summary": f"Execute {pid}: {model.title}", "description": model.description,
+            "operationId": f"ogc_execute_{pid.replace('.', '_')}", "tags": [app.name],
+            "parameters": [{"name": "Prefer", "in": "header", "required": False,
+                            "schema": {"type": "string"},
+                            "description": "respond-async: answer 201 at once; wait=N: wait at most N s"}],
+            "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+            "responses": {"200": {"description": "the results (synchronous): " + RESULTS_NOTE, "content": {
+                JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
+                "201": {"description": "the job (asynchronous)", "headers": {
+                    "Location": {"schema": {"type": "string"}},
+                    "Preference-Applied": {"schema": {"type": "string"}}},
+                    "content": {JSON: {"schema": ref("statusInfo")}}},
+                **errors(400, 401, 404, 413, 415, 422, 429, 500, 503)}}}
+    return document("3.0.3", "flask_qed: OGC API - Processes",
+                    "The gateway's models as OGC API - Processes - Part 1: Core.", paths, components)

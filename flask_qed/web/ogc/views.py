@@ -1,0 +1,206 @@
+"""The OGC face's endpoints, one module-level function each (registered by
+:func:`flask_qed.web.ogc.create_app`). What a view needs of the gateway — the
+runtime, the Celery app, the processes — is the app's :class:`Face`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from celery import Celery
+from flask import Response, current_app, request
+from werkzeug.exceptions import BadRequest
+
+from ... import jobs, jsonutil
+from ...jobs import access, cancel, submit
+from ...jobs.status import STATUS, status_info
+from ...jobs.waiting import wait_for_job
+from ...model import Model
+from ...plugins import App
+from ...runtime import Runtime
+from ..prefer import preferences
+from ..security import caller_of, client_of
+from .args import int_arg
+from .describe import JSON, REL, describe, native_inputs
+from .exceptions import OgcError
+from .joblist import job_list_page
+from .openapi30 import MAX_LIMIT, OAS30, openapi30
+from .results import failure, results_of, results_response
+
+SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
+CONFORMANCE = [SPEC + c for c in ("core", "ogc-process-description", "json", "oas30", "job-list",
+                                  "dismiss", "callback")]
+
+
+@dataclass
+class Face:
+    """What the OGC views share: kept in the Flask app's ``extensions["qed_ogc"]``."""
+
+    runtime: Runtime
+    celery: Celery
+    processes: dict[str, tuple[App, Model]]
+    openapi: dict[str, Any] | None = None
+
+
+def face() -> Face:
+    return current_app.extensions["qed_ogc"]
+
+
+def base() -> str:
+    return request.url_root.rstrip("/")
+
+
+def lookup(pid: str) -> tuple[App, Model]:
+    processes = face().processes
+    if pid not in processes:
+        raise OgcError(404, "no-such-process", f"no process {pid!r}; see {base()}/processes")
+    return processes[pid]
+
+
+def read(job_id: str, **kwargs: Any) -> dict[str, Any]:
+    return access.read(face().runtime.store, job_id, caller_of(request.environ), **kwargs)
+
+
+def landing() -> Any:
+    root = base()
+    host = request.host_url.rstrip("/")
+    return {"title": "flask_qed: OGC API - Processes",
+            "description": "The gateway's scientific models as OGC API - Processes.", "links": [
+                {"href": f"{root}/", "rel": "self", "type": JSON, "title": "this document"},
+                {"href": f"{root}/api", "rel": "service-desc", "type": OAS30,
+                 "title": "the API definition (OpenAPI 3.0)"},
+                {"href": f"{host}/docs", "rel": "service-doc", "type": "text/html",
+                 "title": "the API documentation"},
+                {"href": f"{root}/conformance", "rel": REL + "conformance", "type": JSON,
+                 "title": "conformance classes"},
+                {"href": f"{root}/processes", "rel": REL + "processes", "type": JSON,
+                 "title": "processes"},
+                {"href": f"{root}/jobs", "rel": REL + "job-list", "type": JSON, "title": "jobs"}]}
+
+
+def conformance() -> Any:
+    return {"conformsTo": CONFORMANCE}
+
+
+def api() -> Any:
+    state = face()
+    if state.openapi is None:
+        state.openapi = openapi30(state.processes)
+    return Response(jsonutil.dumps(dict(state.openapi, servers=[{"url": base()}])), content_type=OAS30)
+
+
+def process_list() -> Any:
+    limit = int_arg("limit", 10, 1, MAX_LIMIT)
+    offset = int_arg("offset", 0, 0, None)
+    processes = face().processes
+    ids = list(processes)
+    root = base()
+    links = [{"href": request.url, "rel": "self", "type": JSON, "title": "this document"}]
+    if offset + limit < len(ids):
+        links.append({"href": f"{root}/processes?{urlencode({'limit': limit, 'offset': offset + limit})}",
+                      "rel": "next", "type": JSON, "title": "next page"})
+    if offset:
+        links.append({"href": f"{root}/processes?{urlencode({'limit': limit, 'offset': max(0, offset - limit)})}",
+                      "rel": "prev", "type": JSON, "title": "previous page"})
+    return {"processes": [describe(pid, *processes[pid], root, full=False) for pid in ids[offset:offset + limit]],
+            "links": links}
+
+
+def process(pid: str) -> Any:
+    return describe(pid, *lookup(pid), base())
+
+
+def execute(pid: str) -> Any:
+    """Run a process: a job like any other; the results when it finishes within the wait
+    (``QED_SYNC_WAIT``, or ``Prefer: wait=N`` if shorter), else 201 and the job."""
+    app, model = lookup(pid)
+    state = face()
+    body = json_body()
+    mode = body.get("response", "raw")
+    if mode not in ("raw", "document"):
+        raise OgcError(400, "bad-request", "response must be 'raw' or 'document'")
+    wanted = outputs(model, body.get("outputs"))
+    inputs, as_array = native_inputs(model, body.get("inputs", {}))
+    job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
+                           {"subscriber": body.get("subscriber"),
+                            "ogc": {"outputs": wanted, "response": mode, "array": as_array}},
+                           callback_base=base())
+    prefer = preferences(request.headers.getlist("Prefer"))
+    location = f"{base()}/jobs/{job_id}"
+    store = state.runtime.store
+    if "respond-async" not in prefer:
+        wait = state.runtime.settings.sync_wait
+        if prefer.get("wait", "").isdigit():
+            wait = min(wait, float(prefer["wait"]))
+        record = wait_for_job(state.runtime, job_id, wait)  # None: no waiting slot free
+        if record is not None and record["status"] == jobs.SUCCESS:
+            record = store.get(job_id, raw=True)
+            return results_response(results_of(record, model), mode, {"Link": f'<{location}>; rel="monitor"'})
+        if record is not None and record["status"] == jobs.FAILURE:
+            raise failure(record)
+    headers = {"Location": location}
+    if "respond-async" in prefer:
+        headers["Preference-Applied"] = "respond-async"
+    record = store.get(job_id, data=False)
+    return Response(jsonutil.dumps(status_info(record, base())), status=201, mimetype=JSON, headers=headers)
+
+
+def job_list() -> Any:
+    return job_list_page(face().runtime, face().processes, base())
+
+
+def job(job_id: str) -> Any:
+    return status_info(read(job_id, data=False), base())
+
+
+def job_results(job_id: str) -> Any:
+    record = read(job_id, raw=True)
+    status = record.get("status")
+    if status in jobs.ACTIVE:
+        raise OgcError(404, "result-not-ready", f"job {job_id} is {STATUS[status]}; no results yet")
+    if status == jobs.FAILURE:
+        raise failure(record)
+    if status != jobs.SUCCESS:
+        raise OgcError(404, "no-such-job", f"job {job_id} was dismissed; its results are gone")
+    model = face().processes.get(record.get("task", ""), (None, None))[1]
+    mode = (record.get("ogc") or {}).get("response", "document")
+    return results_response(results_of(record, model), mode)
+
+
+def dismiss(job_id: str) -> Any:
+    """Dismiss: a queued job never runs, a running one's result is dropped, a finished
+    one's results are no longer served."""
+    state = face()
+    cancel.dismiss(state.celery, state.runtime, read(job_id, data=False))
+    return status_info(state.runtime.store.get(job_id, data=False), base())
+
+
+# -- reading a request ------------------------------------------------------------------
+def json_body() -> dict[str, Any]:
+    if not request.is_json:
+        raise OgcError(415, "unsupported-media-type",
+                       f"send application/json (got {request.mimetype or 'no content type'})")
+    try:
+        body = request.get_json()
+    except BadRequest:
+        raise OgcError(400, "bad-request", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise OgcError(400, "bad-request", 'the body must be an execute request: {"inputs": {...}}')
+    return body
+
+
+def outputs(model: Model, given: Any) -> list[str] | None:
+    """The output ids an execute request selects (None: all of them)."""
+    if given is None or given == {}:
+        return None
+    if not isinstance(given, dict):
+        raise OgcError(400, "bad-request", "outputs must be an object: {output id: {...}}")
+    known = set(model.outputs)
+    unknown = [k for k in given if known and k not in known]
+    if unknown:
+        raise OgcError(400, "no-such-output", f"no output {unknown[0]!r}; outputs are {sorted(known)}")
+    for name, spec in given.items():
+        mode = spec.get("transmissionMode", "value") if isinstance(spec, dict) else "value"
+        if mode != "value":
+            raise OgcError(400, "bad-request", f"output {name}: only transmissionMode 'value' is offered")
+    return list(given)
