@@ -27,6 +27,7 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import callbacks, jobs, metrics
+from .jobs import notices
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime, bind
@@ -75,6 +76,7 @@ class ModelTask(Task):
                 text = f"TimeLimitExceeded: the job ran past its time limit ({self.time_limit} s)" \
                     if "TimeLimit" in type(exc).__name__ else jobs.error_text(exc)
                 _fail(self.runtime.store, job_id, text)
+                notices.announce(self.runtime.settings.broker_url, job_id)
                 logger.error("job %s failed: %s", job_id, text, extra={"job_id": job_id, "event": "failed"})
         except (JobNotFound, StoreUnavailable) as err:
             logger.error("job %s: could not record its failure (%s): %s", job_id, exc, err)
@@ -142,7 +144,8 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             # Look again when the holder's lease would have lapsed: by then the job is
             # finished (nothing to do) or its holder is known to be dead (take it over).
             raise task.retry(countdown=busy.wait, max_retries=None) from None
-        if outcome is not None:  # this run ended the job: notify and count, from what it knows
+        if outcome is not None:  # this run ended the job: wake waiters, notify and count
+            notices.announce(runtime.settings.broker_url, job_id)
             callbacks.job_finished(outcome)
             metrics.job_finished(outcome)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import metrics
 from ..runtime import Runtime
+from . import notices
 from .record import now_iso
 from .states import ACTIVE, PENDING, REVOKED, STARTED
 
@@ -27,6 +28,7 @@ def cancel(celery: Any, runtime: Runtime, job_id: str) -> bool:
     if not store.finish(job_id, revoked, only_if=(PENDING, STARTED)):
         return False
     metrics.job_finished({**before, **revoked})  # a cancelled job's run never reports it
+    notices.announce(runtime.settings.broker_url, job_id)
     logger.info("job %s: cancelled (was %s)", job_id, before["status"],
                 extra={"job_id": job_id, "event": "revoked", "status": before["status"]})
     try:  # the store already guarantees a queued job is not run; this frees the slot
@@ -47,6 +49,7 @@ def dismiss(celery: Any, runtime: Runtime, record: dict[str, Any]) -> None:
     done = {"status": REVOKED, "finished": record.get("finished") or now_iso()}
     if record["status"] in ACTIVE:
         if store.finish(job_id, done, only_if=(PENDING, STARTED)):
+            notices.announce(runtime.settings.broker_url, job_id)
             try:  # spare the queue the work; the store already guarantees it is not used
                 celery.control.revoke(job_id)
             except Exception as exc:  # noqa: BLE001

@@ -20,20 +20,25 @@ a process) it holds a thread: 2, so that half of them always answer. Under the
 default ``gevent`` worker it holds a greenlet and a connection (1,000 a process)
 and reads the store a few times a second: 100.
 
-The wait itself reads the job's state from the store (the job record is the
-source of truth), at first every 20 ms and then less often, up to 4 times a second.
+The wait is woken by the job's notice (:mod:`.notices`: the worker announces each
+job it ends on the broker's Redis), and reads the job's state from the store (the
+job record is the source of truth) when woken and at least once a second; without
+notices (a broker that is not Redis, or while they are interrupted) it reads the
+store at first every 20 ms and then less often, up to 4 times a second.
 """
 from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
 from ..runtime import Runtime
+from . import notices
 from .states import TERMINAL
 
-_FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25  # seconds between two reads of the job's state
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25  # seconds between two reads of the job's state, polling
+FALLBACK = 1.0  # seconds between two reads of the job's state while notices come
 
 
 class WaitSlots:
@@ -72,12 +77,25 @@ def wait_for_job(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any
     with slots_of(runtime).slot() as held:
         if not held:
             return None
-        deadline = time.monotonic() + max(0.0, seconds)
+        return _wait(runtime, job_id, seconds)
+
+
+def _wait(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any]:
+    """Woken by the job's notice (:mod:`.notices`) when one can come, else polling; the
+    store is read first (after the watch is set, so no notice falls between) and again
+    at least every ``FALLBACK`` seconds."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    ears = notices.listener(runtime.settings.broker_url)
+    with ears.watch(job_id) if ears is not None else nullcontext(None) as woken:
         pause = _FIRST_PAUSE
         while True:
             record = runtime.store.get(job_id, data=False)
             left = deadline - time.monotonic()
             if record["status"] in TERMINAL or left <= 0:
                 return record
-            time.sleep(min(pause, left))
-            pause = min(pause * 1.5, _LONGEST_PAUSE)
+            if woken is not None and ears is not None and ears.connected.is_set():
+                woken.wait(min(left, FALLBACK))
+                woken.clear()
+            else:
+                time.sleep(min(pause, left))
+                pause = min(pause * 1.5, _LONGEST_PAUSE)

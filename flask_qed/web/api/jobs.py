@@ -10,8 +10,9 @@ from flask import Flask, request
 
 from ... import jobs
 from ...errors import ApiError
-from ...jobs import access, cancel, listing
+from ...jobs import access, cancel, listing, waiting
 from ...runtime import Runtime
+from .. import prefer
 from ..security import caller_of
 from .responses import job_response, results_response
 
@@ -24,14 +25,27 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     def read(job_id: str, **kwargs: Any) -> dict[str, Any]:
         return access.read(store, job_id, caller_of(request.environ), **kwargs)
 
+    def long_poll(job_id: str, **kwargs: Any) -> Any:
+        """The record; with ``Prefer: wait=N``, once the job has ended or N s have passed."""
+        wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
+                                   runtime.settings.sync_wait)
+        record = read(job_id, **kwargs)
+        if wait is None or record["status"] in jobs.TERMINAL:
+            return job_response(record)
+        if waiting.wait_for_job(runtime, job_id, wait) is None:  # no waiting slot free: as it is
+            return job_response(record)
+        answer = job_response(store.get(job_id, **kwargs))
+        answer.headers["Preference-Applied"] = f"wait={wait:g}"
+        return answer
+
     @root.get("/jobs/<job_id>")
     def job(job_id: str) -> Any:
-        return job_response(read(job_id, packed=True))
+        return long_poll(job_id, packed=True)
 
     @root.get("/jobs/<job_id>/status")
     def job_status(job_id: str) -> Any:
         """The record without its data: what a poll loop should read."""
-        return job_response(read(job_id, data=False))
+        return long_poll(job_id, data=False)
 
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:

@@ -12,12 +12,13 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ... import jobs, jsonutil
 from ...errors import ApiError
-from ...jobs import access, submit
+from ...jobs import access, submit, waiting
 from ...legacy import guard_legacy_app
 from ...model import Columns, InputError, Model
 from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
+from .. import prefer
 from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
@@ -80,9 +81,20 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                                {"subscriber": subscriber}, on_invalid=on_invalid,
                                callback_base=request.host_url.rstrip("/") + "/ogcapi")
         location = f"{app.prefix}/data?job_id={job_id}"
+        headers = {"Location": location}
+        wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
+                                   runtime.settings.sync_wait)
+        if wait is not None:  # Prefer: wait=N: the finished job, if it ends within N s
+            record = waiting.wait_for_job(runtime, job_id, wait)  # None: no waiting slot free
+            if record is not None:
+                headers["Preference-Applied"] = f"wait={wait:g}"
+                if record["status"] in jobs.TERMINAL:
+                    answer = job_response(runtime.store.get(job_id, packed=True))
+                    answer.headers.update(headers)
+                    return answer
         answer = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
                   "model": model.name, "version": model.version, "url": location}
-        return answer, 202, {"Location": location}
+        return answer, 202, headers
     return view
 
 

@@ -1,0 +1,122 @@
+"""Finished-job notices: a request that waits for a job is woken, not left polling.
+
+When a job ends (a worker stores its result or failure, or it is cancelled), the
+process that ended it publishes the job id on one Redis pub/sub channel
+(``qed:finished``) of the broker's Redis. Each gateway process that has a
+request waiting keeps one subscription to that channel, on a background thread
+(a greenlet under gevent) started with its first wait, and wakes the requests
+waiting for that id. The job record stays the source of truth: a waiter reads
+the store when woken, and reads it anyway at least once a second, so a notice
+lost (Redis restarted, the subscription not yet made, a broker that is not
+Redis) costs at most a second, never a result.
+
+Pub/sub was chosen over a per-job key with a blocking pop (two more commands and
+a key to expire per job, and a connection held per waiter) and over keyspace
+notifications (a server setting that managed Redis services often refuse).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import redis
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "qed:finished"
+_LOCK = threading.Lock()
+_PUBLISHERS: dict[tuple[int, str], Any] = {}   # (pid, url) -> redis client
+_LISTENERS: dict[tuple[int, str], "Listener"] = {}
+
+
+def redis_url(broker_url: str) -> str | None:
+    """The Redis that carries notices: the broker's, when the broker is Redis."""
+    return broker_url if broker_url.startswith(("redis://", "rediss://")) else None
+
+
+def announce(broker_url: str, job_id: str) -> None:
+    """Tell waiting requests that ``job_id`` ended. Never raises: a lost notice costs a
+    waiter at most its fallback read of the store."""
+    url = redis_url(broker_url)
+    if url is None:
+        return
+    key = (os.getpid(), url)
+    client = _PUBLISHERS.get(key)
+    if client is None:
+        client = _PUBLISHERS.setdefault(key, redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2))
+    try:
+        client.publish(CHANNEL, job_id)
+    except redis.RedisError as exc:
+        logger.debug("job %s: end not announced: %s", job_id, exc)
+
+
+class Listener:
+    """One subscription per process; requests register the job ids they wait for."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.connected = threading.Event()
+        self._waiting: dict[str, list[threading.Event]] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="qed-notices", daemon=True)
+        self._thread.start()
+
+    @contextmanager
+    def watch(self, job_id: str) -> Iterator[threading.Event]:
+        """An event set when a notice for ``job_id`` arrives, for the time of the block."""
+        event = threading.Event()
+        with self._lock:
+            self._waiting.setdefault(job_id, []).append(event)
+        try:
+            yield event
+        finally:
+            with self._lock:
+                events = self._waiting.get(job_id, [])
+                if event in events:
+                    events.remove(event)
+                if not events:
+                    self._waiting.pop(job_id, None)
+
+    def _wake(self, job_id: str) -> None:
+        with self._lock:
+            for event in self._waiting.get(job_id, ()):
+                event.set()
+
+    def _run(self) -> None:
+        pause = 0.5
+        while True:
+            try:
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_keepalive=True,
+                                              health_check_interval=30)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANNEL)
+                self.connected.set()
+                pause = 0.5
+                while True:
+                    message = pubsub.get_message(timeout=5.0)
+                    if message and message.get("type") == "message":
+                        data = message["data"]
+                        self._wake(data.decode() if isinstance(data, bytes) else str(data))
+            except (redis.RedisError, OSError) as exc:
+                if self.connected.is_set():
+                    logger.warning("finished-job notices interrupted (%s); waiting requests read the store", exc)
+                self.connected.clear()
+                time.sleep(pause)
+                pause = min(pause * 2, 10.0)
+
+
+def listener(broker_url: str) -> Listener | None:
+    """This process's listener (started on first use), or None without a Redis broker."""
+    url = redis_url(broker_url)
+    if url is None:
+        return None
+    key = (os.getpid(), url)
+    found = _LISTENERS.get(key)
+    if found is None:
+        with _LOCK:
+            found = _LISTENERS.get(key) or _LISTENERS.setdefault(key, Listener(url))
+    return found

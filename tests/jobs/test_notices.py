@@ -1,0 +1,82 @@
+"""Waiting for a job: woken by the worker's notice, with the store as the fallback;
+``Prefer: wait=N`` on the native API (submit, and a long poll of /jobs/<id>)."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from flask_qed.jobs import notices, waiting
+from tests.conftest import stop
+
+RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
+
+
+def test_an_announced_job_wakes_the_request_watching_it(redis_url: str) -> None:
+    ears = notices.listener(redis_url)
+    assert ears is not None and ears.connected.wait(10)
+    with ears.watch("job-a") as a, ears.watch("job-b") as b:
+        notices.announce(redis_url, "job-a")
+        assert a.wait(10)
+        assert not b.is_set()  # only the job announced
+
+
+def test_without_a_redis_broker_there_are_no_notices() -> None:
+    assert notices.listener("amqp://guest:guest@127.0.0.1:5672//") is None
+    notices.announce("amqp://guest:guest@127.0.0.1:5672//", "job")  # nothing to tell, no error
+
+
+def test_a_waiting_request_is_woken_by_the_notice_not_the_fallback_read(
+        client: Any, gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every read of the store but the first pushed to 60 s, a wait still ends as
+    soon as the worker finishes the job: the notice woke it."""
+    for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):  # reading the store would take a minute
+        monkeypatch.setattr(waiting, slow, 60.0)
+    runtime = gateway.extensions["qed"]
+    ears = notices.listener(runtime.settings.broker_url)
+    assert ears is not None and ears.connected.wait(10)
+    job_id = client.post("/pram/rice", json={"inputs": RICE}).get_json()["job_id"]
+    started = time.monotonic()
+    record = waiting.wait_for_job(runtime, job_id, 50)
+    assert record["status"] == "SUCCESS"
+    assert time.monotonic() - started < 30  # far below the 60 s a missed notice would cost
+
+
+def test_prefer_wait_answers_the_finished_job(client: Any) -> None:
+    answer = client.post("/pram/rice", json={"inputs": RICE}, headers={"Prefer": "wait=5"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.headers["Preference-Applied"] == "wait=5"
+    body = answer.get_json()
+    assert body["status"] == "SUCCESS" and body["data"]["outputs"]["out_cw"]["0"] == pytest.approx(27.5184, rel=1e-5)
+    # the same body as the poll route gives
+    assert client.get(f"/pram/data?job_id={body['job_id']}").get_json() == body
+    plain = client.post("/pram/rice", json={"inputs": RICE})
+    assert plain.status_code == 202 and "Preference-Applied" not in plain.headers
+
+
+def test_prefer_wait_on_a_queue_that_does_not_move(own_stack: Any) -> None:
+    """No worker: the submission waits N s and answers 202 (the wait was honoured), and a
+    long poll of /jobs/<id> answers the job as it is after N s; wait is capped by QED_SYNC_WAIT."""
+    stack = own_stack(QED_SYNC_WAIT="1")
+    stop(stack["worker"])
+    client = stack["client"]
+    started = time.monotonic()
+    answer = client.post("/pram/rice", json={"inputs": RICE}, headers={"Prefer": "wait=30"})
+    assert answer.status_code == 202 and answer.headers["Preference-Applied"] == "wait=1"
+    assert time.monotonic() - started < 20  # capped at QED_SYNC_WAIT, not the 30 asked for
+    job_id = answer.get_json()["job_id"]
+    polled = client.get(f"/jobs/{job_id}/status", headers={"Prefer": "wait=1"})
+    assert polled.status_code == 200 and polled.get_json()["status"] == "PENDING"
+    assert polled.headers["Preference-Applied"] == "wait=1"
+
+
+def test_a_long_poll_returns_when_the_job_ends(client: Any) -> None:
+    job_id = client.post("/pram/rice", json={"inputs": RICE}).get_json()["job_id"]
+    seen: list[Any] = []
+    poll = threading.Thread(target=lambda: seen.append(
+        client.get(f"/jobs/{job_id}", headers={"Prefer": "wait=30"})))
+    poll.start()
+    poll.join(60)
+    assert seen and seen[0].status_code == 200 and seen[0].get_json()["status"] == "SUCCESS"
