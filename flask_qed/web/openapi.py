@@ -9,6 +9,8 @@ from ..plugins import App
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JOB = {"$ref": "#/components/schemas/Job"}
+_PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type": "string"},
+           "description": "wait=N (RFC 7240): wait up to N s (at most QED_SYNC_WAIT) for the job to end"}
 _SUBSCRIBER = {"type": "object", "description": "URLs the worker POSTs the job's OGC statusInfo to "
                "(hosts on QED_CALLBACK_ALLOWLIST only)", "additionalProperties": False, "properties": {
                    k: {"type": "string", "format": "uri"} for k in ("successUri", "failedUri", "inProgressUri")}}
@@ -46,8 +48,13 @@ def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, 
             model.upload_field: {"type": "string", "format": "binary"}}}}
     post = {"summary": model.title, "description": model.description,
             "operationId": f"run_{app.name}_{model.name}", "tags": [app.name],
+            "parameters": [_PREFER],
             "requestBody": {"required": True, "content": content},
-            "responses": {"202": {"description": "job accepted",
+            "responses": {"200": {"description": "with Prefer: wait=N, the finished job (as /<app>/data "
+                                                 "gives it) when it ends within N s",
+                                  "headers": {"Preference-Applied": {"schema": {"type": "string"}}},
+                                  "content": {"application/json": {"schema": _JOB}}},
+                          "202": {"description": "job accepted",
                                   "headers": {"Location": {"schema": {"type": "string"}}},
                                   "content": {"application/json": {"schema": _JOB}}},
                           **_error_responses(400, 401, 413, 415, 422, 429, 503)}}
@@ -88,7 +95,8 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
         "/jobs/{job_id}": {
             "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "get": {
-                "summary": "A job, gateway-wide", "operationId": "get_job",
+                "summary": "A job, gateway-wide (with Prefer: wait=N, once it ends or N s pass)",
+                "operationId": "get_job", "parameters": [_PREFER],
                 "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
                               **_error_responses(401, 404, 429, 503)}},
             "delete": {
@@ -97,8 +105,10 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
                                       "content": {"application/json": {"schema": _JOB}}},
                               **_error_responses(401, 404, 409, 429, 503)}}},
         "/jobs/{job_id}/status": {"get": {
-            "summary": "A job without its data (for poll loops)", "operationId": "get_job_status",
-            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "summary": "A job without its data (for poll loops; Prefer: wait=N makes it a long poll)",
+            "operationId": "get_job_status",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           _PREFER],
             "responses": {"200": {"description": "the job", "content": {"application/json": {"schema": _JOB}}},
                           **_error_responses(401, 404, 429, 503)}}},
         "/jobs/{job_id}/results": {"get": {

@@ -18,7 +18,7 @@ from ...jobs.waiting import wait_for_job
 from ...model import Model
 from ...plugins import App
 from ...runtime import Runtime
-from ..prefer import preferences
+from ..prefer import preferences, wait_seconds
 from ..security import caller_of, client_of
 from .args import int_arg
 from .describe import JSON, REL, describe, native_inputs
@@ -129,9 +129,9 @@ def execute(pid: str) -> Any:
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store
     if "respond-async" not in prefer:
-        wait = state.runtime.settings.sync_wait
-        if prefer.get("wait", "").isdigit():
-            wait = min(wait, float(prefer["wait"]))
+        wait = wait_seconds(prefer, state.runtime.settings.sync_wait)
+        if wait is None:
+            wait = state.runtime.settings.sync_wait
         record = wait_for_job(state.runtime, job_id, wait)  # None: no waiting slot free
         if record is not None and record["status"] == jobs.SUCCESS:
             record = store.get(job_id, raw=True)
