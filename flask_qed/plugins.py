@@ -37,7 +37,8 @@ class App:
 
     ``factory`` builds a plain Flask app (e.g. flask-restful resources that call
     ``.apply_async`` on tasks of the shared Celery app); ``task_modules`` are the
-    modules holding those tasks, imported by every worker.
+    modules holding those tasks, imported by every worker. ``title`` is what people
+    read (the workbench's headings); an app that gives none is titled by its name.
     """
 
     name: str
@@ -52,6 +53,7 @@ class App:
         if not _NAME.match(self.name):
             raise PluginError(f"app name {self.name!r} must be lower-case letters, digits or _")
         object.__setattr__(self, "prefix", "/" + (self.prefix or self.name).strip("/"))
+        object.__setattr__(self, "title", (self.title or "").strip() or self.name)
         names = [m.name for m in self.models]
         if len(names) != len(set(names)):
             raise PluginError(f"app {self.name}: duplicate model names in {names}")

@@ -1,14 +1,14 @@
-"""PRAM: EPA's ubertool pesticide risk models, served under /pram."""
+"""PRAM: EPA's ubertool pesticide risk models, served under /pram.
+
+Layout (see docs/adding-an-app.md): one declaration a model in ``pram_flask/models/<name>.py``
+(its inputs, outputs, ``EXAMPLE`` and ``compute``). Science shared by several models lives in
+``pram_flask/science/``; most models still keep their own equations beside their declaration.
+"""
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask_qed import App, models_in_package
-
-from .examples import EXAMPLES
 
 
 def plugin() -> App:
     return App(name="pram", prefix="/pram", title="Pesticide risk assessment models (ubertool)",
-               models=[replace(m, example=m.example or EXAMPLES.get(m.name))
-                       for m in models_in_package("pram_flask.models")])
+               models=models_in_package("pram_flask.models"))

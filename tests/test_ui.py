@@ -218,6 +218,32 @@ def test_every_model_has_an_example_that_runs_and_a_form_with_a_labelled_control
     assert trex["ld50_bird"]["units"] == "mg/kg-bw" and trex["lc50_mamm"]["required"] is False
 
 
+def test_no_template_names_an_app_and_the_example_note_is_the_models_own(gateway):
+    """The workbench is the framework's: what a form says about its example comes from the
+    model's declaration (EXAMPLE, EXAMPLE_SOURCE), never from a template that knows an app."""
+    from html import unescape
+
+    import flask_qed.web.ui as ui
+
+    names = {a.name for a in gateway.extensions["qed"].apps}
+    for path in (Path(ui.__file__).parent / "templates").glob("*.html"):
+        text = path.read_text()
+        assert not re.search(r"app\.name\s*[!=]=", text), path.name
+        for name in names:
+            assert not re.search(rf"[\"']{name}[\"']", text), (path.name, name)
+    client = gateway.test_client()
+
+    def note(path: str) -> str | None:
+        page = unescape(client.get(path).get_data(as_text=True))
+        found = re.search(r"Prefilled with an example[^.]*\.", page)
+        return found.group(0) if found else None
+
+    assert note("/ui/pram/rice") == "Prefilled with an example (EPA's QA/QC case)."
+    assert note("/ui/pram/exponential") == "Prefilled with an example."  # EPA publishes no case for it
+    assert note("/ui/hms/percent_area") == "Prefilled with an example."
+    assert note("/ui/testing/sleepy") is None  # declares no example: the form does not claim one
+
+
 # -- in the browser --------------------------------------------------------------------------
 def test_browser_home_goes_to_the_workbench_and_api_clients_get_json(stack):
     html = requests.get(stack["base"] + "/", headers={"Accept": "text/html,*/*;q=0.8"},

@@ -208,6 +208,17 @@ def routing_outputs(depth: str) -> dict[str, dict[str, str]]:
 
 OUTPUTS = routing_outputs("Water depth of each segment at each time")
 
+# The form's prefill (kinematic_wave shares the river): a flood wave over a day of hourly
+# steps, base flow 5 m3/s, peak 50 m3/s at 06:00, through three 2 km segments.
+RIVER_EXAMPLE = {
+    "startDate": "2020-06-01T00:00:00", "endDate": "2020-06-02T00:00:00", "timestep": 3600,
+    "boundary_flow": [5.0, 10.0, 20.0, 30.0, 40.0, 45.0, 50.0, 45.0, 40.0, 34.0, 28.0, 23.0, 19.0,
+                      16.0, 13.0, 11.0, 9.5, 8.5, 7.5, 6.5, 6.0, 5.5, 5.2, 5.0, 5.0],
+    "segments": 3, "length": [2000.0, 2000.0, 2000.0], "width": 15.0, "slope": 0.0005,
+    "mannings_n": 0.035,
+}
+EXAMPLE = {**RIVER_EXAMPLE, "side_slope": 1.0}
+
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:
     params = Inputs.model_validate(inputs)

@@ -82,6 +82,9 @@ OUTPUTS = {
     "data": {"description": "Rows of [DateTime 'YYYY-MM-DD HH:MM', flow of segment 0, ...]",
              "units": "m3/s"},
 }
+# The form's prefill: two days in 6-hour steps, 12.5 m3/s through three segments.
+EXAMPLE = {"startDate": "2020-06-01", "endDate": "2020-06-03", "timestep": 21600,
+           "boundary_flow": 12.5, "segments": 3}
 
 
 def count_times(start: datetime, end: datetime, minutes: int) -> int:

@@ -20,6 +20,7 @@ BATCH = False
 ALIASES = ("hydrodynamic/constant_volume",)
 MAX_COST, COST_UNITS, TIME_LIMIT = cv.MAX_COST, cv.COST_UNITS, cv.TIME_LIMIT
 OUTPUTS = cv.OUTPUTS
+EXAMPLE = {**cv.EXAMPLE, "timestep": 0.25}  # the form's prefill: constant_volume's run, in days
 
 
 class Inputs(cv.Inputs):

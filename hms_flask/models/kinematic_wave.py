@@ -14,8 +14,8 @@ import numpy as np
 from pydantic import Field
 
 from ..science import routing
-from .changing_volume import (COST_UNITS, MAX_COST, MAX_VALUES, TIME_LIMIT, RoutingInputs, estimate_cost,
-                              expand, result, routing_outputs, segment_count, timeline)
+from .changing_volume import (COST_UNITS, MAX_COST, MAX_VALUES, RIVER_EXAMPLE, TIME_LIMIT, RoutingInputs,
+                              estimate_cost, expand, result, routing_outputs, segment_count, timeline)
 
 NAME = "kinematic_wave"
 TITLE = "Kinematic-wave flow routing"
@@ -24,7 +24,8 @@ DESCRIPTION = ("Routes a boundary inflow through N river segments with the kinem
 VERSION = "1.0"
 BATCH = False
 ALIASES = ("hydrodynamic/kinematic_wave",)
-__all__ = ["MAX_VALUES", "MAX_COST", "COST_UNITS", "TIME_LIMIT", "Inputs", "compute", "estimate_cost"]
+__all__ = ["MAX_VALUES", "MAX_COST", "COST_UNITS", "TIME_LIMIT", "Inputs", "compute", "estimate_cost",
+           "EXAMPLE"]
 
 
 class Inputs(RoutingInputs):
@@ -36,6 +37,7 @@ class Inputs(RoutingInputs):
 
 
 OUTPUTS = routing_outputs("Flow depth (area / width) at each segment outlet")
+EXAMPLE = {**RIVER_EXAMPLE, "subreaches": 4}  # the form's prefill: changing_volume's flood wave
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:

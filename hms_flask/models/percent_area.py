@@ -8,7 +8,8 @@ MAX_VERTICES vertices (``QED_MAX_VERTICES``), counted before any geometry is bui
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
                       model_validator)
@@ -16,27 +17,25 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..science import MAX_CELLS, MAX_FEATURES, MAX_VERTICES
 
-# The geometry code (shapely and pyproj: about 14 MB a process) is loaded on first use,
-# so that a worker or gateway process that runs no percent-area job does not carry it.
-# ``pa`` and ``GRIDS`` stay attributes of this module (see __getattr__).
+if TYPE_CHECKING:  # for the type hint only: importing it at run time loads shapely and pyproj
+    from ..science.grids import Grid
 
 
-def _science() -> Any:
+# The science imports shapely and pyproj (about 14 MB a process). The gateway and every
+# worker import this declaration at start-up, so the science is imported here on first
+# use instead: a process that never checks or runs a percent-area job never loads them.
+# (After the first call the import is a dictionary look-up in sys.modules.)
+def science() -> ModuleType:
+    """:mod:`hms_flask.science.percent_area`, imported on first use."""
     from ..science import percent_area
     return percent_area
 
 
-def _grids() -> Any:
+def grid(name: str) -> "Grid":
+    """The grid called ``name`` (nldas, gldas, prism), imported on first use."""
     from ..science.grids import GRIDS
-    return GRIDS
+    return GRIDS[name]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "pa":
-        return _science()
-    if name == "GRIDS":
-        return _grids()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 NAME = "percent_area"
 TITLE = "Percent area of grid cells in catchments"
@@ -83,9 +82,9 @@ class Inputs(BaseModel):
     def _check_geometry(self) -> "Inputs":
         """The catchments built and checked; the job keeps them as WKB (see
         ``stored_form``), not as the GeoJSON's Python lists."""
-        pa = _science()
+        pa = science()
         catchments = pa.parse_geojson(self.geometry)
-        pa.check_catchments(catchments, _grids()[self.grid], MAX_CELLS)
+        pa.check_catchments(catchments, grid(self.grid), MAX_CELLS)
         self._catchments = catchments
         self.geometry = pa.stored_form(catchments)
         return self
@@ -97,23 +96,33 @@ OUTPUTS = {
                                 "percentCatchment", "units": "degrees, km2, %"},
     "metadata": {"description": "Grid, projection, units and counts", "units": "-"},
 }
+# The form's prefill: a small catchment south-west of Athens, Georgia (a few NLDAS cells).
+EXAMPLE = {
+    "grid": "nldas",
+    "geometry": {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"COMID": 2088123},
+        "geometry": {"type": "Polygon", "coordinates": [[
+            [-83.62, 33.81], [-83.49, 33.86], [-83.36, 33.83], [-83.29, 33.74],
+            [-83.33, 33.63], [-83.46, 33.58], [-83.58, 33.62], [-83.65, 33.71],
+            [-83.62, 33.81]]]}}]},
+}
 
 
 def estimate_cost(inputs: Inputs) -> int:
-    pa = _science()
+    pa = science()
     catchments = inputs._catchments or pa.catchments_from(inputs.geometry)
-    return pa.estimate_cells(catchments, _grids()[inputs.grid])
+    return pa.estimate_cells(catchments, grid(inputs.grid))
 
 
 def read_upload(data: bytes, filename: str) -> dict[str, Any]:
     """An uploaded vector file -> GeoJSON FeatureCollection (EPSG:4326)."""
-    return _science().read_vector_file(data, filename)
+    return science().read_vector_file(data, filename)
 
 
 def compute(inputs: dict[str, Any]) -> dict[str, Any]:
     """The areas. The geometry is taken out of ``inputs`` (the worker's own copy of the stored
     inputs): once the catchments are built it is freed before the areas are computed, not
     held beside them (GeoJSON stored by an earlier version: about 150 bytes a vertex)."""
-    pa = _science()
+    pa = science()
     catchments = pa.catchments_from(inputs.pop("geometry"))
     return pa.percent_area(catchments, inputs.get("grid") or "nldas")

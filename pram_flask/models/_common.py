@@ -1,7 +1,6 @@
 """Shared pieces of the PRAM input schemas (pydantic only, no framework)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -35,18 +34,6 @@ def number(units: str, description: str, default: Any = ..., **rules: Any) -> An
 
 def text(description: str, default: Any = ..., **rules: Any) -> Any:
     return Field(default, description=description, **rules)
-
-
-def parse_number_list(value: Any) -> Any:
-    """ubertool list strings such as "[1.15,1.15]" -> [1.15, 1.15]; lists pass through."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            raise ValueError(f"not a list of numbers: {value!r}") from None
-        if not isinstance(value, list):
-            raise ValueError("must be a list such as [1.0, 2.0]")
-    return value
 
 
 def col(columns: dict[str, np.ndarray], name: str) -> np.ndarray:

@@ -144,6 +144,15 @@ OUTPUTS = {
     "out_area_depth": {"description": "Depth of the pond/wetland (0 for terrestrial areas)", "units": "ft"},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "i", "application_rate": 0.5, "application_method": "tier_1_aerial",
+    "drop_size_aerial": "medium_to_coarse", "ecosystem_type": "aquatic_assessment",
+    "aquatic_body_type": "epa_defined_pond", "calculation_input": "distance_to_point_or_area_ft",
+    "downwind_distance": 712.0,
+}
+
 
 # -- deposition curves ---------------------------------------------------------
 @lru_cache(maxsize=1)

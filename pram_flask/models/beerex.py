@@ -122,6 +122,23 @@ OUTPUTS: dict[str, dict[str, str]] = {
     "out_eec_tree": {"description": "EEC for tree trunk application", "units": "ug a.i./mg"},
     "out_eec": {"description": "EEC of the chosen application method", "units": "ug a.i./mg"},
 }
+
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "version": "1", "chemical_name": "imidacloprid", "pc_code": "129099", "application_rate": 3.0,
+    "application_method": "soil application", "empirical_residue": "no",
+    "adult_contact_ld50": 0.043, "adult_oral_ld50": 0.0039, "adult_oral_noael": 0.00016,
+    "larval_ld50": 0.005, "larval_noael": 0.0018, "log_kow": 0.56820172, "koc": 318.0,
+    "lw1_jelly": 1.9, "lw2_jelly": 9.4, "lw3_jelly": 19.0, "lw4_nectar": 60.0, "lw4_pollen": 1.8,
+    "lw5_nectar": 120.0, "lw5_pollen": 3.6, "ld6_nectar": 130.0, "ld6_pollen": 3.6,
+    "lq1_jelly": 1.9, "lq2_jelly": 9.4, "lq3_jelly": 23.0, "lq4_jelly": 141.0,
+    "aw_cell_nectar": 60.0, "aw_cell_pollen": 6.65, "aw_brood_nectar": 140.0,
+    "aw_brood_pollen": 9.6, "aw_comb_nectar": 60.0, "aw_comb_pollen": 1.7,
+    "aw_fpollen_nectar": 43.5, "aw_fpollen_pollen": 0.041, "aw_fnectar_nectar": 292.0,
+    "aw_fnectar_pollen": 0.041, "aw_winter_nectar": 29.0, "aw_winter_pollen": 2.0,
+    "ad_nectar": 235.0, "ad_pollen": 0.0002, "aq_jelly": 525.0,
+}
 for _stage in STAGES:
     OUTPUTS[f"out_{_stage}_total_dose"] = {"description": f"Total dose, {_stage}", "units": "ug a.i./bee"}
 for _kind in ("acute", "chronic"):

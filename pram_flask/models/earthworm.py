@@ -31,6 +31,12 @@ OUTPUTS = {
                                "units": "mol/m3"},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "version": "x", "k_ow": 1.0, "l_f_e": 0.01, "p_s": 1.5, "c_s": 0.038692165, "k_d": 0.0035,
+}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     pore_water = col(columns, "c_s") / (col(columns, "k_d") * col(columns, "p_s"))

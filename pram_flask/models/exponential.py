@@ -36,6 +36,9 @@ class Inputs(PopulationInputs):
 
 OUTPUTS = {"out_pop_time_series": series_output("Population size at each time step")}
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {"init_pop_size": 30, "growth_rate": 1.1, "time_steps": 10}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     n, t = steps(columns)

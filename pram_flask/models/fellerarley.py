@@ -58,6 +58,12 @@ OUTPUTS = {
     "out_seed": {"description": "Seed of the random numbers of this run", "units": "-"},
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": 40, "growth_rate": 15.0, "death_rate": 5.0, "time_steps": 10, "iteration": 4,
+    "seed": 99,
+}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     n0 = col(columns, "init_pop_size")

@@ -30,6 +30,12 @@ class Inputs(PopulationInputs):
 
 OUTPUTS = {"out_pop_time_series": series_output("Population size at each time step")}
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": 800, "growth_rate": 20, "carrying_capacity": 1000, "catchability": 0.01,
+    "effort": 5, "time_steps": 60,
+}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     n, t = steps(columns)

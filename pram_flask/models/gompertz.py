@@ -26,6 +26,9 @@ class Inputs(PopulationInputs):
 
 OUTPUTS = {"out_pop_time_series": series_output("Population size at each time step")}
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {"init_pop_size": 20, "growth_rate": 15, "K": 500, "time_steps": 30}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     n, t = steps(columns)

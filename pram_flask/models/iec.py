@@ -35,6 +35,10 @@ OUTPUTS = {
                                      "probability is below the smallest double, ~1e-308)", "units": "-"},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {"lc50": 1.0, "threshold": 0.25, "dose_response": 4.5}
+
 # numpy has no erfc (and scipy is not a dependency): apply the C library's
 # erfc elementwise as a ufunc; it stays accurate far into the tails.
 _erfc = np.frompyfunc(math.erfc, 1, 1)

@@ -195,6 +195,52 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "log_kow": 5.0, "k_oc": 25000.0, "pore_water_eec": 5.0, "water_column_eec": 6.0,
+    "mineau_scaling_factor": 1.15, "conc_poc": 0.0, "conc_doc": 0.0, "conc_do": 5.0,
+    "water_temp": 15.0, "conc_ss": 3e-05, "sediment_oc": 4.0, "species_of_the_tested_bird": "quail",
+    "bw_quail": 178.0, "bw_duck": 1580.0, "bw_other_bird": 200.0, "avian_ld50": 50.0,
+    "avian_lc50": 500.0, "avian_noaec": 10.0, "species_of_the_tested_mammal": "rat",
+    "bw_rat": 350.0, "bw_other_mammal": 500.0, "mammalian_ld50": 50.0, "mammalian_lc50": 45.0,
+    "mammalian_chronic_endpoint": 10.0, "mammalian_chronic_endpoint_unit": "ppm",
+    "lfish_diet_sediment": 0.0, "lfish_diet_phytoplankton": 0.0, "lfish_diet_zooplankton": 0.0,
+    "lfish_diet_beninv": 0.0, "lfish_diet_filterfeeders": 0.0, "lfish_diet_sfish": 0.0,
+    "lfish_diet_mfish": 100.0, "mfish_diet_sediment": 0.0, "mfish_diet_phytoplankton": 0.0,
+    "mfish_diet_zooplankton": 0.0, "mfish_diet_beninv": 50.0, "mfish_diet_filterfeeders": 0.0,
+    "mfish_diet_sfish": 50.0, "sfish_diet_sediment": 0.0, "sfish_diet_phytoplankton": 0.0,
+    "sfish_diet_zooplankton": 50.0, "sfish_diet_beninv": 50.0, "sfish_diet_filterfeeders": 0.0,
+    "filterfeeders_diet_sediment": 34.0, "filterfeeders_diet_phytoplankton": 33.0,
+    "filterfeeders_diet_zooplankton": 33.0, "filterfeeders_diet_beninv": 0.0,
+    "beninv_diet_sediment": 34.0, "beninv_diet_phytoplankton": 33.0,
+    "beninv_diet_zooplankton": 33.0, "zoo_diet_sediment": 0.0, "zoo_diet_phytoplankton": 100.0,
+    "sediment_lipid": 0.0, "sediment_nlom": 4.0, "sediment_water": 96.0, "phytoplankton_lipid": 2.0,
+    "phytoplankton_nlom": 8.0, "phytoplankton_water": 90.0, "zoo_wb": 1e-07, "zoo_lipid": 3.0,
+    "zoo_nlom": 12.0, "zoo_water": 85.0, "beninv_wb": 0.0001, "beninv_lipid": 3.0,
+    "beninv_nlom": 21.0, "beninv_water": 76.0, "filterfeeders_wb": 0.001,
+    "filterfeeders_lipid": 2.0, "filterfeeders_nlom": 13.0, "filterfeeders_water": 85.0,
+    "sfish_wb": 0.01, "sfish_lipid": 4.0, "sfish_nlom": 23.0, "sfish_water": 73.0, "mfish_wb": 0.1,
+    "mfish_lipid": 4.0, "mfish_nlom": 23.0, "mfish_water": 73.0, "lfish_wb": 1.0,
+    "lfish_lipid": 4.0, "lfish_nlom": 23.0, "lfish_water": 73.0,
+    "phytoplankton_k1_temp": "calculated", "phytoplankton_k2_temp": "calculated",
+    "phytoplankton_kd_temp": 0.0, "phytoplankton_ke_temp": 0.0, "phytoplankton_km": 0.0,
+    "phytoplankton_kg": 0.1, "zoo_k1_temp": "calculated", "zoo_k2_temp": "calculated",
+    "zoo_kd_temp": "calculated", "zoo_ke_temp": "calculated", "zoo_km": 0.0,
+    "beninv_k1_temp": "calculated", "beninv_k2_temp": "calculated", "beninv_kd_temp": "calculated",
+    "beninv_ke_temp": "calculated", "beninv_km": 0.0, "filterfeeders_k1_temp": "calculated",
+    "filterfeeders_k2_temp": "calculated", "filterfeeders_kd_temp": "calculated",
+    "filterfeeders_ke_temp": "calculated", "filterfeeders_km": 0.0, "sfish_k1_temp": "calculated",
+    "sfish_k2_temp": "calculated", "sfish_kd_temp": "calculated", "sfish_ke_temp": "calculated",
+    "sfish_km": 0.0, "mfish_k1_temp": "calculated", "mfish_k2_temp": "calculated",
+    "mfish_kd_temp": "calculated", "mfish_ke_temp": "calculated", "mfish_km": 0.0,
+    "lfish_k1_temp": "calculated", "lfish_k2_temp": "calculated", "lfish_kd_temp": "calculated",
+    "lfish_ke_temp": "calculated", "lfish_km": 0.0, "rate_constants": "a", "sediment_respire": "no",
+    "phyto_respire": "no", "zoo_respire": "no", "beninv_respire": "yes",
+    "filterfeeders_respire": "yes", "sfish_respire": "yes", "mfish_respire": "yes",
+    "lfish_respire": "no",
+}
+
 
 def _rate(columns: dict[str, np.ndarray], name: str, calculated: np.ndarray) -> np.ndarray:
     """A rate-constant input: the user's number, or the calculated value where 'calculated'."""

@@ -46,6 +46,12 @@ OUTPUTS = {
                                       "stages; sums to 1)", "units": "-"},
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": [100.0, 50.0, 20.0], "stages": 3,
+    "l_m": [[0.0, 1.5, 1.0], [0.5, 0.0, 0.0], [0.0, 0.25, 0.0]], "time_steps": 12,
+}
+
 
 def _perron(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dominant (largest modulus, then largest real part) eigenvalue and its unit-sum vector."""

@@ -41,6 +41,14 @@ OUTPUTS = {
     "out_pop_matrix": POP_MATRIX,
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": [100.0, 50.0, 20.0], "stages": 3,
+    "l_m": [[0.0, 1.5, 1.0], [0.5, 0.0, 0.0], [0.0, 0.25, 0.0]], "time_steps": 25,
+    "init_conc": 20.0, "half_life": 4.0, "logistic_a": 2.0, "logistic_b": -5.0,
+    "logistic_gamma": 0.002,
+}
+
 
 def mortality(conc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Logistic dose-response 1 / (1 + exp(-(a ln C + b))), with a ln 0 taken as -inf x sign(a)."""

@@ -106,6 +106,17 @@ OUTPUTS = {
     "out_at_bird": {"description": "LD50 of the assessed bird (Mineau scaling)", "units": "mg/kg-bw"},
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": [100.0, 50.0, 20.0], "stages": 3,
+    "l_m": [[0.0, 1.5, 1.0], [0.5, 0.0, 0.0], [0.0, 0.25, 0.0]], "time_steps": 30,
+    "grass_type": "Short Grass", "percent_active_ingredient": 50.0, "foliar_half_life": 5.0,
+    "sol": 100.0, "number_applications": 3, "application_rates": "[1.0, 0.5, 0.5]",
+    "application_days": "[0, 7, 14]", "b": 4.5, "test_species": "bobwhite quail",
+    "ld50_test": 200.0, "bw_tested": 178.0, "bw_ass": 20.0, "mineau_scaling_factor": 1.15,
+    "probit_gamma": 0.001,
+}
+
 _erf = np.frompyfunc(math.erf, 1, 1)
 
 

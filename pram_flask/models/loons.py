@@ -103,6 +103,12 @@ OUTPUTS = {
     "out_gj": {"description": "Juvenile survival and maturation gj = sj rj", "units": "1/year"},
     "out_pj": {"description": "Juvenile survival without maturation pj = sj (1 - rj)", "units": "1/year"},
 }
+
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "b": 0.8, "m": 0.58, "r": 0.5, "pa": 0.92, "sj": 0.75, "t": 10, "no1": 3, "no2": 0, "no3": 1,
+    "no4": 2, "seed": 7,
+}
 for _name, _what in (("fa", "adult fecundity"), ("pj", "pj"), ("gj", "gj"), ("b", "breeding "
                      "probability"), ("m", "productivity"), ("sj", "juvenile survival"),
                      ("rj", "maturation fraction"), ("pa", "adult survival")):

@@ -39,6 +39,9 @@ OUTPUTS = {
                             "units": "[individuals, individuals/time step]"},
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {"growth_rate_percent": 40, "K": 10, "init_pop_size": 5, "time_steps": 10}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, object]:
     r, k = col(columns, "growth_rate_percent") / 100.0, col(columns, "K")

@@ -43,6 +43,13 @@ OUTPUTS = {
     "out_cw": {"description": "Water concentration", "units": "ug/L"},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "Fipronil", "mai": 0.056, "area": 10000.0, "dsed": 0.01, "pb": 1300.0,
+    "dw": 0.1, "osed": 0.509, "kd": 757.0,
+}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     mai, area, dsed = col(columns, "mai"), col(columns, "area"), col(columns, "dsed")

@@ -115,6 +115,16 @@ OUTPUTS = {
     "out_chronconm": {"description": "Chronic level of concern, mammals", "units": "text"},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "Atrazine", "pc_code": "80803", "solubility": 35.0,
+    "ld50_mammal_water": 1869.0, "ld50_species_tested_mammal": "laboratory rat",
+    "noael_mammal_water": 10.0, "noael_species_tested_mammal": "laboratory rat",
+    "ld50_avian_water": 4237.0, "ld50_species_tested_bird": "bobwhite quail",
+    "mineau_scaling_factor": 1.15, "noaec_duck": 225.0, "noaec_quail": 225.0,
+}
+
 
 def concern(ratio: np.ndarray, limit: float, animals: str) -> np.ndarray:
     """ubertool's message per run: not a concern below ``limit``, a concern otherwise."""

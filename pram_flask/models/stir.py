@@ -82,6 +82,17 @@ OUTPUTS = {
        for k, v in _RATIOS.items()},
 }
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "Quinoxyfen", "application_rate": 0.107, "molecular_weight": 308.14,
+    "vapor_pressure": 9e-08, "column_height": 3.3, "spray_drift_fraction": 0.9,
+    "direct_spray_duration": 1.5, "avian_oral_ld50": 2292.0, "body_weight_assessed_bird": 0.02,
+    "body_weight_tested_bird": 0.178, "mineau_scaling_factor": 1.15, "mammal_oral_ld50": 5000.0,
+    "mammal_inhalation_lc50": 3.38, "duration_mammal_inhalation_study": 4.0,
+    "body_weight_assessed_mammal": 0.015, "body_weight_tested_mammal": 0.35,
+}
+
 
 def inhalation_rate(body_weight_kg: np.ndarray, coefficient: float, exponent: float) -> np.ndarray:
     """Active inhalation rate (cm3/hr) from the allometric resting rate (cm3/min)."""

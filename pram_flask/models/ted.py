@@ -160,6 +160,15 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "diazinon", "app_rate_min": 0.5, "num_apps_min": 1, "app_interval_min": 0,
+    "app_rate_max": 3.0, "num_apps_max": 1, "app_interval_max": 0, "foliar_diss_hlife": 5.3,
+    "aerobic_soil_meta_hlife": 34.0, "koc": 618.0, "log_kow": 3.8, "solubility": 65.5,
+    "henry_law_const": 4.5e-07,
+}
+
 
 # -- the science, on arrays of runs -----------------------------------------
 

@@ -91,6 +91,20 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "version": "1.2.2", "chemical_name": "Alachlor", "pc_code": "90501", "use": "Corn",
+    "application_method": "Ground", "application_form": "Spray", "solubility": 240.0,
+    "incorporation_depth": 1.0, "application_rate": 4.0, "drift_fraction": 0.01,
+    "runoff_fraction": 0.05, "ec25_nonlisted_seedling_emergence_monocot": 0.0067,
+    "noaec_listed_seedling_emergence_monocot": 0.034,
+    "ec25_nonlisted_seedling_emergence_dicot": 0.0023,
+    "noaec_listed_seedling_emergence_dicot": 0.019,
+    "ec25_nonlisted_vegetative_vigor_monocot": 0.068, "noaec_listed_vegetative_vigor_monocot": 1.4,
+    "ec25_nonlisted_vegetative_vigor_dicot": 0.037, "noaec_listed_vegetative_vigor_dicot": 0.67,
+}
+
 
 def level_of_concern(rq: np.ndarray, group: str, route_text: str) -> np.ndarray:
     """ubertool's message per run: potential risk when RQ >= 1, minimal otherwise."""

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from pydantic import model_validator
 
-from . import _dietary as d
+from ..science import dietary as d
 from ._common import BirdToxicityInputs, col, number, text
 
 NAME = "therps"
@@ -85,6 +85,22 @@ def _outputs() -> dict[str, dict[str, Any]]:
 
 
 OUTPUTS = _outputs()
+
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "Fluxapyroxad", "use": "Dried shelled beans (except soybeans)",
+    "percent_act_ing": 100.0, "application_rate": 0.18, "num_apps": 2, "app_interval": 7,
+    "foliar_diss_hlife": 35.0, "ld50_bird": 2000.0,
+    "species_of_the_tested_bird_avian_ld50": "Bobwhite quail", "tw_bird_ld50": 178.0,
+    "lc50_bird": 2457.0, "species_of_the_tested_bird_avian_lc50": "Bobwhite quail",
+    "tw_bird_lc50": 178.0, "noaec_bird": 100.0,
+    "species_of_the_tested_bird_avian_noaec": "Bobwhite quail", "tw_bird_noaec": 178.0,
+    "noael_bird": 7.8, "species_of_the_tested_bird_avian_noael": "Bobwhite quail",
+    "tw_bird_noael": 178.0, "mineau_sca_fact": 1.15, "bw_frog_prey_mamm": 15.0,
+    "bw_frog_prey_herp": 15.0, "aw_herp_sm": 2.0, "awc_herp_sm": 85.0, "aw_herp_md": 20.0,
+    "awc_herp_md": 85.0, "aw_herp_lg": 200.0, "awc_herp_lg": 85.0,
+}
 
 
 def food_intake_herp(weight_g: np.ndarray, water: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import field_validator, model_validator
 
-from . import _dietary as d
+from ..science import dietary as d
 from ._common import BirdToxicityInputs, col, number, text
 
 NAME = "trex"
@@ -139,6 +139,22 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 
 OUTPUTS = _outputs()
+
+# The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
+EXAMPLE_SOURCE = "EPA's QA/QC case"
+EXAMPLE = {
+    "chemical_name": "Triticonazole", "use": "Turf", "formu_name": "Trinity",
+    "percent_act_ing": 100.0, "application_type": "Broadcast-Liquid", "row_spacing": 0.0,
+    "bandwidth": 0.0, "percent_incorp": 0.0, "foliar_diss_hlife": 35.0, "num_apps": 3,
+    "app_rates": [1.15, 1.15, 1.15], "day_out": [1, 11, 21], "ld50_bird": 1900.0,
+    "species_of_the_tested_bird_avian_ld50": "Bobwhite quail", "tw_bird_ld50": 178.0,
+    "lc50_bird": 5000.0, "species_of_the_tested_bird_avian_lc50": "Bobwhite quail",
+    "tw_bird_lc50": 178.0, "noaec_bird": 172.0,
+    "species_of_the_tested_bird_avian_noaec": "Bobwhite quail", "tw_bird_noaec": 178.0,
+    "aw_bird_sm": 20.0, "aw_bird_md": 100.0, "aw_bird_lg": 1000.0, "mineau_sca_fact": 1.15,
+    "ld50_mamm": 2000.0, "noaec_mamm": 750.0, "noael_mamm": 37.5, "aw_mamm_sm": 15.0,
+    "aw_mamm_md": 35.0, "aw_mamm_lg": 1000.0, "tw_mamm": 350.0,
+}
 
 
 def _seed_treatment(c: dict[str, np.ndarray], out: dict[str, np.ndarray]) -> None:

@@ -53,6 +53,11 @@ OUTPUTS = {
     "out_seed": {"description": "Seed of the random numbers of this run", "units": "-"},
 }
 
+# The form's prefill: inputs the tests check against ubertool or by hand.
+EXAMPLE = {
+    "init_pop_size": 40, "birth_probability": 15.0, "time_steps": 10, "n_iterations": 4, "seed": 99,
+}
+
 
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     n0, p = col(columns, "init_pop_size"), col(columns, "birth_probability") / 100.0

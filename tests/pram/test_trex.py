@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from flask_qed.model import InputError
-from pram_flask.models import _dietary, trex
+from pram_flask.models import trex
+from pram_flask.science import dietary
 from tests.pram.qaqc import case_inputs, load_cases, outputs, pram_model
 
 MODEL = pram_model("trex")
@@ -117,10 +118,10 @@ def test_peak_residue_matches_the_daily_series() -> None:
         rates[i] = list(rng.uniform(0, 5, k))
         days[i] = sorted(rng.choice(np.arange(1, 366), k, replace=False).tolist())
     halflife = rng.uniform(0.5, 60, n)
-    r, d = _dietary.pad_schedule(rates, days)
+    r, d = dietary.pad_schedule(rates, days)
     assert r.shape == (n, width)
-    series = _dietary.daily_residues(r, d, halflife)
-    np.testing.assert_allclose(_dietary.peak_residue(r, d, halflife), series.max(axis=1), rtol=1e-10)
+    series = dietary.daily_residues(r, d, halflife)
+    np.testing.assert_allclose(dietary.peak_residue(r, d, halflife), series.max(axis=1), rtol=1e-10)
 
 
 def test_seed_treatment_matches_ubertool_unit_tests() -> None:
