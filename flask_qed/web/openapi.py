@@ -43,6 +43,10 @@ def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, 
             "enum": ["fail", "skip"], "default": "fail",
             "description": "skip: compute the valid runs, report the invalid ones under data.errors"}
     content: dict[str, Any] = {"application/json": {"schema": body}}
+    if model.batch:
+        content["text/csv"] = {"schema": {"type": "string", "description":
+                                          "a header row of input names, then one run per line "
+                                          "(?on_invalid=skip keeps the valid runs)"}}
     if model.upload_field:
         content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
             model.upload_field: {"type": "string", "format": "binary"}}}}

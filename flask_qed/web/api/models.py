@@ -3,6 +3,7 @@ describes one, ``POST /<app>/<model>`` submits a job, ``/<app>/data?job_id=`` re
 Apps written the old way (a Flask app of their own) are mounted as they are."""
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from celery import Celery
@@ -14,7 +15,8 @@ from ... import jobs, jsonutil
 from ...errors import ApiError
 from ...jobs import access, submit, waiting
 from ...legacy import guard_legacy_app
-from ...model import Columns, InputError, Model
+from ...columns import Columns, columns_from_csv
+from ...model import InputError, Model
 from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
@@ -107,6 +109,8 @@ def read_inputs(model: Model) -> Any:
         if "inputs" not in body:
             raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
         return body["inputs"]
+    if request.mimetype == "text/csv" and model.batch:
+        return _csv_body()
     if request.mimetype == "multipart/form-data" and model.read_upload and model.upload_field:
         upload = request.files.get(model.upload_field) or request.files.get("file") \
             or request.files.get("filename")
@@ -120,7 +124,8 @@ def read_inputs(model: Model) -> Any:
             raise InputError([{"run": None, "field": model.upload_field, "value": upload.filename,
                                "rule": str(exc)}]) from None
         return inputs
-    accepted = "application/json" + (" or multipart/form-data" if model.read_upload else "")
+    accepted = "application/json" + (" or text/csv" if model.batch else "") \
+        + (" or multipart/form-data" if model.read_upload else "")
     raise UnsupportedMediaType(f"send {accepted} (got {request.mimetype or 'no content type'})")
 
 
@@ -142,13 +147,27 @@ def _json_body(model: Model) -> Any:
     return body
 
 
+def _csv_body() -> Columns:
+    """A batch as CSV: a header row of input names, one run per line (UTF-8)."""
+    try:
+        text = request.get_data(cache=False).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the CSV body is not UTF-8 text") from None
+    try:
+        return columns_from_csv(text)
+    except csv.Error as exc:
+        raise ApiError(400, f"the body is not valid CSV: {exc}") from None
+
+
 def _plain(lazy: Any) -> Any:
     return dict(lazy.items()) if lazy.is_object else [v for _, v in lazy.items()]
 
 
 def _form_on_invalid() -> Any:
-    """``on_invalid`` of a form: "fail" (the default) or "skip"."""
-    return request.form.get("on_invalid", "fail") if request.mimetype == "multipart/form-data" else "fail"
+    """``on_invalid`` of a form, or the query of a CSV body: "fail" (the default) or "skip"."""
+    if request.mimetype == "multipart/form-data":
+        return request.form.get("on_invalid", "fail")
+    return request.args.get("on_invalid", "fail")
 
 
 def legacy_app(app: App, runtime: Runtime) -> Flask:
