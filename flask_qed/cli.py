@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import config
 from .config import load_settings
 from .embedded import die_with_parent, free_port, start_redis
 
@@ -135,7 +136,7 @@ def up(host: str, port: int, concurrency: int) -> int:
             raise RuntimeError(f"port {port} on {host or '0.0.0.0'} is in use; choose another with --port "
                                "(0 picks a free one)")
         redis_args: dict = {}
-        if not os.environ.get("QED_BROKER_URL"):
+        if not config.variable("QED_BROKER_URL").text(os.environ):  # not set: an embedded Redis
             import secrets
             redis_args = {"workdir": instance / "redis", "persist": True, "port": free_port(),
                           "password": secrets.token_hex(24), "tied": True}
@@ -194,7 +195,7 @@ def purge() -> int:
 
 def keys(args: argparse.Namespace) -> int:
     from . import keys as keyfile
-    path = args.file or os.environ.get("QED_API_KEYS_FILE")
+    path = args.file or config.read("QED_API_KEYS_FILE")
     if not path:
         print("qed keys: name the key file with --file or QED_API_KEYS_FILE", file=sys.stderr)
         return 2

@@ -1,10 +1,21 @@
-"""Settings, read once at start-up from the environment (or a mapping in tests)."""
+"""Settings, read once at start-up from the environment (or a mapping in tests).
+
+Every environment variable the project reads is declared once, in :data:`VARIABLES`:
+its name, type, default, meaning and the part that uses it. :func:`load_settings`
+fills :class:`Settings` from that table, and the few readers that run outside the
+settings (gunicorn's own settings module, ``qed keys``, the metrics' shared folder)
+read through :func:`read`, so that they take the same default and the same checks.
+The science layer of the HMS app imports no framework and reads ``QED_MAX_VERTICES``
+itself; tests/test_config.py holds it to this table. docs/configuration.md shows the
+table as ``python -m flask_qed.config --write docs/configuration.md`` writes it.
+"""
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 DEFAULT_TTL = 86_400  # seconds a job and its result are kept
 # Largest request body: room for max_rows (100,000) runs of the widest PRAM model (kabam,
@@ -14,47 +25,277 @@ DEFAULT_MAX_CONTENT_LENGTH = 256 * 1024 * 1024
 DEFAULT_RATE_LIMIT = "50/second"  # requests per client; QED_RATE_LIMIT=off removes it
 
 
+def _positive(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _whole(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise ValueError(f"{name} must be 0..3600 seconds, got {value}")
+    return value
+
+
+def _words(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(raw.replace(",", " ").split())
+
+
+def _rate_limit(name: str, raw: str) -> str:
+    """'50/second', '1000/minute;50/second' ..., or 'off' (no limit: the empty string)."""
+    if raw.strip().lower() in ("off", "none", "0"):
+        return ""
+    from limits import parse_many
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ValueError(f"{name} must look like '50/second' or '1000/minute;50/second', "
+                         f"got {raw!r}") from None
+    return raw.strip()
+
+
+# A type as the documentation names it, and how a value of it is read.
+TYPES: dict[str, Callable[[str, str], Any]] = {
+    "integer > 0": _positive,
+    "integer ≥ 0": _whole,
+    "seconds": _seconds,  # a number, 0..3600
+    "text": lambda _name, raw: raw.strip(),
+    "word": lambda _name, raw: raw.strip().lower(),
+    "URL": lambda _name, raw: raw.strip(),
+    "path": lambda _name, raw: raw,
+    "words": _words,  # separated by spaces or commas
+    "origins": lambda name, raw: tuple(o.rstrip("/") for o in _words(name, raw)),
+    "hosts": lambda name, raw: tuple(h.lower() for h in _words(name, raw)),
+    "rate": _rate_limit,
+}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable. Unset or blank, it takes ``default`` (a value, or a
+    function of the environment for a default that follows other variables)."""
+    name: str
+    type: str  # a key of TYPES
+    default: Any
+    meaning: str  # one line, as docs/configuration.md shows it
+    used_by: str  # the processes it matters to
+    field: str | None = None  # the Settings attribute it fills; None: read elsewhere
+    reader: str = "flask_qed.config"  # the module that reads it from the environment
+    shown: str | None = None  # the default as the documentation writes it, when not the value
+
+    def text(self, env: Mapping[str, str]) -> str | None:
+        """The variable's text in ``env``; None when unset or blank."""
+        raw = env.get(self.name)
+        return raw if raw is not None and raw.strip() else None
+
+    def read(self, env: Mapping[str, str]) -> Any:
+        raw = self.text(env)
+        if raw is None:
+            return self.default(env) if callable(self.default) else self.default
+        return TYPES[self.type](self.name, raw)
+
+    @property
+    def shown_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if self.default in (None, ()):
+            return "—"
+        value = self.default
+        return f"`{int(value) if isinstance(value, float) and value.is_integer() else value}`"
+
+
+def _broker_url(env: Mapping[str, str]) -> str:
+    return f"redis://{read('REDIS_HOSTNAME', env)}:{read('REDIS_PORT', env)}/0"
+
+
+def _store_url(env: Mapping[str, str]) -> str:
+    server = read("MONGO_SERVER", env)
+    if server:
+        return server if server.startswith("mongodb") else f"mongodb://{server}:27017/flask_qed"
+    return f"sqlite:///{Path(read('QED_INSTANCE_PATH', env)).resolve() / 'jobs.sqlite3'}"
+
+
+def _max_waiters(env: Mapping[str, str]) -> int:
+    # A waiting request costs a greenlet under gevent, a whole thread under gthread.
+    return 100 if read("GUNICORN_WORKER_CLASS", env) == "gevent" else 2
+
+
+V = Variable
+_GW, _WK, _BOTH, _GUNICORN = "gateway", "worker", "gateway, worker", "gunicorn"
+VARIABLES: tuple[Variable, ...] = (
+    V("QED_BROKER_URL", "URL", _broker_url, "Celery broker (`redis://…`; `amqp://…` works too); "
+      "`qed up` starts an embedded Redis when it is not set", _BOTH + ", qed up", "broker_url",
+      shown="`redis://$REDIS_HOSTNAME:$REDIS_PORT/0`"),
+    V("QED_STORE_URL", "URL", _store_url, "job store: `sqlite:///relative`, `sqlite:////absolute` or "
+      "`mongodb://…/dbname`", _BOTH, "store_url",
+      shown="`mongodb://$MONGO_SERVER:27017/flask_qed` if `MONGO_SERVER` is set, "
+            "else `sqlite:///$QED_INSTANCE_PATH/jobs.sqlite3`"),
+    V("QED_RESULT_TTL", "integer > 0", DEFAULT_TTL, "seconds a job and its result are kept after it "
+      "finished (queued and running jobs never expire)", _BOTH, "result_ttl"),
+    V("QED_INSTANCE_PATH", "path", lambda env: str(Path.cwd() / "instance"), "where the SQLite store and "
+      "`qed up`'s Redis files and metrics live", _BOTH + ", qed up", "instance_path", shown="`./instance`"),
+    V("QED_APPS", "words", (), "extra science apps as `module:attr` (space or comma separated), for apps "
+      "not installed as packages", _BOTH, "extra_apps"),
+    V("QED_MAX_CONTENT_LENGTH", "integer > 0", DEFAULT_MAX_CONTENT_LENGTH, "largest request body in bytes "
+      "(413 above, naming it and the model's `max_rows`); enough for 100,000 runs of the widest model "
+      "(kabam); a chunked body is counted as it arrives and refused with the same 413 once past it",
+      _GW, "max_content_length", shown=f"`{DEFAULT_MAX_CONTENT_LENGTH}` (256 MiB)"),
+    V("QED_TASK_SOFT_TIME_LIMIT", "integer > 0", 3_300, "seconds before a running job is asked to stop "
+      "(it then fails with a clear message)", _WK, "task_soft_time_limit"),
+    V("QED_TASK_TIME_LIMIT", "integer > 0", 3_600, "seconds before a running job is killed",
+      _WK, "task_time_limit"),
+    # Redis re-delivers an unacknowledged job after this long when the whole worker died
+    # (a killed pool child is re-queued at once). Longer than the time limit, so that a job
+    # still running is not handed out again.
+    V("QED_VISIBILITY_TIMEOUT", "integer > 0", lambda env: read("QED_TASK_TIME_LIMIT", env) + 600,
+      "seconds after which Redis hands a job whose worker vanished to another worker (longer than "
+      "`QED_TASK_TIME_LIMIT`)", _BOTH, "visibility_timeout", shown="`QED_TASK_TIME_LIMIT` + 600"),
+    V("QED_JOB_LEASE", "integer > 0", 60, "seconds a running job's claim lasts without renewal (renewed "
+      "every `min(lease/4, 5)` s, and always within half of it, by one thread per worker process); a "
+      "claim not renewed belongs to a dead worker and may be taken over", _WK, "job_lease"),
+    V("QED_BROKER_TIMEOUT", "integer > 0", 5, "seconds to wait on the broker (name resolution included) "
+      "before a submit answers 503", _BOTH, "broker_timeout"),
+    # The reconciler (flask_qed.reconciler): a lost message or a dead worker costs at most
+    # pending_grace + sweep_interval (+ job_lease), not the visibility timeout.
+    V("QED_PENDING_GRACE", "integer > 0", 30, "seconds a job may stay queued (since it was last "
+      "published) before the reconciler publishes it again", _WK, "pending_grace"),
+    V("QED_SWEEP_INTERVAL", "integer > 0", 10, "seconds between the reconciler's sweeps (jobs queued "
+      "past the grace, running ones whose lease lapsed)", _WK, "sweep_interval"),
+    V("QED_CANCEL_GRACE", "integer > 0", 3, "seconds between SIGTERM and SIGKILL when a running job is "
+      "cancelled", _WK, "cancel_grace"),
+    V("QED_STARTUP_TIMEOUT", "seconds", 30.0, "seconds gateway and worker wait at start for the store and "
+      "broker before they stop with a message", _BOTH, "startup_timeout"),
+    V("QED_LOG_FORMAT", "word", "text", "`json`: one JSON object per log line; job events carry `job_id` "
+      "and `event`", _BOTH, "log_format"),
+    V("QED_REST_WAIT", "seconds", 30.0, "seconds a `POST /rest/pram/<model>/<jobId>` waits for its job "
+      "before answering 202 (at once when `QED_MAX_WAITERS` requests of the process wait already)",
+      _GW, "rest_wait"),
+    V("QED_SYNC_WAIT", "seconds", 10.0, "seconds an OGC execution without `Prefer: respond-async` waits "
+      "for its result before answering `201`", _GW, "sync_wait"),
+    V("QED_MAX_WAITERS", "integer > 0", _max_waiters, "requests of one gateway process that may wait for "
+      "their job at once (`POST /rest/pram/…`, OGC executions without `Prefer: respond-async`); past "
+      "it such a request is answered at once as a job (`202` on `/rest/pram`, `201` statusInfo on OGC)",
+      _GW, "max_waiters", shown="`100` under gunicorn's gevent worker (the default), `2` under threads"),
+    V("QED_API_KEYS_FILE", "path", None, "the API key file; when set, every route but `/healthz` needs a "
+      "key (see [Security](security.md)); also the file `qed keys` edits", _GW + ", qed keys",
+      "api_keys_file", shown="— (open API)"),
+    V("QED_RATE_LIMIT", "rate", DEFAULT_RATE_LIMIT, "requests per client and window "
+      "(`1000/minute;50/second` combines windows; `off` removes it)", _GW, "rate_limit"),
+    V("QED_MAX_ACTIVE_JOBS", "integer > 0", 50, "jobs one client may have queued or running at once "
+      "(429 above)", _GW, "max_active_jobs"),
+    V("QED_MAX_ACTIVE_ROWS", "integer > 0", 1_000_000, "runs of batch jobs one client may have queued or "
+      "running at once (429 above)", _GW, "max_active_rows"),
+    V("QED_CORS_ORIGINS", "origins", (), "browser origins allowed to call the API, space or comma "
+      "separated (`*` for any)", _GW, "cors_origins", shown="— (no CORS)"),
+    V("QED_PROXY_COUNT", "integer ≥ 0", 0, "trusted reverse proxies in front of the gateway; their "
+      "`X-Forwarded-For` then gives the client's address", _GW, "proxy_count"),
+    V("QED_CALLBACK_ALLOWLIST", "hosts", (), "hosts, addresses or networks (`hooks.example.org "
+      "10.1.0.0/16`) that `subscriber` URLs may name", _BOTH, "callback_allowlist",
+      shown="— (no callbacks)"),
+    V("QED_MAX_VERTICES", "integer > 0", 1_000_000, "most vertices in one HMS percent-area request, GeoJSON "
+      "body or uploaded file (422 above, naming it); at the default no process passes 440 MB",
+      "HMS app (gateway, worker)", reader="hms_flask.science"),
+    V("REDIS_HOSTNAME", "text", "localhost", "the original flask_qed name of the broker's host, used when "
+      "`QED_BROKER_URL` is not set", _BOTH),
+    V("REDIS_PORT", "text", "6379", "the original flask_qed name of the broker's port, used when "
+      "`QED_BROKER_URL` is not set", _BOTH),
+    V("MONGO_SERVER", "text", None, "the original flask_qed name of the MongoDB host (or a `mongodb://` "
+      "URL), used when `QED_STORE_URL` is not set", _BOTH),
+    V("QED_BIND", "text", "0.0.0.0:7777", "the gateway's address and port (`qed up` passes its own)",
+      _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_WORKERS", "integer > 0", 2, "gateway processes", _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_WORKER_CLASS", "text", "gevent", "`gevent` (a connection costs a greenlet: slow clients "
+      "cannot take every thread) or `gthread`; also sets the default of `QED_MAX_WAITERS`",
+      _GUNICORN + ", gateway", reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_WORKER_CONNECTIONS", "integer > 0", 1_000, "connections one gevent process holds at once",
+      _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_THREADS", "integer > 0", 4, "threads per gateway process under `gthread`",
+      _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_TIMEOUT", "integer ≥ 0", 60, "seconds a gateway process may stay silent before gunicorn "
+      "restarts it", _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_GRACEFUL_TIMEOUT", "integer ≥ 0", 30, "seconds a stopping gateway finishes the requests "
+      "in flight", _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_HTTP_PARSER", "text", "auto", "`auto` parses requests with gunicorn_h1c, gunicorn's C "
+      "parser, installed with the project (about 0.2 ms less gateway CPU per job); `python` forces the "
+      "Python parser", _GUNICORN, reader="flask_qed.gunicorn_conf"),
+    V("GUNICORN_ACCESSLOG", "path", None, "a file for gunicorn's access log, `-` for stdout; off by "
+      "default, as it costs about a tenth of the gateway's CPU under load and nginx logs every request in "
+      "the compose stack", _GUNICORN, reader="flask_qed.gunicorn_conf", shown="(off)"),
+    V("GUNICORN_LOGLEVEL", "word", "info", "gunicorn's log level", _GUNICORN,
+      reader="flask_qed.gunicorn_conf"),
+    V("PROMETHEUS_MULTIPROC_DIR", "path", None, "a folder the gateway's and the workers' processes share "
+      "for their metrics, added up in one `/metrics` (`qed up` makes one under the instance folder); "
+      "a folder that cannot be written is logged and left out", _BOTH, reader="flask_qed.metrics",
+      shown="— (each process's own metrics)"),
+    V("HOSTNAME", "text", None, "names this host's files in the shared metrics folder (set by Docker and "
+      "Kubernetes)", _BOTH, reader="flask_qed.metrics", shown="the host's name"),
+)
+del V
+BY_NAME: dict[str, Variable] = {v.name: v for v in VARIABLES}
+
+
+def variable(name: str) -> Variable:
+    """The declaration of ``name``; a KeyError names a variable nobody declared."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"{name} is not declared in flask_qed.config.VARIABLES") from None
+
+
+def read(name: str, env: Mapping[str, str] | None = None) -> Any:
+    """The value of the declared variable ``name`` in ``env`` (the process's environment by
+    default), read by its type; its default when unset or blank."""
+    return variable(name).read(os.environ if env is None else env)
+
+
 @dataclass(frozen=True)
 class Settings:
+    """What the gateway and the workers run with; each field is one variable of
+    :data:`VARIABLES` (its meaning and default are there)."""
     broker_url: str
     store_url: str
-    result_ttl: int = DEFAULT_TTL
-    instance_path: str = "instance"
-    max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
-    task_soft_time_limit: int = 3_300
-    task_time_limit: int = 3_600
-    # Redis re-delivers an unacknowledged job after this long when the whole
-    # worker died (a killed pool child is re-queued at once). Longer than the
-    # time limit, so a job that is still running is not handed out again.
-    visibility_timeout: int = 4_200
-    # A running job renews its claim every job_lease/4 s; a claim not renewed
-    # for job_lease s belongs to a dead worker and may be taken over.
-    job_lease: int = 60
-    broker_timeout: float = 5.0
-    extra_apps: tuple[str, ...] = ()
-    # Security and fair use (see flask_qed.security): no key file = an open API.
-    api_keys_file: str | None = None
-    rate_limit: str = DEFAULT_RATE_LIMIT
-    cors_origins: tuple[str, ...] = ()
-    max_active_jobs: int = 50
-    max_active_rows: int = 1_000_000
-    proxy_count: int = 0  # trusted reverse proxies in front (their X-Forwarded-For is believed)
-    max_waiters: int = 2  # requests a process lets wait for a job at once (flask_qed.jobs.waiting); gevent: 100
-    # OGC API - Processes: seconds an execution without Prefer waits for its result;
-    # callback hosts (names, addresses, networks) a job may notify (none by default).
-    sync_wait: float = 10.0
-    # pram_flask's route (POST /rest/pram/<model>/<jobId>): seconds it waits for its job.
-    rest_wait: float = 30.0
-    callback_allowlist: tuple[str, ...] = ()
-    # The reconciler (flask_qed.reconciler) publishes again every sweep_interval s
-    # the jobs PENDING for longer than pending_grace s since they were last queued,
-    # and the STARTED ones whose lease lapsed: a lost message or a dead worker costs
-    # at most pending_grace + sweep_interval (+ job_lease), not the visibility timeout.
-    pending_grace: int = 30
-    sweep_interval: int = 10
-    # A cancelled running job gets SIGTERM, then SIGKILL after this many seconds.
-    cancel_grace: int = 3
-    log_format: str = "text"  # "json": one JSON object per log line (QED_LOG_FORMAT)
+    result_ttl: int
+    instance_path: str
+    max_content_length: int
+    task_soft_time_limit: int
+    task_time_limit: int
+    visibility_timeout: int
+    job_lease: int  # a running job renews its claim every job_lease/4 s
+    broker_timeout: float
+    extra_apps: tuple[str, ...]
+    api_keys_file: str | None  # no key file = an open API (flask_qed.web.security)
+    rate_limit: str  # "" = no limit
+    cors_origins: tuple[str, ...]
+    max_active_jobs: int
+    max_active_rows: int
+    proxy_count: int
+    max_waiters: int  # flask_qed.jobs.waiting
+    sync_wait: float
+    rest_wait: float
+    callback_allowlist: tuple[str, ...]
+    pending_grace: int  # flask_qed.reconciler
+    sweep_interval: int
+    cancel_grace: int
+    startup_timeout: float  # flask_qed.preflight
+    log_format: str
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -94,92 +335,48 @@ def check_settings(s: "Settings") -> None:
         raise ConfigError("invalid settings: " + "; ".join(problems))
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    try:
-        value = default if raw in (None, "") else float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 <= value <= 3600:
-        raise ValueError(f"{name} must be 0..3600 seconds, got {value}")
-    return value
-
-
 def broker_url_from(env: Mapping[str, str]) -> str:
     """QED_BROKER_URL, else the original REDIS_HOSTNAME/REDIS_PORT, else local Redis."""
-    if env.get("QED_BROKER_URL"):
-        return env["QED_BROKER_URL"]
-    host = env.get("REDIS_HOSTNAME", "localhost")
-    port = env.get("REDIS_PORT", "6379")
-    return f"redis://{host}:{port}/0"
+    return read("QED_BROKER_URL", env)
 
 
 def store_url_from(env: Mapping[str, str], instance_path: str) -> str:
     """QED_STORE_URL, else MONGO_SERVER (original name), else the embedded SQLite file."""
-    if env.get("QED_STORE_URL"):
-        return env["QED_STORE_URL"]
-    if env.get("MONGO_SERVER"):
-        server = env["MONGO_SERVER"]
-        return server if server.startswith("mongodb") else f"mongodb://{server}:27017/flask_qed"
-    return f"sqlite:///{Path(instance_path).resolve() / 'jobs.sqlite3'}"
+    return read("QED_STORE_URL", {**env, "QED_INSTANCE_PATH": instance_path})
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Every field of :class:`Settings` from its variable in ``env`` (the process's
+    environment by default)."""
     env = os.environ if env is None else env
-    instance = env.get("QED_INSTANCE_PATH") or str(Path.cwd() / "instance")
-    return Settings(
-        broker_url=broker_url_from(env),
-        store_url=store_url_from(env, instance),
-        result_ttl=_int(env, "QED_RESULT_TTL", DEFAULT_TTL),
-        instance_path=instance,
-        max_content_length=_int(env, "QED_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
-        task_soft_time_limit=_int(env, "QED_TASK_SOFT_TIME_LIMIT", 3_300),
-        task_time_limit=_int(env, "QED_TASK_TIME_LIMIT", 3_600),
-        visibility_timeout=_int(env, "QED_VISIBILITY_TIMEOUT",
-                                _int(env, "QED_TASK_TIME_LIMIT", 3_600) + 600),
-        job_lease=_int(env, "QED_JOB_LEASE", 60),
-        broker_timeout=_int(env, "QED_BROKER_TIMEOUT", 5),
-        extra_apps=tuple(a for a in env.get("QED_APPS", "").replace(",", " ").split() if a),
-        api_keys_file=env.get("QED_API_KEYS_FILE") or None,
-        rate_limit=_rate_limit(env.get("QED_RATE_LIMIT")),
-        cors_origins=tuple(o.rstrip("/") for o in env.get("QED_CORS_ORIGINS", "").replace(",", " ").split()),
-        max_active_jobs=_int(env, "QED_MAX_ACTIVE_JOBS", 50),
-        max_active_rows=_int(env, "QED_MAX_ACTIVE_ROWS", 1_000_000),
-        proxy_count=int(env.get("QED_PROXY_COUNT") or 0),
-        sync_wait=_seconds(env, "QED_SYNC_WAIT", 10.0),
-        rest_wait=_seconds(env, "QED_REST_WAIT", 30.0),
-        max_waiters=_int(env, "QED_MAX_WAITERS", 100 if env.get("GUNICORN_WORKER_CLASS", "gevent") == "gevent" else 2),
-        callback_allowlist=tuple(h.lower() for h in env.get("QED_CALLBACK_ALLOWLIST", "").replace(",", " ").split()),
-        pending_grace=_int(env, "QED_PENDING_GRACE", 30),
-        sweep_interval=_int(env, "QED_SWEEP_INTERVAL", 10),
-        cancel_grace=_int(env, "QED_CANCEL_GRACE", 3),
-        log_format=(env.get("QED_LOG_FORMAT") or "text").strip().lower(),
-    )
+    return Settings(**{v.field: v.read(env) for v in VARIABLES if v.field})
 
 
-def _rate_limit(raw: str | None) -> str:
-    """QED_RATE_LIMIT: '50/second', '1000/minute;50/second' ..., or 'off'."""
-    if raw is None or not raw.strip():
-        return DEFAULT_RATE_LIMIT
-    if raw.strip().lower() in ("off", "none", "0"):
-        return ""
-    from limits import parse_many
-    try:
-        parse_many(raw)
-    except ValueError:
-        raise ValueError(f"QED_RATE_LIMIT must look like '50/second' or '1000/minute;50/second', "
-                         f"got {raw!r}") from None
-    return raw.strip()
+# The table in docs/configuration.md, between these lines.
+TABLE_START = "<!-- variables: written by `python -m flask_qed.config --write docs/configuration.md` -->"
+TABLE_END = "<!-- end of variables -->"
+
+
+def markdown_table() -> str:
+    """:data:`VARIABLES` as the Markdown table of docs/configuration.md."""
+    rows = ["| variable | type | default | meaning | used by | read in |", "|---|---|---|---|---|---|"]
+    rows += [f"| `{v.name}` | {v.type} | {v.shown_default} | {v.meaning} | {v.used_by} | "
+             f"`{'Settings.' + v.field if v.field else v.reader}` |" for v in VARIABLES]
+    return "\n".join(rows) + "\n"
+
+
+def with_table(document: str) -> str:
+    """``document`` with the text between its table markers replaced by :func:`markdown_table`."""
+    head, start, rest = document.partition(TABLE_START)
+    _old, end, tail = rest.partition(TABLE_END)
+    if not (start and end):
+        raise ValueError(f"the document has no {TABLE_START!r} ... {TABLE_END!r} block")
+    return f"{head}{start}\n{markdown_table()}{end}{tail}"
+
+
+if __name__ == "__main__":  # python -m flask_qed.config [--write docs/configuration.md]
+    if sys.argv[1:2] == ["--write"] and len(sys.argv) == 3:
+        path = Path(sys.argv[2])
+        path.write_text(with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        sys.stdout.write(markdown_table())

@@ -1,33 +1,35 @@
 """gunicorn settings shared by ``qed up`` and deployments (``-c python:flask_qed.gunicorn_conf``).
 
-Every value can be overridden from the environment.
+Every value can be overridden from the environment; the variables, their defaults and
+their checks are declared in :data:`flask_qed.config.VARIABLES` (this module runs before
+the application, so it reads them itself, through that table).
 """
-import os
+from flask_qed.config import read as _env
 
-bind = os.environ.get("QED_BIND", "0.0.0.0:7777")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+bind = _env("QED_BIND")
+workers = _env("GUNICORN_WORKERS")
 # gevent: a connection costs a greenlet, not a thread, so clients that send their
 # request slowly (or not at all) cannot take every thread and freeze the gateway;
 # gthread held one of its 4 threads per connection from its first byte to its last
 # (benchmarks/slow_clients.py: 200 slow connections, /healthz 0.7-5 s or no answer
 # under gthread, 2 ms under gevent). A request's own work is as fast either way
 # (benchmarks/request_floor.py). GUNICORN_WORKER_CLASS=gthread brings threads back.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gevent")
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "1000"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))  # gthread only
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+worker_class = _env("GUNICORN_WORKER_CLASS")
+worker_connections = _env("GUNICORN_WORKER_CONNECTIONS")
+threads = _env("GUNICORN_THREADS")  # gthread only
+timeout = _env("GUNICORN_TIMEOUT")
+graceful_timeout = _env("GUNICORN_GRACEFUL_TIMEOUT")
 keepalive = 5
 # Requests are parsed by gunicorn_h1c (C) when it is installed, as it is with the project:
 # about a tenth less of the gateway's CPU per request than gunicorn's Python parser.
 # "python" forces the Python parser, "fast" refuses to start without the C one.
-http_parser = os.environ.get("GUNICORN_HTTP_PARSER", "auto")
+http_parser = _env("GUNICORN_HTTP_PARSER")
 # One line per request costs about a tenth of the gateway's CPU under load, and the
 # front door (nginx) logs every request already: off unless GUNICORN_ACCESSLOG names
 # a file ("-" for stdout). Job events are logged either way.
-accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+accesslog = _env("GUNICORN_ACCESSLOG")
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+loglevel = _env("GUNICORN_LOGLEVEL")
 # Several gunicorns on one host (tests, qed up) would collide on one default socket path.
 control_socket_disable = True
 

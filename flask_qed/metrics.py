@@ -12,7 +12,8 @@ Gateway and workers are several processes (gunicorn workers, Celery's pool).
 When ``PROMETHEUS_MULTIPROC_DIR`` names a folder they share (``qed up`` sets
 one under the instance folder; docker-compose mounts one volume into both),
 prometheus-client's multiprocess mode adds them all up in one ``/metrics``;
-without it, ``/metrics`` shows the answering process alone.
+without it, or when this process cannot write into it (logged), ``/metrics``
+shows the answering process alone. The environment is read, never changed.
 
 Every label value comes from a finite set, so that no request can add a series:
 a route is the template of the Flask rule that matched (``/jobs/{job_id}``,
@@ -30,16 +31,24 @@ import struct
 import time
 from typing import Any, Callable, Iterable
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import multiprocess
+from prometheus_client import values as _values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.mmap_dict import MmapedDict
+
+from . import config
+from .jobs.states import TERMINAL
+
 logger = logging.getLogger(__name__)
 
 
-def _shared_folder_usable() -> None:
-    """prometheus-client writes into PROMETHEUS_MULTIPROC_DIR from its first metric on
-    (and chooses that mode when it is imported): a folder that cannot be written must
-    cost the metrics of other processes, never the service. Runs before that import."""
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+def usable_folder(folder: str | None) -> str | None:
+    """``folder`` if this process can write into it (made if missing), else None, logged:
+    a shared folder that cannot be written must cost the metrics of the other processes,
+    never the service (prometheus-client would fail at the first metric)."""
     if not folder:
-        return
+        return None
     try:
         os.makedirs(folder, exist_ok=True)
         probe = os.path.join(folder, f".probe-{os.getpid()}")
@@ -48,18 +57,12 @@ def _shared_folder_usable() -> None:
     except OSError as exc:
         logger.warning("PROMETHEUS_MULTIPROC_DIR %s is not usable (%s): /metrics shows this "
                        "process alone", folder, exc)
-        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        return None
+    return folder
 
 
-_shared_folder_usable()
-
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest  # noqa: E402
-from prometheus_client import multiprocess  # noqa: E402
-from prometheus_client import values as _values  # noqa: E402
-from prometheus_client.core import GaugeMetricFamily  # noqa: E402
-from prometheus_client.mmap_dict import MmapedDict  # noqa: E402
-
-from .jobs.states import TERMINAL  # noqa: E402
+# The folder this process shares its metrics through; None: its metrics are its own.
+SHARED_FOLDER = usable_folder(config.read("PROMETHEUS_MULTIPROC_DIR"))
 
 
 def process_id(pid: int | None = None) -> str:
@@ -72,7 +75,7 @@ def process_id(pid: int | None = None) -> str:
 
 def _hostname() -> str:
     import socket
-    return (os.environ.get("HOSTNAME") or socket.gethostname()).replace("_", "-").replace("/", "-")
+    return (config.read("HOSTNAME") or socket.gethostname()).replace("_", "-").replace("/", "-")
 
 
 _HOST = _hostname()
@@ -88,11 +91,11 @@ def _readable(path: str) -> bool:
     return True
 
 
-def _forget_unreadable_own_files() -> None:
+def _forget_unreadable_own_files(folder: str) -> None:
     """A file named for this process is left by a dead one with the same name (a process
     id used again); one that cannot be read would stop this process at its first metric."""
     import glob
-    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], f"*_{process_id()}.db")):
+    for path in glob.glob(os.path.join(folder, f"*_{process_id()}.db")):
         if not _readable(path):
             try:
                 os.unlink(path)
@@ -100,9 +103,15 @@ def _forget_unreadable_own_files() -> None:
                 pass
 
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+# prometheus-client chose its value class from the environment when it was imported,
+# before any metric exists; it is chosen again here from the folder as checked, before
+# the first metric below, and the environment is left as it is. Its multiprocess values
+# find the folder in PROMETHEUS_MULTIPROC_DIR, which is SHARED_FOLDER when that is set.
+if SHARED_FOLDER:
     _values.ValueClass = _values.MultiProcessValue(process_identifier=process_id)
-    _forget_unreadable_own_files()
+    _forget_unreadable_own_files(SHARED_FOLDER)
+else:
+    _values.ValueClass = _values.MutexValue
 
 HTTP_REQUESTS = Counter("qed_http_requests_total", "HTTP requests answered",
                         ["method", "route", "status"])
@@ -222,9 +231,9 @@ class QueueDepth:
 def registry(celery: Any) -> CollectorRegistry:
     """What ``/metrics`` shows: every process's metrics in multiprocess mode, this one's
     otherwise, and the queue depth."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if SHARED_FOLDER:
         reg = CollectorRegistry()
-        _SharedFolder(reg)
+        _SharedFolder(reg, SHARED_FOLDER)
     else:
         reg = CollectorRegistry()
         for collector in (HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_FINISHED, JOB_DURATION,
@@ -240,8 +249,8 @@ def exposition(reg: CollectorRegistry) -> tuple[bytes, str]:
 
 def mark_process_dead(pid: int) -> None:
     """A gunicorn or Celery child ended: its live gauges go (multiprocess mode)."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(process_id(pid))
+    if SHARED_FOLDER:
+        multiprocess.mark_process_dead(process_id(pid), SHARED_FOLDER)
 
 
 class _SharedFolder(multiprocess.MultiProcessCollector):

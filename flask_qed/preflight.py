@@ -9,7 +9,6 @@ scheme, a corrupted or read-only SQLite file) fails at once.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -34,7 +33,7 @@ def _redact(url: str) -> str:
 def check(settings: Any, role: str, wait: float | None = None) -> None:
     """Raise :class:`StartupError` unless the store does a write-read round trip and
     the broker accepts a connection, within ``wait`` seconds."""
-    wait = float(os.environ.get("QED_STARTUP_TIMEOUT", "30")) if wait is None else wait
+    wait = settings.startup_timeout if wait is None else wait
     try:
         store = open_store(settings.store_url, settings.result_ttl)
     except ValueError as exc:

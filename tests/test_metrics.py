@@ -130,6 +130,35 @@ def test_a_shared_folder_survives_equal_process_ids_and_damaged_files(tmp_path):
     assert len(names) == 2 and names[0].startswith("counter_container-a-")
 
 
+
+def test_an_unusable_shared_folder_costs_the_shared_metrics_only(tmp_path, redis_url):
+    """A metrics folder that cannot be made (here: under a file) is logged, the gateway
+    counts its own requests, and the environment is left as the process was started
+    with (children and libraries read it too)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, make_env
+    (tmp_path / "a-file").write_text("not a folder")
+    folder = str(tmp_path / "a-file" / "metrics")
+    script = (
+        "import os, sys\n"
+        "before = dict(os.environ)\n"
+        "import flask_cgi\n"
+        "assert dict(os.environ) == before, 'the environment was changed at import'\n"
+        "client = flask_cgi.app.test_client()\n"
+        "assert client.get('/healthz').status_code == 200\n"
+        "sys.stdout.write(client.get('/metrics').get_data(as_text=True))\n")
+    env = make_env(redis_url, f"sqlite:///{tmp_path}/jobs.sqlite3", tmp_path / "instance",
+                   PROMETHEUS_MULTIPROC_DIR=folder)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"PROMETHEUS_MULTIPROC_DIR {folder} is not usable" in done.stderr
+    assert 'qed_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in done.stdout
+    assert not os.path.exists(folder)
+
 # Paths a scanner might send: unknown ones, and every kind of route with a variable
 # (job ids, model names, workbench pages, documentation assets, process ids).
 SCAN = ("/{t}/{t}", "/{t}", "/jobs/{t}", "/jobs/{t}/results", "/rest/pram/rice/{t}", "/rest/pram/{t}/{t}",

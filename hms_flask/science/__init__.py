@@ -37,5 +37,7 @@ def max_vertices_from(env: Mapping[str, str]) -> int:
     return value
 
 
-# Read once, when the HMS app is loaded (the framework's own settings are read the same way).
+# Read once, when the HMS app is loaded. QED_MAX_VERTICES is declared, with this default, in
+# flask_qed.config.VARIABLES; the science imports no framework, so it reads the variable
+# itself, and tests/test_config.py holds this reading to that declaration.
 MAX_VERTICES = max_vertices_from(os.environ)
