@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import weakref
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -114,7 +115,7 @@ class Publisher:
     than this module's Redis transport, and routed tasks, go through ``send_task``.
     """
 
-    def __init__(self, celery: Any, retry_policy: dict[str, float] | None = None) -> None:
+    def __init__(self, celery: Any, retry_policy: dict[str, float] | None = None, direct: bool = True) -> None:
         self.celery = celery
         self.queue = celery.conf.task_default_queue
         self.retry_policy = dict(retry_policy or RETRY_POLICY)
@@ -127,7 +128,7 @@ class Publisher:
         # What a lost broker raises: kombu's and redis-py's connection errors, and sockets'.
         self.errors: tuple[type[BaseException], ...] = (OSError, redis.RedisError, *_kombu_errors())
         conf = celery.conf
-        self.direct = (conf.broker_transport == f"{__name__}:Transport" and not conf.task_routes
+        self.direct = direct and (conf.broker_transport == f"{__name__}:Transport" and not conf.task_routes
                        and conf.task_serializer == "json" and int(conf.task_protocol or 2) == 2)
 
     def publish(self, task: str, job_id: str) -> None:
@@ -135,8 +136,7 @@ class Publisher:
         cannot take it after the retries."""
         argsrepr = f"['{job_id}']"  # what Celery would compute, without saferepr's cost
         if not self.direct:
-            self.celery.send_task(task, args=[job_id], task_id=job_id, argsrepr=argsrepr, kwargsrepr="{}",
-                                  retry=True, retry_policy=self.retry_policy)
+            self.celery.send_task(task, args=[job_id], task_id=job_id, retry=True, retry_policy=self.retry_policy)
             return
         message = self.celery.amqp.as_task_v2(job_id, task, args=[job_id], kwargs={}, argsrepr=argsrepr,
                                               kwargsrepr="{}", ignore_result=None,
@@ -218,9 +218,14 @@ def _kombu_errors() -> tuple[type[BaseException], ...]:
     return (KombuError, *kombu_redis.Transport.connection_errors, *kombu_redis.Transport.channel_errors)
 
 
-def publisher(celery: Any) -> Publisher:
-    """The Celery app's :class:`Publisher`, made on first use."""
-    found = celery.__dict__.get("_qed_publisher")
+_PUBLISHERS: "weakref.WeakKeyDictionary[Any, dict[bool, Publisher]]" = weakref.WeakKeyDictionary()
+
+
+def publisher(celery: Any, direct: bool = True) -> Publisher:
+    """The Celery app's :class:`Publisher` (``direct``: the fast path where it applies,
+    else ``send_task``; ``QED_PUBLISH``), made on first use."""
+    made = _PUBLISHERS.setdefault(celery, {})
+    found = made.get(direct)
     if found is None:
-        found = celery.__dict__["_qed_publisher"] = Publisher(celery)
+        found = made.setdefault(direct, Publisher(celery, direct=direct))
     return found

@@ -183,6 +183,9 @@ VARIABLES: tuple[Variable, ...] = (
       "cancelled", _WK, "cancel_grace"),
     V("QED_STARTUP_TIMEOUT", "seconds", 30.0, "seconds gateway and worker wait at start for the store and "
       "broker before they stop with a message", _BOTH, "startup_timeout"),
+    V("QED_PUBLISH", "word", "direct", "how the gateway queues a job: `direct` builds Celery's message and "
+      "writes it on a pooled channel of the Redis broker (a quarter of `send_task`'s CPU, the same message); "
+      "`send_task`: Celery's own path (always used for other brokers and routed tasks)", _GW, "publish"),
     V("QED_LOG_FORMAT", "word", "text", "`json`: one JSON object per log line; job events carry `job_id` "
       "and `event`", _BOTH, "log_format"),
     V("QED_REST_WAIT", "seconds", 30.0, "seconds a `POST /rest/pram/<model>/<jobId>` waits for its job "
@@ -296,6 +299,7 @@ class Settings:
     cancel_grace: int
     startup_timeout: float  # flask_qed.preflight
     log_format: str
+    publish: str
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -329,6 +333,8 @@ def check_settings(s: "Settings") -> None:
     if not s.store_url.startswith(STORE_SCHEMES):
         problems.append(f"QED_STORE_URL: unsupported scheme in {s.store_url.split('://')[0]!r}; "
                         "use sqlite:///path or mongodb://host/db")
+    if s.publish not in ("direct", "send_task"):
+        problems.append(f"QED_PUBLISH must be direct or send_task, got {s.publish!r}")
     if s.log_format not in ("text", "json"):
         problems.append(f"QED_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if problems:

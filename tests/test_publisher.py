@@ -162,3 +162,29 @@ def test_channels_are_reused_across_threads_that_come_and_go(broker: Any) -> Non
         t.join()
     assert _clients(redis) <= before + 1
     assert redis.llen(celery.conf.task_default_queue) == 61
+
+
+def test_both_paths_write_the_same_message(broker: Any) -> None:
+    """QED_PUBLISH=send_task (the plain path) and direct (the default) queue one message."""
+    celery, redis = broker
+    queue = celery.conf.task_default_queue
+    plain = publisher(celery, direct=False)
+    assert not plain.direct and publisher(celery).direct
+    publisher(celery).publish("pram.rice", JOB)
+    plain.publish("pram.rice", JOB)
+    ours, celerys = (_decoded(raw) for raw in reversed(redis.lrange(queue, 0, -1)))
+    for message in (ours, celerys):
+        assert message["properties"].pop("delivery_tag")
+        assert message["properties"].pop("reply_to")
+    assert ours == celerys
+
+
+def test_a_job_queued_by_send_task_runs(own_stack: Any) -> None:
+    stack = own_stack(QED_PUBLISH="send_task")
+    client = stack["client"]
+    answer = client.post("/pram/rice", json={"inputs": {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300,
+                                                         "dw": 0.1, "osed": 0.509, "kd": 757}},
+                         headers={"Prefer": "wait=5"})
+    job_id = answer.get_json()["job_id"]
+    from tests.conftest import wait_for
+    assert wait_for(client, job_id)["status"] == "SUCCESS"

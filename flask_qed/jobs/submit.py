@@ -43,7 +43,7 @@ def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, o
     task = app.task_name(model)
     record = new_record(app.name, model.name, model.version, task)
     runtime.store.create(job_id, {**fields, **record, "owner": owner, "rows": rows, "inputs": validated})
-    publish(celery, runtime.store, task, job_id)
+    publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
     return job_id
 
@@ -67,11 +67,11 @@ def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
                        headers={"Retry-After": "5"})
 
 
-def publish(celery: Any, store: JobStore, task: str, job_id: str) -> None:
+def publish(celery: Any, store: JobStore, task: str, job_id: str, direct: bool = True) -> None:
     """Queue the job; if the broker is down, record the failure and raise
     :class:`BrokerUnavailable` (a 503)."""
     try:
-        publisher(celery).publish(task, job_id)
+        publisher(celery, direct).publish(task, job_id)
     except Exception as exc:  # kombu raises several types for an unreachable broker
         logger.error("job %s: could not queue %s: %s", job_id, task, exc)
         try:
