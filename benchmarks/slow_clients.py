@@ -8,7 +8,7 @@ connection each. Prints every probe's latency and a summary::
 
     python benchmarks/slow_clients.py http://127.0.0.1:7777 --connections 200 --seconds 20
 
-``tests/test_front.py`` runs :func:`run` against ``qed up``.
+``tests/web/test_front.py`` runs :func:`run` against ``qed up``.
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import re
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import wait_for
-from tests.test_security import RICE
+from tests.web.test_security import RICE
 
 
 def scrape(client) -> dict[str, list]:

@@ -25,7 +25,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 # (a hash allows that content and nothing else): the empty <style> elements that
 # ReDoc's styled-components fills through the CSSOM, ReDoc's scrollbar styles, and
 # the classes of Swagger UI's logo. A bundle upgrade that writes others shows up as
-# a console error in tests/test_docs.py.
+# a console error in tests/web/test_docs.py.
 INLINE_STYLES = ("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",   # '' (styled-components)
                  "sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc=",   # ReDoc's .ps{...} scrollbar
                  "sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w=")   # Swagger UI's logo classes

@@ -5,7 +5,7 @@ import csv
 import io
 
 from tests.conftest import wait_for
-from tests.test_security import RICE, bearer, keyed  # noqa: F401 - keyed is a fixture
+from tests.web.test_security import RICE, bearer, keyed  # noqa: F401 - keyed is a fixture
 
 ROWS = [dict(RICE, mai=m) for m in (0.5, 1.5, 4.5)]
 

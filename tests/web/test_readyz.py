@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import stop
 from tests.test_deployment import _deploy
-from tests.test_security import RICE
+from tests.web.test_security import RICE
 
 
 def _processes_holding(master: int, path: Path) -> set[int]:

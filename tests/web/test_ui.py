@@ -21,13 +21,13 @@ import pytest
 import requests
 
 from flask_qed import keys as keyfile
-from tests.conftest import stop
+from tests.conftest import ROOT, stop
 from tests.test_deployment import _deploy
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-AXE = Path(__file__).resolve().parent.parent / "flask_qed/web/ui/static/vendor/axe-core/axe.min.js"
+AXE = ROOT / "flask_qed/web/ui/static/vendor/axe-core/axe.min.js"
 RICE_CW = 27.5184  # EPA's expected out_cw for the QA/QC case the rice form is prefilled with
 
 
@@ -656,7 +656,7 @@ def keep_docs_screenshots(artifacts):
     yield
     import os
     if os.environ.get("QED_UI_DOCS"):
-        docs = Path(__file__).resolve().parent.parent / "docs"
+        docs = ROOT / "docs"
         docs.mkdir(exist_ok=True)
         for source, target in (("percent_area_form_runs_and_draws_a_map-form.png", "workbench-form.png"),
                                ("routing_forms_run_and_draw_a_hydrograph[changing_volume]-job.png",
