@@ -110,6 +110,7 @@ def up(host: str, port: int, concurrency: int) -> int:
     minute stops everything, with the reason. Files are created readable by
     their owner only (umask 077): the instance folder holds every client's jobs.
     """
+    # Longer than a function should be: the whole life of the stack, start to stop, in order.
     os.umask(0o077)
     settings = load_settings()
     instance = Path(settings.instance_path).resolve()

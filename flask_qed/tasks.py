@@ -159,6 +159,8 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
     Returns the job's record as this run left it when this run ended the job
     (SUCCESS or FAILURE), else None (nothing run, cancelled, or ended elsewhere).
     """
+    # Longer than a function should be, on purpose: claim, run and store in one place,
+    # so that the order which makes a run safe to repeat is read at a glance.
     store, lease = runtime.store, runtime.settings.job_lease
     try:
         record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker})

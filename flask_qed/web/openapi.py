@@ -83,6 +83,7 @@ def _data_path(app: App) -> dict[str, Any]:
 def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
     """The native API as OpenAPI 3.1; ``extra_paths``: the other faces' routes that
     belong in it (``/rest/pram``)."""
+    # Longer than a function should be: a declarative document, read top to bottom.
     components: dict[str, Any] = {
         "Error": {"type": "object", "required": ["code", "status", "message"], "properties": {
             "code": {"type": "integer"}, "status": {"type": "string"}, "message": {"type": "string"},

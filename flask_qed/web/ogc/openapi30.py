@@ -74,6 +74,8 @@ RESULTS_NOTE = ("the outputs: with response=document a JSON object {output id: v
 
 def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
     """The OGC face described in OpenAPI 3.0 (what OWSLib and most OGC clients read)."""
+    # Longer than a function should be: a declarative document, read top to bottom like
+    # the standard's own; cut into pieces it would only be harder to hold against it.
     ref = lambda name: {"$ref": f"#/components/schemas/{name}"}  # noqa: E731
     doc = lambda desc, schema, ctype=JSON: {"description": desc, "content": {ctype: {"schema": schema}}}  # noqa: E731
     errors = lambda *codes: {str(c): doc(TITLES.get(c, "error"), ref("exception")) for c in codes}  # noqa: E731

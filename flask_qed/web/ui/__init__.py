@@ -79,6 +79,8 @@ _HEADERS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
 
 
 def create_ui(runtime: Runtime) -> Flask:
+    """The workbench's Flask app: one short view per page (a few lines over the usual
+    length, to keep every route of the workbench in one list)."""
     ui = Flask("flask_qed.ui", root_path=str(HERE), template_folder="templates",
                static_folder="static", static_url_path="/static")
     ui.url_map.strict_slashes = False
