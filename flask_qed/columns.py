@@ -260,4 +260,29 @@ def columns_from_csv(text: str) -> Columns:
                            "rule": "no runs given: one line per run after the header row"}])
     values = list(zip(*rows))
     return Columns([str(i) for i in range(len(rows))],
-                   [(name, Column(list(col))) for name, col in zip(names, values)])
+                   [(name, Column(_csv_cells(col))) for name, col in zip(names, values)])
+
+
+_INTEGER = re.compile(r"^[+-]?[0-9]{1,15}$")
+
+
+def _csv_cells(cells: tuple[str, ...]) -> list[Any]:
+    """A CSV column's cells as a JSON body would carry them: a column of numbers (blank
+    cells aside) as numbers, so that they are kept as one compact array and validated
+    as numbers; anything else stays text, for validation to read as it reads text."""
+    out: list[Any] = []
+    for cell in cells:
+        text = cell.strip()
+        if not text:
+            out.append("")
+        elif _INTEGER.match(text):
+            out.append(int(text))
+        else:
+            try:
+                value = float(text)
+            except ValueError:
+                return list(cells)
+            if not math.isfinite(value):
+                return list(cells)
+            out.append(value)
+    return out
