@@ -1,12 +1,26 @@
-"""JSON out: fast (orjson), NaN and Infinity written as null, numpy values welcome."""
+"""JSON text: written fast (orjson; NaN and Infinity as null, numpy values welcome), and
+written and read a piece at a time so that memory stays bounded: a value compressed as
+it is written (:class:`PackedWriter`), pieces compressed apart and joined into one zlib
+stream without decompressing them (:class:`PieceWriter`, :class:`PackedJoin`), a packed
+value's text read back a piece or a line at a time (:func:`unpacked_pieces`,
+:func:`unpacked_lines`).
+
+Parsing a large text a value at a time is :mod:`flask_qed.streamjson`'s (its
+:func:`~flask_qed.streamjson.loads_lazy`, :class:`~flask_qed.streamjson.Lazy` and
+:class:`~flask_qed.streamjson.TextStream` are also importable from here)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import zlib as _zlib
+from typing import Any, Iterator
 
 import orjson
 
 from .codec import json_safe
+from .streamjson import Lazy, TextStream, loads_lazy
+
+__all__ = ["dumps", "loads", "Packed", "PackedWriter", "Piece", "PieceWriter", "PackedJoin",
+           "adler32_combine", "unpacked_pieces", "unpacked_lines", "Lazy", "TextStream", "loads_lazy"]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
@@ -24,9 +38,6 @@ loads = orjson.loads
 
 
 # -- bounded memory: JSON written and read a piece at a time -------------------------------
-import re as _re  # noqa: E402
-import zlib as _zlib  # noqa: E402
-from typing import Callable, Iterable, Iterator  # noqa: E402
 
 
 class Packed(bytes):
@@ -155,224 +166,3 @@ def unpacked_lines(blob: bytes) -> Iterator[bytes]:
         yield from lines
     if rest:
         yield rest
-
-
-# -- reading a large request body one value at a time -----------------------------------------
-_WS = _re.compile(r"[ \t\n\r]*")
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
-
-
-_MORE = object()  # the text ends before the value does
-
-
-def _container_at(text: str, pos: int, tries: int = 4) -> Any:
-    """The object or array at ``text[pos]``, parsed by orjson (several times faster than
-    the standard library for a column of many numbers), and the position after it.
-
-    Its end is the first closing bracket at which the text from ``pos`` is valid JSON (a
-    bracket at which it is not is inside a string or a nested value). Returns ``_MORE``
-    when the text ends first, and None when the standard library must parse it, as
-    before: after ``tries`` brackets, when orjson refuses the value (a number past a
-    float's range, a lone surrogate), or when it holds a run of 19 or more digits (orjson
-    would read an integer past 64 bits as an inexact float, not as Python's exact int)."""
-    close = "}" if text[pos] == "{" else "]"
-    end = pos
-    for _ in range(tries):
-        end = text.find(close, end + 1)
-        if end < 0:
-            return _MORE
-        part = text[pos:end + 1]
-        try:
-            value = orjson.loads(part)
-        except orjson.JSONDecodeError as exc:
-            if exc.pos < len(part):  # refused inside, not cut short: not a matter of where it ends
-                return None
-            continue
-        return (value, end + 1) if _LONG_DIGITS.search(part) is None else None
-    return None
-
-
-_LONG_DIGITS = _re.compile(r"[0-9]{19}")
-
-
-def _value_at(text: str, pos: int) -> tuple[Any, int]:
-    """The JSON value at ``text[pos]`` and the position after it (ValueError if invalid)."""
-    if text[pos:pos + 1] in ("{", "["):
-        found = _container_at(text, pos)
-        if found is not None and found is not _MORE:
-            return found
-    return _DECODER.raw_decode(text, pos)
-
-
-class Lazy:
-    """A JSON object or array of a text, not parsed yet: iterate it to parse one member at a time."""
-
-    def __init__(self, text: str, start: int):
-        self.text, self.start = text, start
-        self.is_object = text[start] == "{"
-        self.end: int | None = None  # after the closing bracket, once iterated
-
-    def items(self) -> Iterator[tuple[Any, Any]]:
-        """(key, value) of an object, (index, value) of an array; values parsed whole."""
-        text, pos = self.text, self.start + 1
-        close = "}" if self.is_object else "]"
-        pos = _WS.match(text, pos).end()
-        if text[pos:pos + 1] == close:
-            self.end = pos + 1
-            return
-        index = 0
-        while True:
-            if self.is_object:
-                key, pos = _member_name(text, pos)
-            else:
-                key, index = index, index + 1
-            value, pos = _value_at(text, pos)
-            yield key, value
-            pos = _WS.match(text, pos).end()
-            sep = text[pos:pos + 1]
-            if sep == close:
-                self.end = pos + 1
-                return
-            if sep != ",":
-                raise ValueError(f"expected ',' or {close!r} at {pos}")
-            pos = _WS.match(text, pos + 1).end()
-
-
-def _member_name(text: str, pos: int) -> tuple[str, int]:
-    """An object member's name at ``pos`` and the position of its value (after the ':')."""
-    if text[pos:pos + 1] != '"':
-        raise ValueError(f"expected a property name at {pos}")
-    key, pos = _DECODER.raw_decode(text, pos)
-    pos = _WS.match(text, pos).end()
-    if text[pos:pos + 1] != ":":
-        raise ValueError(f"expected ':' at {pos}")
-    return key, _WS.match(text, pos + 1).end()
-
-
-def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
-    """Parse a JSON body in one pass; its ``inputs`` member, when an object or an array,
-    is handed to ``on_inputs`` as :class:`Lazy` (parsed a member at a time) and replaced
-    by what that returns. Raises ValueError on invalid JSON."""
-    pos = _WS.match(text, 0).end()
-    if text[pos:pos + 1] != "{":
-        value, end = _DECODER.raw_decode(text, pos)
-        if _WS.match(text, end).end() != len(text):
-            raise ValueError("extra data after the JSON value")
-        return value
-    body: dict[str, Any] = {}
-    pos = _WS.match(text, pos + 1).end()
-    if text[pos:pos + 1] == "}":
-        pos += 1
-    else:
-        while True:
-            key, pos = _member_name(text, pos)
-            if key == "inputs" and text[pos:pos + 1] in ("{", "["):
-                lazy = Lazy(text, pos)
-                body[key] = on_inputs(lazy)
-                if lazy.end is None:
-                    for _ in lazy.items():
-                        pass
-                pos = lazy.end
-            else:
-                body[key], pos = _DECODER.raw_decode(text, pos)
-            pos = _WS.match(text, pos).end()
-            sep = text[pos:pos + 1]
-            pos += 1
-            if sep == "}":
-                break
-            if sep != ",":
-                raise ValueError(f"expected ',' or '}}' at {pos - 1}")
-            pos = _WS.match(text, pos).end()
-    if _WS.match(text, pos).end() != len(text):
-        raise ValueError("extra data after the JSON value")
-    return body
-
-
-_NOT_FOUND = object()
-
-
-class TextStream:
-    """JSON text arriving in pieces (bytes), parsed a value at a time: only the value
-    being parsed (and one piece) is held, never the whole text."""
-
-    def __init__(self, pieces: Iterable[bytes]):
-        import codecs
-        self._pieces, self._utf8 = iter(pieces), codecs.getincrementaldecoder("utf-8")()
-        self.buf, self.pos, self.eof = "", 0, False
-
-    def _more(self) -> bool:
-        if self.eof:
-            return False
-        if self.pos > 1 << 20:  # drop what is parsed
-            self.buf, self.pos = self.buf[self.pos:], 0
-        piece = next(self._pieces, None)
-        if piece is None:
-            self.eof = True
-            self.buf += self._utf8.decode(b"", final=True)
-            return True
-        self.buf += self._utf8.decode(piece)
-        return True
-
-    def peek(self) -> str:
-        while True:
-            self.pos = _WS.match(self.buf, self.pos).end()
-            if self.pos < len(self.buf) or not self._more():
-                return self.buf[self.pos:self.pos + 1]
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise ValueError(f"expected {char!r} at {self.pos}")
-        self.pos += 1
-
-    def value(self) -> Any:
-        if self.peek() in ("{", "["):
-            found = self._container()
-            if found is not _NOT_FOUND:
-                return found
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self.buf, self.pos)
-                if end < len(self.buf) or self.eof:  # a number at the end may go on
-                    self.pos = end
-                    return value
-            except ValueError:
-                if self.eof:
-                    raise
-            self._more()
-
-    def _container(self) -> Any:
-        """The object or array at the current position, by :func:`_container_at`, reading
-        more pieces while the text ends first; ``_NOT_FOUND`` when the caller should parse it."""
-        while True:
-            found = _container_at(self.buf, self.pos)
-            if found is _MORE and self._more():
-                continue
-            if found is None or found is _MORE:
-                return _NOT_FOUND
-            value, self.pos = found
-            return value
-
-    def items(self) -> Iterator[tuple[str, Any]]:
-        """(key, value) of the object at the current position, each value parsed whole."""
-        self.expect("{")
-        if self.peek() == "}":
-            self.pos += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise ValueError(f"expected a property name at {self.pos}")
-            self.expect(":")
-            yield key, self.value()
-            sep = self.peek()
-            self.pos += 1
-            if sep == "}":
-                return
-            if sep != ",":
-                raise ValueError(f"expected ',' or '}}' at {self.pos - 1}")

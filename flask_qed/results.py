@@ -2,8 +2,9 @@
 "outputs": {...}}``) written as CSV, one row per run, streamed row by row.
 
 Stored results are read with :func:`packed_table`: the JSON text is parsed a field at a
-time into compact columns (float64 arrays where the values are numbers), so a batch of
-100,000 runs never exists as millions of Python objects in the gateway."""
+time (:class:`~flask_qed.streamjson.TextStream`) into compact columns (float64 arrays
+where the values are numbers), so a batch of 100,000 runs never exists as millions of
+Python objects in the gateway."""
 from __future__ import annotations
 
 import csv
@@ -93,8 +94,9 @@ CSV_CHUNK = 500  # runs written per step: a step holds its cells as text (about 
 def packed_table(packed: bytes) -> Table | None:
     """The results in ``packed`` (stored, compressed JSON) as a :class:`Table`, or None
     when they are not in column form."""
-    from .jsonutil import TextStream, unpacked_pieces
     from .columns import Column
+    from .jsonutil import unpacked_pieces
+    from .streamjson import TextStream
 
     text = TextStream(unpacked_pieces(packed, size=4 << 20))
     if text.peek() != "{":
@@ -102,7 +104,7 @@ def packed_table(packed: bytes) -> Table | None:
     sections: dict[str, list[tuple[str, list[str], Any]]] = {"inputs": [], "outputs": []}
     ref: list[str] | None = None
     outputs_seen = False
-    for name, _ in _members(text):
+    for name in text.members():
         if name not in sections or text.peek() != "{":
             text.value()  # another member (errors): read past it
             continue
@@ -131,24 +133,6 @@ def packed_table(packed: bytes) -> Table | None:
                 table.runs.update(dict.fromkeys(keys))
                 ref_added = ref_added or keys is ref
     return table
-
-
-def _members(text: Any) -> Iterator[tuple[str, None]]:
-    """The keys of the top-level object, leaving each value to the caller to read."""
-    text.expect("{")
-    if text.peek() == "}":
-        text.pos += 1
-        return
-    while True:
-        key = text.value()
-        text.expect(":")
-        yield key, None
-        sep = text.peek()
-        text.pos += 1
-        if sep == "}":
-            return
-        if sep != ",":
-            raise ValueError(f"expected ',' or '}}' at {text.pos - 1}")
 
 
 def _cell(value: Any) -> Any:

@@ -4,7 +4,6 @@ Model.validate + Model.run give it."""
 from __future__ import annotations
 
 import importlib
-import json
 import zlib
 
 import orjson
@@ -124,12 +123,6 @@ def test_csv_from_stored_results_is_the_same_table():
         assert packed_table(zlib.compress(orjson.dumps(not_a_table))) is None
 
 
-def test_text_stream_reads_values_cut_across_pieces():
-    text = b'{"a": {"0": 12345, "1": "\xc3\xa9t\xc3\xa9"}, "b": [1.5, 2]}'
-    stream = jsonutil.TextStream(text[i:i + 3] for i in range(0, len(text), 3))
-    assert list(stream.items()) == [("a", {"0": 12345, "1": "été"}), ("b", [1.5, 2])]
-
-
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -198,49 +191,3 @@ def test_csv_numbers_are_written_as_repr_writes_them():
     table = "".join(packed_table(zlib.compress(orjson.dumps(data))).rows())
     assert table == "".join(csv_rows(data))
     assert [float(line.split(",")[1]) for line in table.splitlines()[1:]] == values
-
-
-@pytest.mark.parametrize("text", [b'{"a": {"0": 123456789012345678901234}, "b": [1.5]}',
-                                  b'{"a": {"0": 1e400, "1": 2}, "b": {"0": "\\ud800"}}'])
-def test_text_stream_numbers_orjson_would_read_otherwise(text):
-    """An integer past 64 bits stays an exact int; a number past a float's range and a
-    lone surrogate read as the standard library reads them."""
-    stream = jsonutil.TextStream([text])
-    assert dict(stream.items()) == json.loads(text)
-    assert json.loads(text)["a"]["0"] != float(json.loads(text)["a"]["0"]) or "1e400" in text.decode()
-
-
-@pytest.mark.parametrize("size", [2, 7, 1 << 20])
-def test_text_stream_values_with_brackets_in_strings_nested_and_big(size):
-    """Objects and arrays are parsed whole whatever they hold: closing brackets inside
-    strings, nested values, integers past 64 bits, pieces cut anywhere."""
-    value = {"0": "}", "1": [1, {"b": "]}"}, [[]], {}], "2": 12345678901234567890123,
-             "3": '"}\\]', "4": {"c": {"d": {"e": {"f": {"g": "}}}}}"}}}}}, "5": 1.5e-7}
-    text = json.dumps({"a": value, "b": [value, "x"], "c": []}).encode()
-    stream = jsonutil.TextStream(text[i:i + size] for i in range(0, len(text), size))
-    assert list(stream.items()) == [("a", value), ("b", [value, "x"]), ("c", [])]
-
-
-@pytest.mark.parametrize("inputs", [
-    '{"a": {"0": "}", "1": "]", "2": "\\"}"}, "b": {"0": [1, {"c": "}]"}], "1": {}, "2": []}}',
-    '{"a": {"0": 12345678901234567890123, "1": 1e400, "2": -0}, "b": {"0": "\\ud800", "1": "\\u00e9"}}',
-    '[{"a": "}", "b": [[], {}]}, {"a": {"x": {"y": {"z": {"w": {"v": "}}}"}}}}}}]',
-    '{"a": {"0": 123456789012345678901234, "1": 1.5}, "b": {"0": -98765432109876543210}}',
-    '{"a": {"0": 18446744073709551615, "1": 9223372036854775807, "2": 0.1234567890123456789}}',
-])
-def test_request_body_values_parse_as_the_standard_library_does(inputs):
-    """Columns parsed by orjson where it can, by the standard library where it cannot:
-    the same values either way (brackets in strings, nesting, big and huge numbers)."""
-    text = '{"inputs": ' + inputs + ', "subscriber": {"successUri": "http://x/}"}}'
-    body = jsonutil.loads_lazy(text, lambda lazy: dict(lazy.items()) if lazy.is_object
-                               else [v for _, v in lazy.items()])
-    assert body == json.loads(text)
-    assert [type(v) for v in _leaves(body)] == [type(v) for v in _leaves(json.loads(text))]
-
-
-def _leaves(value):
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _leaves(v)]
-    if isinstance(value, list):
-        return [x for v in value for x in _leaves(v)]
-    return [value]
