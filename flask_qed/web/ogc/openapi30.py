@@ -200,5 +200,12 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
                     "Preference-Applied": {"schema": {"type": "string"}}},
                     "content": {JSON: {"schema": ref("statusInfo")}}},
                 **errors(400, 401, 404, 413, 415, 422, 429, 500, 503)}}}
+    for item in paths.values():  # refused by the HTTP server itself, before any route
+        for operation in item.values():
+            operation["responses"].update({str(code): {
+                "description": f"{TITLES[code]}: refused by the HTTP server before any route, in the "
+                               "gateway's native error shape (the path is not read yet)",
+                "content": {JSON: {"schema": {"type": "object", "required": ["code", "message"]}}}}
+                for code in (414, 431)})
     return document("3.0.3", "flask_qed: OGC API - Processes",
                     "The gateway's models as OGC API - Processes - Part 1: Core.", paths, components)
