@@ -25,24 +25,17 @@ DEFAULT_MAX_CONTENT_LENGTH = 256 * 1024 * 1024
 DEFAULT_RATE_LIMIT = "50/second"  # requests per client; QED_RATE_LIMIT=off removes it
 
 
-def _positive(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    return value
-
-
-def _whole(name: str, raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
-    return value
+def _integer(low: int, rule: str) -> Callable[[str, str], int]:
+    """A parser of whole numbers of at least ``low`` (``rule`` says so in its refusal)."""
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+        if value < low:
+            raise ValueError(f"{name} must {rule}, got {value}")
+        return value
+    return parse
 
 
 def _seconds(name: str, raw: str) -> float:
@@ -74,8 +67,8 @@ def _rate_limit(name: str, raw: str) -> str:
 
 # A type as the documentation names it, and how a value of it is read.
 TYPES: dict[str, Callable[[str, str], Any]] = {
-    "integer > 0": _positive,
-    "integer ≥ 0": _whole,
+    "integer > 0": _integer(1, "be positive"),
+    "integer ≥ 0": _integer(0, "not be negative"),
     "seconds": _seconds,  # a number, 0..3600
     "text": lambda _name, raw: raw.strip(),
     "word": lambda _name, raw: raw.strip().lower(),

@@ -10,6 +10,7 @@ default only to answers that have none).
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,25 @@ def _site() -> str:
     return request.script_root.rsplit("/", 1)[0]
 
 
-def _docs_app() -> Flask:
-    app = Flask("flask_qed.docs", static_folder=None)
+def _page_app(name: str) -> Flask:
+    """A documentation app: no static folder of Flask's own, JSON errors (405 and the
+    rest, not werkzeug's HTML pages), and ``/prefix`` routed as ``/prefix/``."""
+    app = Flask(name, static_folder=None)
     app.url_map.strict_slashes = False
+    register_error_handlers(app)
+
+    @app.errorhandler(404)
+    def _missing(exc: NotFound) -> Any:
+        return error_response(404, "not found")
+
+    return app
+
+
+def _docs_app() -> Flask:
+    app = _page_app("flask_qed.docs")
 
     @app.get("/")
     def swagger() -> Any:
-        import json
         site = _site()
         urls = json.dumps([{"url": f"{site}/openapi.json", "name": "flask_qed (OpenAPI 3.1)"},
                            {"url": f"{site}/ogcapi/api", "name": "OGC API - Processes (OpenAPI 3.0)"}])
@@ -88,31 +101,17 @@ def _docs_app() -> Flask:
         response.headers["Cache-Control"] = "public, max-age=86400"
         return response
 
-    register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
-
-    @app.errorhandler(404)
-    def _missing(exc: NotFound) -> Any:
-        return error_response(404, "not found")
-
     app.wsgi_app = empty_path_is_root(app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
 def _redoc_app() -> Flask:
-    app = Flask("flask_qed.redoc", static_folder=None)
-    app.url_map.strict_slashes = False
+    app = _page_app("flask_qed.redoc")
 
     @app.get("/")
     def redoc() -> Any:
         site = _site()
         return _page(REDOC.format(docs=html.escape(f"{site}/docs"), spec=html.escape(f"{site}/openapi.json")))
 
-    register_error_handlers(app)  # 405 and the rest as JSON, not werkzeug's HTML pages
-
-    @app.errorhandler(404)
-    def _missing(exc: NotFound) -> Any:
-        return error_response(404, "not found")
-
     app.wsgi_app = empty_path_is_root(app.wsgi_app)  # type: ignore[method-assign]
     return app
-
