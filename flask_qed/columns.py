@@ -18,6 +18,7 @@ from operator import itemgetter
 from typing import Any, Iterator
 
 import numpy as np
+import orjson
 
 from .validation import InputError, short_value
 
@@ -264,12 +265,34 @@ def columns_from_csv(text: str) -> Columns:
 
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,15}$")
+_LARGEST_INTEGER = 10 ** 15  # integers of 16 digits or more are read as floats, as below
+
+
+def _numbers_at_once(cells: tuple[str, ...]) -> list[Any] | None:
+    """A column whose every cell is a JSON number, parsed by orjson in one call (about
+    ten times the per-cell loop of :func:`_csv_cells`, with the same values: orjson
+    reads a JSON number's text as ``int`` and ``float`` do); None for anything else
+    (a blank cell, ``+1``, ``.5``, ``007``, ``nan``, an integer of 16 digits or more),
+    which the loop reads."""
+    try:
+        values = orjson.loads("[" + ",".join(cells) + "]")
+    except orjson.JSONDecodeError:
+        return None
+    if len(values) != len(cells) or not set(map(type, values)) <= {int, float}:
+        return None  # a quoted cell holding a comma, or a cell holding JSON that is no number
+    ints = [v for v in values if type(v) is int]
+    if ints and (max(ints) >= _LARGEST_INTEGER or min(ints) <= -_LARGEST_INTEGER):
+        return None
+    return values
 
 
 def _csv_cells(cells: tuple[str, ...]) -> list[Any]:
     """A CSV column's cells as a JSON body would carry them: a column of numbers (blank
     cells aside) as numbers, so that they are kept as one compact array and validated
     as numbers; anything else stays text, for validation to read as it reads text."""
+    at_once = _numbers_at_once(cells)
+    if at_once is not None:
+        return at_once
     out: list[Any] = []
     for cell in cells:
         text = cell.strip()

@@ -66,3 +66,28 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     record = wait_for(client, answer.get_json()["job_id"])
     assert record["status"] == "SUCCESS"
     assert list(record["data"]["outputs"]["out_cw"]) == ["0"] and record["data"]["errors"]
+
+
+def test_csv_in_and_out_in_one_request(client: Any) -> None:
+    """``Prefer: wait`` with ``Accept: text/csv``: the answer is the table of runs itself,
+    EPA's values in it, and the job stays where ``Content-Location`` says."""
+    body, cases = _csv_without_case("rice")
+    answer = client.post("/pram/rice", data=body, content_type="text/csv",
+                         headers={"Prefer": "wait=30", "Accept": "text/csv"})
+    assert answer.status_code == 200 and answer.mimetype == "text/csv", answer.get_data(as_text=True)[:300]
+    assert answer.headers["Preference-Applied"].startswith("wait=")  # capped by QED_SYNC_WAIT
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    expected = {case: exp for case, _, exp in load_cases("rice")}
+    assert len(rows) == len(cases)
+    bad = []
+    for row, case in zip(rows, cases):
+        actual = {name: float(row[name]) for name in expected[case] if row.get(name) not in (None, "")}
+        assert actual, f"case {case}: no output columns in {list(row)[:5]}"
+        bad += [f"case {case}: {m}" for m in mismatches(expected[case], actual, tolerance("rice"))]
+    assert bad == []
+    stays = client.get(answer.headers["Content-Location"], headers={"Accept": "text/csv"})
+    assert stays.get_data() == answer.get_data()
+    # a failed or unfinished job, or results that are no table, answer as JSON records
+    single = client.post("/hms/constant_volume", json={"inputs": {}},
+                         headers={"Prefer": "wait=5", "Accept": "text/csv"})
+    assert single.status_code == 422 and single.is_json

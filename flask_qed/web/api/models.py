@@ -25,7 +25,7 @@ from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
 from ..wsgi import empty_path_is_root
-from .responses import job_response
+from .responses import job_response, results_response
 
 
 def mount_app(app: App, runtime: Runtime, celery: Celery) -> Any:
@@ -91,13 +91,30 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
             if record is not None:
                 headers["Preference-Applied"] = f"wait={wait:g}"
                 if record["status"] in jobs.TERMINAL:
-                    answer = job_response(runtime.store.get(job_id, packed=True))
+                    answer = _finished_answer(runtime.store.get(job_id, packed=True))
                     answer.headers.update(headers)
                     return answer
         answer = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
                   "model": model.name, "version": model.version, "url": location}
         return answer, 202, headers
     return view
+
+
+def _finished_answer(record: dict[str, Any]) -> Any:
+    """A job that ended while its submission waited: its record, or, when the client
+    asked for CSV (``Accept: text/csv`` or ``?f=csv``) and the job succeeded, its table
+    of runs alone (``Content-Location`` names where it stays), so a CSV batch goes in
+    and comes out in one request."""
+    wanted = request.args.get("f") or request.accept_mimetypes.best_match(
+        ["application/json", "text/csv"], default="application/json")
+    if wanted in ("csv", "text/csv") and record.get("status") == jobs.SUCCESS:
+        try:
+            answer = results_response(dict(record))
+        except ApiError:  # not a table of runs: the record, which names the job, as JSON
+            return job_response(record)
+        answer.headers["Content-Location"] = f"/jobs/{record['job_id']}/results"
+        return answer
+    return job_response(record)
 
 
 def read_inputs(model: Model) -> Any:

@@ -1,0 +1,170 @@
+"""Whole jobs under wrk, on a chosen HTTP server: jobs/s, idle latency and server CPU per job.
+
+Starts a private Redis, ``celery -A celery_cgi worker --concurrency 2`` and the
+gateway (2 processes) under ``--server`` (``gevent`` or ``gthread``: gunicorn with
+the project's settings; ``granian``: granian's WSGI mode), with a SQLite store.
+Then, per round:
+
+* ``wrk -t2 -c8`` POSTs whole jobs (``benchmarks/wrk_jobs.lua``: ``Prefer: wait``,
+  only finished answers counted) for ``--duration`` seconds, and the CPU time
+  (user + system, from /proc) the gateway, the worker and Redis spent meanwhile is
+  divided by the finished jobs: the server's CPU per job, client excluded;
+* ``wrk -t1 -c1`` the same for 5 s: the idle round trip (p50);
+* with ``--floor``, ``wrk -t2 -c8`` GETs ``/healthz`` for 5 s: the chosen server's
+  CPU per bare request (the gateway's processes only).
+
+A bare Celery task's CPU (the other half of the floor) is
+``/tmp/anchors-venv/bin/python benchmarks/celery_floor.py``.
+
+    .venv/bin/python benchmarks/wrk_cpu.py --server gevent --rounds 3 --floor
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.stack import wait_ready  # noqa: E402
+from flask_qed.embedded import free_port, start_redis  # noqa: E402
+
+LUA = ROOT / "benchmarks" / "wrk_jobs.lua"
+
+
+def server_command(server: str, port: int, binary: Path) -> list[str]:
+    if server == "granian":
+        return [str(binary / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "2", "--blocking-threads", "16", "--no-ws", "--log-level", "warning",
+                "flask_cgi:app"]
+    return [str(binary / "gunicorn"), "-c", "python:flask_qed.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--worker-class", server, "flask_cgi:app"]
+
+
+def cpu_seconds(groups: dict[str, psutil.Process]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, root in groups.items():
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        out[name] = total
+    return out
+
+
+def wrk(base: str, threads: int, connections: int, seconds: float, script: Path | None,
+        path: str = "/") -> tuple[dict, str]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    out = subprocess.run(cmd + [base + path], capture_output=True, text=True, check=True).stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
+    return (json.loads(line) if line else {}), out
+
+
+def requests_done(wrk_out: str) -> int:
+    match = re.search(r"(\d+) requests in", wrk_out)
+    return int(match.group(1)) if match else 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--server", choices=["gevent", "gthread", "granian"], default="gevent")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--floor", action="store_true", help="also measure a bare GET /healthz per round")
+    ap.add_argument("--py-spy", dest="pyspy", help="folder for py-spy's collapsed stacks of the first round")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk)")
+
+    scratch = Path(tempfile.mkdtemp(prefix="qed-wrk-"))
+    redis, url = start_redis(scratch / "redis", tied=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
+    env.update(QED_BROKER_URL=url, QED_STORE_URL=f"sqlite:///{scratch}/jobs.sqlite3",
+               QED_INSTANCE_PATH=str(scratch), QED_RATE_LIMIT="off", QED_MAX_ACTIVE_JOBS="100000",
+               QED_MAX_WAITERS="64", QED_REST_WAIT="10", QED_SYNC_WAIT="10",
+               PROMETHEUS_MULTIPROC_DIR=str(scratch / "metrics"))
+    (scratch / "metrics").mkdir()
+    binary = Path(sys.executable).parent
+    logs = open(scratch / "stack.log", "ab")
+    worker = subprocess.Popen([str(binary / "celery"), "-A", "celery_cgi", "worker", "--concurrency", "2",
+                               "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+                              cwd=ROOT, env=env, stdout=logs, stderr=logs)
+    web = subprocess.Popen(server_command(args.server, port, binary), cwd=ROOT, env=env,
+                           stdout=logs, stderr=logs)
+    try:
+        wait_ready(base, web)
+        wrk(base, 2, args.connections, 3, LUA)  # warm every process up
+        groups = {"gateway": psutil.Process(web.pid), "worker": psutil.Process(worker.pid),
+                  "redis": psutil.Process(redis.pid)}
+        rows = []
+        for number in range(args.rounds):
+            spies = []
+            if args.pyspy and number == 0:
+                Path(args.pyspy).mkdir(parents=True, exist_ok=True)
+                spies = [subprocess.Popen([str(binary / "py-spy"), "record", "--pid", str(p.pid), "--subprocesses",
+                                           "--gil", "--format", "raw", "-r", "250", "--nonblocking", "-o",
+                                           str(Path(args.pyspy) / f"{name}.txt")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for name, p in (("gateway", web), ("worker", worker))]
+                time.sleep(1)
+            before = cpu_seconds(groups)
+            load, _ = wrk(base, 2, args.connections, args.duration, LUA)
+            after = cpu_seconds(groups)
+            for spy in spies:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
+            jobs = max(load.get("finished", 0), 1)
+            cpu = {k: (after[k] - before[k]) / jobs * 1e3 for k in groups}
+            idle, _ = wrk(base, 1, 1, 5, LUA)
+            row = {"jobs_per_s": load.get("jobs_per_s", 0.0), "other": load.get("other", 0),
+                   "p50_ms": load.get("p50_ms"), "idle_p50_ms": idle.get("p50_ms"),
+                   **{f"cpu_{k}_ms": v for k, v in cpu.items()}, "cpu_total_ms": sum(cpu.values())}
+            if args.floor:
+                before = cpu_seconds({"gateway": groups["gateway"]})
+                _, out = wrk(base, 2, args.connections, 5, None, "/healthz")
+                after = cpu_seconds({"gateway": groups["gateway"]})
+                done = max(requests_done(out), 1)
+                row["healthz_per_s"] = done / 5
+                row["cpu_healthz_ms"] = (after["gateway"] - before["gateway"]) / done * 1e3
+            rows.append(row)
+            print(json.dumps({"server": args.server, **{k: round(v, 3) if isinstance(v, float) else v
+                                                         for k, v in row.items()}}), flush=True)
+        print(f"median of {args.rounds} rounds ({args.server}):")
+        for key in rows[0]:
+            values = [r[key] for r in rows if r.get(key) is not None]
+            if values:
+                print(f"  {key:18} {statistics.median(values):9.2f}")
+    finally:
+        web.send_signal(signal.SIGTERM)
+        worker.send_signal(signal.SIGTERM)
+        for proc in (web, worker):
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        redis.terminate()
+        redis.wait(10)
+
+
+if __name__ == "__main__":
+    main()
