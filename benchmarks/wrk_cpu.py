@@ -30,10 +30,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import psutil
+import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,6 +84,52 @@ def requests_done(wrk_out: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def guarantees(base: str, gateway: psutil.Process) -> None:
+    """What the hardening asks of any server: slow clients do not stall the others; a body
+    past the limit is refused without being held; oversized headers and URIs are refused."""
+    from benchmarks.slow_clients import run
+    report = run(base, connections=200, seconds=20.0)
+    print("slow clients:", report.summary().replace("\n", "; "), flush=True)
+
+    stop = threading.Event()
+    peak = [0]
+
+    def sample() -> None:
+        while not stop.is_set():
+            rss = 0
+            for proc in [gateway, *gateway.children(recursive=True)]:
+                try:
+                    rss = max(rss, proc.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    pass
+            peak[0] = max(peak[0], rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    piece = b"x" * (1 << 20)
+
+    def chunks():
+        for _ in range(300):
+            yield piece
+    try:
+        answer = requests.post(base + "/pram/rice", data=chunks(), timeout=120,
+                               headers={"Content-Type": "application/json"})
+        status = f"{answer.status_code} {answer.text[:80]!r}"
+    except requests.RequestException as exc:
+        status = f"connection closed ({type(exc).__name__})"
+    stop.set()
+    sampler.join()
+    print(f"300 MiB chunked body: {status}; largest gateway process {peak[0] / 2 ** 20:.0f} MB", flush=True)
+    for what, kwargs in (("64 KiB header", {"headers": {"X-Big": "a" * 65536}}),
+                         ("64 KiB URI", {"params": {"q": "a" * 65536}})):
+        try:
+            answer = requests.get(base + "/healthz", timeout=10, **kwargs)
+            print(f"{what}: {answer.status_code} {answer.headers.get('Content-Type')} {answer.text[:80]!r}")
+        except requests.RequestException as exc:
+            print(f"{what}: connection closed ({type(exc).__name__})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--server", choices=["gevent", "gthread", "granian"], default="gevent")
@@ -89,6 +137,8 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--floor", action="store_true", help="also measure a bare GET /healthz per round")
+    ap.add_argument("--guarantees", action="store_true",
+                    help="also: 200 slow clients while probing, a 300 MiB chunked body, a 64 KiB header and URI")
     ap.add_argument("--py-spy", dest="pyspy", help="folder for py-spy's collapsed stacks of the first round")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
@@ -149,6 +199,8 @@ def main() -> None:
             rows.append(row)
             print(json.dumps({"server": args.server, **{k: round(v, 3) if isinstance(v, float) else v
                                                          for k, v in row.items()}}), flush=True)
+        if args.guarantees:
+            guarantees(base, groups["gateway"])
         print(f"median of {args.rounds} rounds ({args.server}):")
         for key in rows[0]:
             values = [r[key] for r in rows if r.get(key) is not None]
