@@ -125,6 +125,17 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "responses": {"200": {"description": "the data", "content": {
                 "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}},
                 **_error_responses(401, 404, 406, 409, 429, 503)}}},
+        "/jobs/{job_id}/results/{output}": {"get": {
+            "summary": "One output of a finished job; Accept: text/csv gives a column, series or table as CSV",
+            "description": "404 names the job's outputs when it has none of this name.",
+            "operationId": "get_job_output",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "output", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "f", "in": "query", "required": False,
+                            "schema": {"enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "the output's value", "content": {
+                "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
+                **_error_responses(401, 404, 406, 409, 429, 503)}}},
         "/jobs": {"get": {
             "summary": "Jobs newest first (with keys on: the caller's own)", "operationId": "list_jobs",
             "parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in (

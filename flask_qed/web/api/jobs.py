@@ -14,7 +14,7 @@ from ...jobs import access, cancel, listing, waiting
 from ...runtime import Runtime
 from .. import prefer
 from ..security import caller_of
-from .responses import job_response, results_response
+from .responses import job_response, output_response, results_response
 
 LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
 
@@ -50,6 +50,11 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:
         return results_response(read(job_id, packed=True))
+
+    @root.get("/jobs/<job_id>/results/<output>")
+    def job_output(job_id: str, output: str) -> Any:
+        """One output of a finished job (JSON, or CSV where it is a column or series)."""
+        return output_response(read(job_id, packed=True), output)
 
     @root.get("/jobs")
     def job_list() -> Any:

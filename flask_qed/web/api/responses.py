@@ -2,12 +2,14 @@
 never parsed again; large data streamed a piece at a time; CSV for tables of runs."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, request
 
 from ... import jobs, jsonutil
 from ...errors import ApiError
+from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
 from ...results import packed_table
 from ...stores.base import unpack
 
@@ -36,16 +38,25 @@ def spliced(head: bytes, packed: bytes, tail: bytes) -> Any:
     return stream()
 
 
-def results_response(record: dict[str, Any]) -> Response:
-    """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives a table
-    of runs for results in column form."""
+def finished(record: dict[str, Any]) -> None:
+    """A job without results (queued, running, failed, cancelled) is a 409 that says why."""
     if record.get("status") != jobs.SUCCESS:
         detail = f": {record['error']}" if record.get("error") else ""
         raise ApiError(409, f"job {record['job_id']} is {record.get('status')}; no results{detail}")
-    packed = record.get("data")
+
+
+def wants_csv() -> bool:
     wanted = request.args.get("f") or request.accept_mimetypes.best_match(
         ["application/json", "text/csv"], default="application/json")
-    if wanted not in ("csv", "text/csv"):
+    return wanted in ("csv", "text/csv")
+
+
+def results_response(record: dict[str, Any]) -> Response:
+    """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives a table
+    of runs for results in column form."""
+    finished(record)
+    packed = record.get("data")
+    if not wants_csv():
         if packed is None:
             return Response(b"{}", mimetype="application/json")
         return Response(spliced(b"", packed, b""), mimetype="application/json")
@@ -56,3 +67,24 @@ def results_response(record: dict[str, Any]) -> Response:
     name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
     return Response(table.rows(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def output_response(record: dict[str, Any], name: str) -> Response:
+    """One output of a finished job: its value as JSON (a column of runs keyed by run for
+    a batch); ``Accept: text/csv`` (or ``?f=csv``) gives a column, a series or a table of
+    rows as CSV. An output the data does not hold is a 404 that names those it does."""
+    finished(record)
+    outputs = read_outputs(record.get("data"), [name])
+    try:
+        value = outputs.one(name)
+    except NoSuchOutput as exc:
+        raise ApiError(404, str(exc), [{"field": "output", "value": name, "rule": "not an output of this job",
+                                        "outputs": exc.available}]) from None
+    if not wants_csv():
+        return Response(jsonutil.dumps(value), mimetype="application/json")
+    rows = csv_text(name, value, outputs.columns, outputs.index)
+    if rows is None:
+        raise ApiError(406, f"output {name} is not a column, series or table; ask for application/json")
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{record.get('app')}-{record.get('model')}-{record['job_id']}-{name}.csv")
+    return Response(rows, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

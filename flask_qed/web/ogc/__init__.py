@@ -55,6 +55,7 @@ ROUTES = [  # (rule, view, methods)
     ("/jobs/<job_id>", views.job, ["GET"]),
     ("/jobs/<job_id>", views.dismiss, ["DELETE"]),
     ("/jobs/<job_id>/results", views.job_results, ["GET"]),
+    ("/jobs/<job_id>/results/<output>", views.job_output, ["GET"]),
 ]
 
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from ...model import InputError, Model
 from ...plugins import App
+from .schemas import fragment, units_parameters
 
 JSON = "application/json"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"
+TRANSMISSION = ("value", "reference")  # an output is sent inline, or as a link to its own URL
 
 
 def process_index(apps: list[App]) -> dict[str, tuple[App, Model]]:
@@ -55,21 +57,22 @@ def describe(pid: str, app: App, model: Model, base: str, full: bool = True) -> 
     body: dict[str, Any] = {
         "id": pid, "title": model.title, "description": model.description, "version": model.version,
         "keywords": [app.name, model.name], "jobControlOptions": ["async-execute", "sync-execute"],
-        "outputTransmission": ["value"],
+        "outputTransmission": list(TRANSMISSION),
         "links": [{"href": href, "rel": "self", "type": JSON, "title": f"{model.title}: description"}]}
     if not full:
         return body
     props, required = input_schemas(model)
     many = model.max_rows if model.batch else 1
     body["inputs"] = {name: {
-        "title": prop.get("title", name), "description": prop.get("description", ""), "schema": prop,
-        "minOccurs": 1 if name in required else 0, "maxOccurs": many} for name, prop in props.items()}
+        "title": prop.get("title", name), "description": prop.get("description", ""), "schema": fragment(prop),
+        "minOccurs": 1 if name in required else 0, "maxOccurs": many, **units_parameters(prop.get("units"))}
+        for name, prop in props.items()}
     note = ("one value for a single run, else an array with one value per run, in run order"
             if model.batch else None)
     body["outputs"] = {name: {
         "title": name, "description": spec.get("description", ""),
-        "schema": {k: v for k, v in (("description", note), ("units", spec.get("units")),
-                                     ("contentMediaType", JSON)) if v is not None}}
+        "schema": {k: v for k, v in (("description", note), ("contentMediaType", JSON)) if v is not None},
+        **units_parameters(spec.get("units"))}
         for name, spec in model.outputs.items()}
     body["links"] += [
         {"href": f"{href}/execution", "rel": REL + "execute", "type": JSON, "title": "execute"},

@@ -8,68 +8,18 @@ from ...jobs.status import NATIVE
 from ...model import Model
 from ...plugins import App
 from ..openapi import document
-from .describe import input_schemas, is_array_schema
+from .describe import TRANSMISSION, input_schemas, is_array_schema
+from .schemas import to_oas30
 
 JSON = "application/json"
 MAX_LIMIT = 10_000  # most processes or jobs one page may hold
 OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
-def to_oas30(schema: Any) -> Any:
-    """A JSON Schema (2020-12, as pydantic writes it) as an OpenAPI 3.0 Schema Object."""
-    if isinstance(schema, list):
-        return [to_oas30(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "$ref" and isinstance(value, str):
-            out[key] = value.replace("#/$defs/", "#/components/schemas/")
-        elif key == "properties":
-            out[key] = {k: to_oas30(v) for k, v in value.items()}
-        elif key == "const":
-            out["enum"] = [value]
-        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
-            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
-            out[key] = True
-        elif key == "examples":
-            if isinstance(value, list) and value:
-                out["example"] = value[0]
-        elif key in ("$defs", "$schema", "contentMediaType", "prefixItems", "$id", "patternProperties"):
-            continue
-        elif key == "units":
-            out["x-units"] = value
-        elif key == "type" and isinstance(value, list):
-            types = [t for t in value if t != "null"]
-            if "null" in value:
-                out["nullable"] = True
-            if len(types) == 1:
-                out["type"] = types[0]
-            elif types:
-                out["anyOf"] = [{"type": t} for t in types]
-        elif key in ("anyOf", "oneOf") and isinstance(value, list):
-            rest = [s for s in value if not (isinstance(s, dict) and s.get("type") == "null")]
-            if len(rest) < len(value):
-                out["nullable"] = True
-            if len(rest) == 1:
-                out.update({k: v for k, v in to_oas30(rest[0]).items() if k not in out})
-            else:
-                out[key] = to_oas30(rest)
-        elif key in ("items", "additionalProperties", "not"):
-            out[key] = to_oas30(value)
-        else:
-            out[key] = value
-    out = {k: v for k, v in out.items() if v is not None}
-    if "$ref" in out and len(out) > 1:  # 3.0 ignores siblings of $ref: wrap it
-        ref = out.pop("$ref")
-        out = {"allOf": [{"$ref": ref}], **{k: v for k, v in out.items() if k in ("description", "title",
-                                                                                 "default", "x-units")}}
-    return out
-
-
-RESULTS_NOTE = ("the outputs: with response=document a JSON object {output id: value}; with "
-                "response=raw one output's value alone (any JSON value), several outputs as "
-                "multipart/related parts")
+RESULTS_NOTE = ("the outputs: with response=document a JSON object {output id: value}, an output "
+                "asked by reference a link {href, rel, type, title} to /jobs/{jobID}/results/{outputID}; "
+                "with response=raw one output's value alone (any JSON value), several outputs as "
+                "multipart/related parts (by reference: an empty part with Content-Location)")
 
 
 def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
@@ -114,6 +64,9 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
                      "anyOf": [{"type": t} for t in ("object", "array", "number", "string", "boolean")]},
     }
     outputs = {"anyOf": [ref("results"), ref("rawValue")]}
+    by_reference = {"description": "response=raw with every output by reference: no content, a Link "
+                                   "header to each output (/jobs/{jobID}/results/{outputID})",
+                    "headers": {"Link": {"schema": {"type": "string"}}}}
     job_param = {"name": "jobID", "in": "path", "required": True, "schema": {"type": "string"}}
     array_param = lambda name: {"name": name, "in": "query", "required": False, "style": "form",  # noqa: E731
                                 "explode": False, "schema": {"type": "array", "items": {"type": "string"}}}
@@ -165,7 +118,14 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
             "parameters": [job_param],
             "responses": {"200": {"description": RESULTS_NOTE, "content": {
                 JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
-                **errors(401, 404, 422, 429, 500, 503)}}},
+                "204": by_reference, **errors(401, 404, 422, 429, 500, 503)}}},
+        "/jobs/{jobID}/results/{outputID}": {"get": {
+            "summary": "One output of a job (where an output sent by reference points)",
+            "operationId": "ogc_result", "tags": ["ogc"],
+            "parameters": [job_param, {"name": "outputID", "in": "path", "required": True,
+                                       "schema": {"type": "string"}}],
+            "responses": {"200": doc("the output's value, as the results give it", ref("rawValue")),
+                          **errors(401, 404, 422, 429, 500, 503)}}},
     }
     for pid, (app, model) in processes.items():
         props, required = input_schemas(model)
@@ -181,7 +141,7 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
         body = {"type": "object", "required": ["inputs"] if required else [], "properties": {
             "inputs": {"type": "object", "properties": inputs, "required": sorted(required)},
             "outputs": {"type": "object", "additionalProperties": {"type": "object", "properties": {
-                "transmissionMode": {"type": "string", "enum": ["value"]}}}},
+                "transmissionMode": {"type": "string", "enum": list(TRANSMISSION), "default": "value"}}}},
             "response": {"type": "string", "enum": ["raw", "document"], "default": "raw"},
             "subscriber": ref("subscriber")}}
         if not body["required"]:
@@ -199,7 +159,7 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
                     "Location": {"schema": {"type": "string"}},
                     "Preference-Applied": {"schema": {"type": "string"}}},
                     "content": {JSON: {"schema": ref("statusInfo")}}},
-                **errors(400, 401, 404, 413, 415, 422, 429, 500, 503)}}}
+                "204": by_reference, **errors(400, 401, 404, 413, 415, 422, 429, 500, 503)}}}
     for item in paths.values():  # refused by the HTTP server itself, before any route
         for operation in item.values():
             operation["responses"].update({str(code): {

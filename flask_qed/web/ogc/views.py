@@ -21,10 +21,11 @@ from ...runtime import Runtime
 from ..prefer import preferences, wait_seconds
 from ..security import caller_of, client_of
 from .args import int_arg
-from .describe import JSON, REL, describe, native_inputs
+from .describe import JSON, REL, TRANSMISSION, describe, native_inputs
 from .exceptions import OgcError
 from .joblist import job_list_page
 from .openapi30 import MAX_LIMIT, OAS30, openapi30
+from ...jobs.outputs import NoSuchOutput
 from .results import failure, results_of, results_response
 
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
@@ -119,11 +120,12 @@ def execute(pid: str) -> Any:
     mode = body.get("response", "raw")
     if mode not in ("raw", "document"):
         raise OgcError(400, "bad-request", "response must be 'raw' or 'document'")
-    wanted = outputs(model, body.get("outputs"))
+    wanted, references = outputs(model, body.get("outputs"))
     inputs, as_array = native_inputs(model, body.get("inputs", {}))
     job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
-                           {"subscriber": body.get("subscriber"),
-                            "ogc": {"outputs": wanted, "response": mode, "array": as_array}},
+                           {"subscriber": subscriber(body.get("subscriber")),
+                            "ogc": {"outputs": wanted, "references": references, "response": mode,
+                                    "array": as_array}},
                            callback_base=base())
     prefer = preferences(request.headers.getlist("Prefer"))
     location = f"{base()}/jobs/{job_id}"
@@ -135,7 +137,8 @@ def execute(pid: str) -> Any:
         record = wait_for_job(state.runtime, job_id, wait)  # None: no waiting slot free
         if record is not None and record["status"] == jobs.SUCCESS:
             record = store.get(job_id, raw=True)
-            return results_response(results_of(record, model), mode, {"Link": f'<{location}>; rel="monitor"'})
+            # rel=monitor unquoted: a token (RFC 8288), as OGC's test suite matches it
+            return results_response(record, model, base(), mode, {"Link": f"<{location}>; rel=monitor"})
         if record is not None and record["status"] == jobs.FAILURE:
             raise failure(record)
     headers = {"Location": location}
@@ -153,7 +156,8 @@ def job(job_id: str) -> Any:
     return status_info(read(job_id, data=False), base())
 
 
-def job_results(job_id: str) -> Any:
+def finished(job_id: str) -> dict[str, Any]:
+    """A successful job's record, with its data; else the exception the standard names."""
     record = read(job_id, raw=True)
     status = record.get("status")
     if status in jobs.ACTIVE:
@@ -162,9 +166,26 @@ def job_results(job_id: str) -> Any:
         raise failure(record)
     if status != jobs.SUCCESS:
         raise OgcError(404, "no-such-job", f"job {job_id} was dismissed; its results are gone")
-    model = face().processes.get(record.get("task", ""), (None, None))[1]
-    mode = (record.get("ogc") or {}).get("response", "document")
-    return results_response(results_of(record, model), mode)
+    return record
+
+
+def model_of(record: dict[str, Any]) -> Model | None:
+    return face().processes.get(record.get("task", ""), (None, None))[1]
+
+
+def job_results(job_id: str) -> Any:
+    record = finished(job_id)
+    return results_response(record, model_of(record), base(), "document")
+
+
+def job_output(job_id: str, output: str) -> Any:
+    """One output of a finished job, its value as the results give it (where an output
+    sent by reference points); 404 ``no-such-output`` names the job's outputs."""
+    record = finished(job_id)
+    values = results_of(record, model_of(record), selected=False)
+    if output not in values:
+        raise OgcError(404, "no-such-output", str(NoSuchOutput(output, list(values))))
+    return Response(jsonutil.dumps(values[output]), mimetype=JSON)
 
 
 def dismiss(job_id: str) -> Any:
@@ -189,18 +210,30 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-def outputs(model: Model, given: Any) -> list[str] | None:
-    """The output ids an execute request selects (None: all of them)."""
+def subscriber(given: Any) -> Any:
+    """The callback subscriber to check: an empty object (every member of subscriber.yaml
+    is optional) asks for no callback."""
+    return None if given == {} else given
+
+
+def outputs(model: Model, given: Any) -> tuple[list[str] | None, list[str]]:
+    """The output ids an execute request selects (None: all of them), and those it asks
+    sent by reference."""
     if given is None or given == {}:
-        return None
+        return None, []
     if not isinstance(given, dict):
         raise OgcError(400, "bad-request", "outputs must be an object: {output id: {...}}")
     known = set(model.outputs)
     unknown = [k for k in given if known and k not in known]
     if unknown:
         raise OgcError(400, "no-such-output", f"no output {unknown[0]!r}; outputs are {sorted(known)}")
+    references = []
     for name, spec in given.items():
-        mode = spec.get("transmissionMode", "value") if isinstance(spec, dict) else "value"
-        if mode != "value":
-            raise OgcError(400, "bad-request", f"output {name}: only transmissionMode 'value' is offered")
-    return list(given)
+        if spec is not None and not isinstance(spec, dict):
+            raise OgcError(400, "bad-request", f"output {name}: must be an object (transmissionMode, format)")
+        mode = (spec or {}).get("transmissionMode", "value")
+        if mode not in TRANSMISSION:
+            raise OgcError(400, "bad-request", f"output {name}: transmissionMode must be one of {', '.join(TRANSMISSION)}")
+        if mode == "reference":
+            references.append(name)
+    return list(given), references

@@ -1,0 +1,154 @@
+"""A finished job's outputs, one at a time or a selection: what both faces answer for
+``…/jobs/<id>/results/<output>`` and what OGC's ``outputs`` selection keeps.
+
+A job's data names its outputs in one of two ways:
+
+* column form (PRAM, ubertool's layout): ``{"inputs": {...}, "outputs": {name: {run: v}}}``
+  — the outputs are the members of ``outputs``, each a column keyed by run;
+* any other object (HMS and most models): its members are the outputs.
+
+Data that is not an object (an app written the old way may return a list or a number)
+is one output named ``result``. Stored data is read a member at a time
+(:class:`~flask_qed.streamjson.TextStream`): only the outputs asked for are kept, so one
+output of a batch of 100,000 runs is read without the whole result existing in memory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Any, Collection, Iterator
+
+from ..jsonutil import unpacked_pieces
+from ..streamjson import TextStream
+
+RESULT = "result"  # the name of the one output of data that is not an object
+INDEX = "dates"  # a list of this name beside a series of the same length indexes its rows
+
+
+class NoSuchOutput(LookupError):
+    """An output the job's data does not hold; ``available`` are those it does."""
+
+    def __init__(self, name: str, available: list[str]):
+        super().__init__(name)
+        self.name, self.available = name, available
+
+    def __str__(self) -> str:
+        listed = ", ".join(self.available) if self.available else "none"
+        return f"no output {self.name!r} in this job's results; its outputs are: {listed}"
+
+
+@dataclass
+class Outputs:
+    """Output names in the data's order, the values of those asked for, whether the data
+    is in column form, and the ``dates`` index of a series when the data has one."""
+
+    names: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    columns: bool = False
+    index: list[Any] | None = None
+
+    def one(self, name: str) -> Any:
+        if name not in self.values:
+            raise NoSuchOutput(name, self.names)
+        return self.values[name]
+
+
+def outputs_of(data: Any) -> Outputs:
+    """The outputs of parsed data, every one of them."""
+    if not isinstance(data, dict):
+        return Outputs([RESULT], {RESULT: data})
+    section = data.get("outputs")
+    if isinstance(section, dict) and all(isinstance(col, dict) for col in section.values()):
+        return Outputs(list(section), dict(section), columns=True)
+    index = data.get(INDEX)
+    return Outputs(list(data), dict(data), index=index if isinstance(index, list) else None)
+
+
+def read_outputs(packed: bytes | None, wanted: Collection[str]) -> Outputs:
+    """The outputs named ``wanted`` of stored (packed) data, read a member at a time;
+    ``names`` lists every output, kept or not."""
+    if packed is None:
+        return Outputs()
+    text = TextStream(unpacked_pieces(packed, size=4 << 20))
+    if text.peek() != "{":
+        return outputs_of(text.value())
+    found = Outputs()
+    members: list[str] = []
+    section: tuple[list[str], dict[str, Any], bool, dict[str, Any] | None] | None = None
+    for name in text.members():
+        members.append(name)
+        if name == "outputs" and text.peek() == "{":
+            section = _section(text, wanted)
+            if name in wanted and not section[2]:
+                found.values[name] = section[3]
+            continue
+        value = text.value() if name in wanted or name == INDEX else _skip(text)
+        if name in wanted:
+            found.values[name] = value
+        if name == INDEX and isinstance(value, list):
+            found.index = value
+    if section is not None and section[2]:  # column form: the outputs are its columns
+        return Outputs(section[0], section[1], columns=True)
+    found.names = members
+    return found
+
+
+def _skip(text: TextStream) -> None:
+    text.value()  # parsed and dropped: one member at a time is held, never the whole
+    return None
+
+
+def _section(text: TextStream, wanted: Collection[str]
+             ) -> tuple[list[str], dict[str, Any], bool, dict[str, Any] | None]:
+    """The ``outputs`` member read a column at a time: its names, the wanted columns,
+    whether every member is a column, and (when ``outputs`` itself is wanted) the whole."""
+    names: list[str] = []
+    kept: dict[str, Any] = {}
+    whole: dict[str, Any] | None = {} if "outputs" in wanted else None
+    columns = True
+    for name, column in text.items():
+        names.append(name)
+        columns = columns and isinstance(column, dict)
+        if name in wanted:
+            kept[name] = column
+        if whole is not None:
+            whole[name] = column
+    return names, kept, columns, whole
+
+
+# -- one output as CSV ------------------------------------------------------------------
+def csv_text(name: str, value: Any, columns: bool, index: list[Any] | None = None) -> Iterator[str] | None:
+    """One output as CSV, or None when it is not a table: a column of runs (``run,name``),
+    a series (``index`` — or ``dates`` when the data has them — then the value), a series
+    of rows of equal length (one column per position: ``name[0]``, ``name[1]``, …)."""
+    if columns and isinstance(value, dict):
+        header, rows = ["run", name], ([run, v] for run, v in value.items())
+    elif isinstance(value, list) and value:
+        keys = index if index is not None and len(index) == len(value) else range(len(value))
+        first = value[0]
+        if all(not isinstance(v, (list, dict)) for v in value):
+            header, rows = [INDEX if keys is index else "index", name], ([k, v] for k, v in zip(keys, value))
+        elif isinstance(first, list) and all(isinstance(v, list) and len(v) == len(first)
+                                              and not any(isinstance(c, (list, dict)) for c in v)
+                                              for v in value):
+            header = [INDEX if keys is index else "index", *(f"{name}[{j}]" for j in range(len(first)))]
+            rows = ([k, *v] for k, v in zip(keys, value))
+        else:
+            return None
+    else:
+        return None
+    return _lines(header, rows)
+
+
+def _lines(header: list[str], rows: Iterator[list[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if cell is None else (repr(cell) if type(cell) is float else cell) for cell in row])
+        if buffer.tell() > 65536:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
