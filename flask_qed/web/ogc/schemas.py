@@ -41,7 +41,8 @@ def to_oas30(schema: Any) -> Any:
         elif key == "examples":
             if isinstance(value, list) and value:
                 out["example"] = value[0]
-        elif key in ("$defs", "$schema", "contentMediaType", "prefixItems", "$id", "patternProperties"):
+        elif key in ("$defs", "$schema", "contentMediaType", "contentEncoding", "prefixItems", "$id",
+                     "patternProperties"):
             continue
         elif key == "units":
             out["x-units"] = value
@@ -92,12 +93,22 @@ def _only_fragment(node: Any) -> Any:
             value = _only_fragment(value)
         elif key in ("allOf", "oneOf", "anyOf"):
             value = [_only_fragment(v) for v in value]
+            if key == "anyOf" and _disjoint(value):
+                key = "oneOf"  # a mixed-type input (/req/ogc-process-description/input-mixed-type)
         elif key == "properties":
             value = {k: _only_fragment(v) for k, v in value.items()}
         elif key in ("required", "enum") and not value:
             continue  # schema.yaml: at least one item
         out[key] = value
     return out
+
+
+def _disjoint(alternatives: list[Any]) -> bool:
+    """Whether no value can match two of the alternatives: each names one type, all
+    different (an integer is a number too)."""
+    types = [a.get("type") if isinstance(a, dict) else None for a in alternatives]
+    return (all(isinstance(t, str) for t in types) and len(set(types)) == len(types)
+            and not {"integer", "number"} <= set(types))
 
 
 def units_parameters(units: str | None) -> dict[str, Any]:
