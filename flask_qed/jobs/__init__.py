@@ -9,6 +9,7 @@ A job is a model run recorded in the store. This package holds its vocabulary
 * :mod:`.listing` — jobs newest first, a page at a time, with a cursor;
 * :mod:`.cancel` — cancel (native) and dismiss (OGC);
 * :mod:`.status` — the OGC statusInfo view of a record (also what callbacks post);
+* :mod:`.outputs` — a finished job's outputs, one or a selection, from its stored data;
 * :mod:`.subscriber` — which callback URLs a job may name.
 
 Only the vocabulary is imported here, so that stores and metrics can use the
