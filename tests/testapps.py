@@ -87,7 +87,8 @@ class EchoInputs(BaseModel):
     binaryInput: str = Field("", description="Bytes, base64-encoded, echoed", max_length=10000,
                              json_schema_extra={"contentEncoding": "base64", "format": "byte",
                                                 "contentMediaType": "application/octet-stream"})
-    pause: float = Field(0.0, ge=0, le=30, description="Seconds to wait before answering", json_schema_extra={"units": "s"})
+    pause: float = Field(0.0, ge=0, le=30, description="Seconds to wait before answering",
+                         json_schema_extra={"units": "s"})
     fail: bool = Field(False, description="Fail with a domain error instead of answering")
 
     @field_validator("binaryInput")

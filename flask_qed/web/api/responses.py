@@ -85,6 +85,7 @@ def output_response(record: dict[str, Any], name: str) -> Response:
     rows = csv_text(name, value, outputs.columns, outputs.index)
     if rows is None:
         raise ApiError(406, f"output {name} is not a column, series or table; ask for application/json")
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{record.get('app')}-{record.get('model')}-{record['job_id']}-{name}.csv")
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_",
+                      f"{record.get('app')}-{record.get('model')}-{record['job_id']}-{name}.csv")
     return Response(rows, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -69,7 +69,8 @@ def results_response(record: dict[str, Any], model: Model | None, base: str, def
     boundary = uuid.uuid4().hex
     parts = []
     for name, value in values.items():
-        head = b"--" + boundary.encode() + b"\r\nContent-Type: application/json\r\nContent-ID: <" + name.encode() + b">\r\n"
+        head = (b"--" + boundary.encode() + b"\r\nContent-Type: application/json\r\nContent-ID: <"
+                + name.encode() + b">\r\n")
         if name in hrefs:
             parts.append(head + b"Content-Location: " + hrefs[name].encode() + b"\r\n\r\n\r\n")
         else:

@@ -233,7 +233,8 @@ def outputs(model: Model, given: Any) -> tuple[list[str] | None, list[str]]:
             raise OgcError(400, "bad-request", f"output {name}: must be an object (transmissionMode, format)")
         mode = (spec or {}).get("transmissionMode", "value")
         if mode not in TRANSMISSION:
-            raise OgcError(400, "bad-request", f"output {name}: transmissionMode must be one of {', '.join(TRANSMISSION)}")
+            raise OgcError(400, "bad-request",
+                           f"output {name}: transmissionMode must be one of {', '.join(TRANSMISSION)}")
         if mode == "reference":
             references.append(name)
     return list(given), references
