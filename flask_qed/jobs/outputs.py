@@ -72,7 +72,9 @@ def read_outputs(packed: bytes | None, wanted: Collection[str]) -> Outputs:
         return Outputs()
     text = TextStream(unpacked_pieces(packed, size=4 << 20))
     if text.peek() != "{":
-        return outputs_of(text.value())
+        found = outputs_of(text.value())
+        found.values = {k: v for k, v in found.values.items() if k in wanted}
+        return found
     found = Outputs()
     members: list[str] = []
     section: tuple[list[str], dict[str, Any], bool, dict[str, Any] | None] | None = None
