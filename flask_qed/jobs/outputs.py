@@ -97,7 +97,13 @@ def read_outputs(packed: bytes | None, wanted: Collection[str]) -> Outputs:
 
 
 def _skip(text: TextStream) -> None:
-    text.value()  # parsed and dropped: one member at a time is held, never the whole
+    """Read past a value: an object a member at a time (a section of columns is parsed a
+    column at a time, as fast as the CSV reader does it, and only one is held)."""
+    if text.peek() == "{":
+        for _ in text.items():
+            pass
+    else:
+        text.value()
     return None
 
 
