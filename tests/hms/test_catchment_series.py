@@ -175,3 +175,15 @@ def test_an_uploaded_grid_runs_through_the_gateway(client, tmp_path):
                       data={"variable": "prcp", "geometry": geometry,
                             "grid_file": (io.BytesIO(b"\x89HDF\r\n\x1a\n" + b"\0" * 64), "grid.nc")})
     assert bad.status_code == 422 and bad.is_json
+
+
+def test_the_examples_grid_file_is_the_one_its_recipe_writes(tmp_path):
+    """hms_flask/models/data/example_grid.nc is made by write_grid, not drawn by hand."""
+    from pathlib import Path
+    lon = -83.6875 + 0.125 * np.arange(4)
+    lat = 33.5625 + 0.125 * np.arange(3)
+    values = np.array([[[i + 10 * j + 100 * t for i in range(4)] for j in range(3)] for t in range(3)], dtype=float)
+    made = write_grid(tmp_path / "example.nc", lon, lat, values, fmt="NETCDF3_CLASSIC")
+    assert made == (Path(module.__file__).parent / "data" / "example_grid.nc").read_bytes()
+    result = MODEL.run(MODEL.validate(dict(module.EXAMPLE)))
+    assert result["columns"] == ["DateTime", "2088123"] and len(result["data"]) == 3
