@@ -39,6 +39,12 @@ class Grid:
     crs: str             # equal-area CRS used for areas
     crs_reason: str
     source: str
+    cell_y: float | None = None   # cell height, degrees, where it differs from the width
+
+    @property
+    def dy(self) -> float:
+        """Cell height, degrees (the width, ``cell``, unless the cells are not square)."""
+        return self.cell if self.cell_y is None else self.cell_y
 
     @property
     def east(self) -> float:
@@ -46,12 +52,12 @@ class Grid:
 
     @property
     def north(self) -> float:
-        return self.south + self.nrows * self.cell
+        return self.south + self.nrows * self.dy
 
     @property
     def subdivisions(self) -> int:
         """Vertices per cell edge when densifying (cell edge / DENSIFY_DEG)."""
-        return max(1, math.ceil(self.cell / DENSIFY_DEG - 1e-9))
+        return max(1, math.ceil(max(self.cell, self.dy) / DENSIFY_DEG - 1e-9))
 
     def index_range(self, minx: float, miny: float, maxx: float, maxy: float
                     ) -> tuple[int, int, int, int] | None:
@@ -62,8 +68,8 @@ class Grid:
         """
         c0 = math.floor((minx - self.west) / self.cell)
         c1 = math.ceil((maxx - self.west) / self.cell) - 1
-        r0 = math.floor((miny - self.south) / self.cell)
-        r1 = math.ceil((maxy - self.south) / self.cell) - 1
+        r0 = math.floor((miny - self.south) / self.dy)
+        r1 = math.ceil((maxy - self.south) / self.dy) - 1
         c0, r0 = max(c0, 0), max(r0, 0)
         c1, r1 = min(max(c1, c0), self.ncols - 1), min(max(r1, r0), self.nrows - 1)
         if c0 > self.ncols - 1 or r0 > self.nrows - 1 or maxx <= self.west or maxy <= self.south \
@@ -73,7 +79,7 @@ class Grid:
 
     def centers(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude of cell centres."""
-        return self.west + (cols + 0.5) * self.cell, self.south + (rows + 0.5) * self.cell
+        return self.west + (cols + 0.5) * self.cell, self.south + (rows + 0.5) * self.dy
 
     def projected_cells(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Cell polygons in the grid's equal-area CRS (metres), densified edges."""
@@ -84,8 +90,7 @@ class Grid:
         ring_y = np.concatenate([np.zeros(k, int), t, np.full(k, k), k - t, [0]])
         ix = (np.asarray(cols)[:, None] * k + ring_x[None, :]).ravel()
         iy = (np.asarray(rows)[:, None] * k + ring_y[None, :]).ravel()
-        step = self.cell / k
-        lon, lat = self.west + ix * step, self.south + iy * step
+        lon, lat = self.west + ix * (self.cell / k), self.south + iy * (self.dy / k)
         x, y = _transformer(self.crs).transform(lon, lat)
         coords = np.stack([x, y], axis=-1).reshape(len(rows), ring_x.size, 2)
         return shapely.polygons(coords)
@@ -98,7 +103,7 @@ def _transformer(crs: str) -> Transformer:
 
 def to_equal_area(geoms: np.ndarray, grid: Grid) -> np.ndarray:
     """Densify lon/lat geometries to the grid's vertex spacing and project them."""
-    dense = shapely.segmentize(geoms, grid.cell / grid.subdivisions)
+    dense = shapely.segmentize(geoms, min(grid.cell, grid.dy) / grid.subdivisions)
     transformer = _transformer(grid.crs)
 
     def project(xy: np.ndarray) -> np.ndarray:
