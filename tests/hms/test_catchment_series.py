@@ -187,3 +187,16 @@ def test_the_examples_grid_file_is_the_one_its_recipe_writes(tmp_path):
     assert made == (Path(module.__file__).parent / "data" / "example_grid.nc").read_bytes()
     result = MODEL.run(MODEL.validate(dict(module.EXAMPLE)))
     assert result["columns"] == ["DateTime", "2088123"] and len(result["data"]) == 3
+
+
+def test_an_ogc_execution_takes_the_grid_as_a_base64_value(client, tmp_path):
+    data = write_grid(tmp_path / "grid.nc", LON, LAT, field(), fmt="NETCDF4")
+    body = {"inputs": {"variable": "prcp", "geometry": shapely.geometry.mapping(cell(3, 5)),
+                       "grid_file": {"value": base64.b64encode(data).decode(), "mediaType": "application/x-netcdf",
+                                     "encoding": "base64"}}, "response": "document"}
+    answer = client.post("/ogcapi/processes/hms.catchment_series/execution", json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:400]
+    result = answer.get_json()
+    rows = result["data"] if "data" in result else result["outputs"]["data"]
+    rows = rows.get("value", rows) if isinstance(rows, dict) else rows
+    assert [row[1] for row in rows] == pytest.approx([503.0, 10503.0, 20503.0], rel=1e-12)
