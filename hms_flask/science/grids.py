@@ -18,6 +18,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from . import projcontext  # noqa: F401,E402 - holds the PROJ context (see its docstring)
+
 __all__ = ["Grid", "GRIDS", "get_grid", "to_equal_area", "DENSIFY_DEG"]
 
 # Largest spacing (degrees) of the vertices used to draw grid cell edges and

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
+
+from . import projcontext  # noqa: F401,E402 - holds the PROJ context (see its docstring)
 from pyproj.exceptions import CRSError
 
 from .upload_common import UploadRefused
