@@ -33,10 +33,15 @@ class JobRecord(TypedDict, total=False):
     callback_base: str
     ogc: dict[str, Any]
     lease_until: float
+    waits_for: dict[str, dict[str, str]] | None   # a chain's outer job: input -> step job and output
+    steps: dict[str, str]                          # ... once its steps ended: input -> step job
+    feeds: str                                     # a step: the job its output goes into
+
 
 
 PUBLIC_FIELDS = ("job_id", "app", "model", "version", "status", "progress", "created",
-                 "started", "finished", "attempts", "error", "data")
+                 "started", "finished", "attempts", "error", "waits_for", "steps", "feeds", "data")
+_SHOWN_WHEN_SET = ("error", "waits_for", "steps", "feeds")
 
 
 def now_iso() -> str:
@@ -56,8 +61,9 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
     """What a client sees: the record without internals; ``id`` kept for old clients."""
     view = {k: record[k] for k in PUBLIC_FIELDS if k in record}
     view["id"] = record["job_id"]
-    if view.get("error") is None:
-        view.pop("error", None)
+    for name in _SHOWN_WHEN_SET:
+        if view.get(name) is None:
+            view.pop(name, None)
     return view
 
 

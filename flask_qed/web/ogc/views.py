@@ -12,7 +12,7 @@ from flask import Response, current_app, request
 from werkzeug.exceptions import BadRequest
 
 from ... import jobs, jsonutil
-from ...jobs import access, cancel, submit
+from ...jobs import access, cancel, chain, submit
 from ...jobs.status import STATUS, status_info
 from ...jobs.waiting import wait_for_job
 from ...model import Model
@@ -30,7 +30,8 @@ from .results import failure, results_of, results_response
 
 SPEC = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 CONFORMANCE = [SPEC + c for c in ("core", "ogc-process-description", "json", "oas30", "job-list",
-                                  "dismiss", "callback")]
+                                  "dismiss", "callback")] + [
+    "http://www.opengis.net/spec/ogcapi-processes-3/0.0/conf/nested-processes"]  # Part 3 (draft): chains
 
 
 @dataclass
@@ -122,11 +123,15 @@ def execute(pid: str) -> Any:
         raise OgcError(400, "bad-request", "response must be 'raw' or 'document'")
     wanted, references = outputs(model, body.get("outputs"))
     inputs, as_array = native_inputs(model, body.get("inputs", {}))
-    job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
-                           {"subscriber": subscriber(body.get("subscriber")),
-                            "ogc": {"outputs": wanted, "references": references, "response": mode,
-                                    "array": as_array}},
-                           callback_base=base())
+    extra = {"subscriber": subscriber(body.get("subscriber")),
+             "ogc": {"outputs": wanted, "references": references, "response": mode, "array": as_array}}
+    if chain.nested(inputs):  # Part 3: inputs that are other processes' outputs
+        job_id = chain.submit_chain(state.runtime, state.celery, state.processes.get, app, model, inputs,
+                                    client_of(request.environ), extra, base(),
+                                    prepare=lambda inner, given: native_inputs(inner, given)[0])
+    else:
+        job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
+                               extra, callback_base=base())
     prefer = preferences(request.headers.getlist("Prefer"))
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store

@@ -82,7 +82,8 @@ def test_conformance_success(ogc):
     conforms = response.json()["conformsTo"]
     assert isinstance(conforms, list) and all(isinstance(c, str) for c in conforms)
     assert set(conforms) == {SPEC + c for c in ("core", "ogc-process-description", "json", "oas30",
-                                                "job-list", "dismiss", "callback")}
+                                                "job-list", "dismiss", "callback")} | {
+        "http://www.opengis.net/spec/ogcapi-processes-3/0.0/conf/nested-processes"}
 
 
 def test_process_list(ogc):

@@ -1,0 +1,101 @@
+"""OGC API – Processes Part 3, nested processes (model chains): an input given as
+another process's output runs that process first, as a job of its own, and the
+client sees one job. Run against gunicorn and a real worker (this package's stack)."""
+from __future__ import annotations
+
+import requests
+
+from .common import ECHO, execute, monitor, run_async
+
+NESTED = "http://www.opengis.net/spec/ogcapi-processes-3/0.0/conf/nested-processes"
+
+
+def step(ogc: str, inputs: dict, output: str = "arrayOutput", pid: str = ECHO) -> dict:
+    return {"process": f"{ogc}/processes/{pid}", "inputs": inputs, "outputs": {output: {}}}
+
+
+def record(ogc: str, job_url: str) -> dict:
+    """The job's native record (steps, feeds), read through the native API."""
+    job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
+    base = ogc.rsplit("/ogcapi", 1)[0]
+    answer = requests.get(f"{base}/jobs/{job_id}/status", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_the_conformance_class_is_declared(ogc):
+    classes = requests.get(f"{ogc['ogc']}/conformance", timeout=10).json()["conformsTo"]
+    assert NESTED in classes
+
+
+def test_a_nested_process_feeds_its_output_in_and_runs_as_its_own_job(ogc):
+    """echo(arrayInput = echo(arrayInput=[1, 2, 3]).arrayOutput): the same answer as the two run
+    one after the other; each step is a job in the store, linked to the job it fed."""
+    root = ogc["ogc"]
+    body = {"inputs": {"stringInput": "outer", "arrayInput": step(root, {"stringInput": "inner",
+                                                                         "arrayInput": [1, 2, 3]})},
+            "outputs": {"arrayOutput": {}, "stringOutput": {}}, "response": "document"}
+    answer = execute(root, body)
+    assert answer.status_code == 200, answer.text
+    outputs = answer.json()
+    outputs = outputs.get("outputs", outputs)
+    assert outputs["arrayOutput"] in ([1.0, 2.0, 3.0], {"value": [1.0, 2.0, 3.0]}), outputs
+    # the same two, one after the other
+    first = execute(root, {"inputs": {"stringInput": "inner", "arrayInput": [1, 2, 3]},
+                           "outputs": {"arrayOutput": {}}, "response": "document"}).json()
+    first = first.get("outputs", first)["arrayOutput"]
+    first = first.get("value", first) if isinstance(first, dict) else first
+    second = execute(root, {"inputs": {"stringInput": "outer", "arrayInput": first},
+                            "outputs": {"arrayOutput": {}}, "response": "document"}).json()
+    assert second.get("outputs", second)["arrayOutput"] == outputs["arrayOutput"]
+    outer = record(root, monitor(answer))
+    assert set(outer["steps"]) == {"arrayInput"}
+    inner = record(root, f"{root}/jobs/{outer['steps']['arrayInput']}")
+    assert inner["status"] == "SUCCESS" and inner["feeds"] == outer["job_id"]
+
+
+def test_chains_nest_and_run_asynchronously(ogc):
+    root = ogc["ogc"]
+    innermost = step(root, {"stringInput": "3", "arrayInput": [4.5]})
+    middle = step(root, {"stringInput": "2", "arrayInput": innermost, "pause": 0.5})
+    location, status = run_async(root, {"inputs": {"stringInput": "1", "arrayInput": middle},
+                                        "outputs": {"arrayOutput": {}}, "response": "document"})
+    assert status["status"] == "successful", status
+    results = requests.get(f"{location}/results", timeout=10)
+    assert results.status_code == 200, results.text
+    results = results.json()
+    value = results.get("outputs", results)["arrayOutput"]
+    assert (value.get("value", value) if isinstance(value, dict) else value) == [4.5]
+
+
+def test_a_failed_step_fails_the_chain_naming_it(ogc):
+    root = ogc["ogc"]
+    failing = step(root, {"stringInput": "inner", "fail": True})
+    location, status = run_async(root, {"inputs": {"stringInput": "outer", "arrayInput": failing}})
+    assert status["status"] == "failed"
+    assert "step arrayInput" in status["message"] and "asked to fail" in status["message"], status
+
+
+def test_a_steps_output_that_does_not_fit_fails_the_chain(ogc):
+    """A string output into a number input: validated as any submission is, after the step ran."""
+    root = ogc["ogc"]
+    wrong = step(root, {"stringInput": "not a number"}, output="stringOutput")
+    location, status = run_async(root, {"inputs": {"stringInput": "outer", "doubleInput": wrong}})
+    assert status["status"] == "failed" and "doubleInput" in status["message"], status
+
+
+def test_bad_nesting_is_refused_at_once(ogc):
+    root = ogc["ogc"]
+    cases = [
+        ({"stringInput": "x", "arrayInput": {"process": f"{root}/processes/no.such", "outputs": {"a": {}}}},
+         "no such process"),
+        ({"stringInput": "x", "arrayInput": step(root, {"stringInput": "y"}, output="nothing")}, "no output"),
+        ({"stringInput": "x", "arrayInput": {"process": f"{root}/processes/{ECHO}", "inputs": {"stringInput": "y"},
+                                             "outputs": {"arrayOutput": {}, "stringOutput": {}}}}, "one output"),
+        ({"stringInput": "x", "notAnInput": step(root, {"stringInput": "y"})}, "no input"),
+        ({"stringInput": "x", "arrayInput": step(root, {"stringInput": "y", "integerInput": -5})}, "integerInput"),
+    ]
+    for inputs, words in cases:
+        answer = execute(root, {"inputs": inputs})
+        assert answer.status_code in (400, 422), (inputs, answer.status_code, answer.text)
+        assert words in answer.text, (words, answer.text)
