@@ -27,7 +27,7 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import callbacks, jobs, metrics
-from .jobs import chain, notices
+from .jobs import notices, steps
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime, bind
@@ -150,17 +150,17 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             callbacks.job_finished(outcome)
             metrics.job_finished(outcome)
             if outcome.get("feeds"):  # a step of a chain: the job it feeds may go on now
-                chain.advance(runtime, task.app, outcome["feeds"])
+                steps.advance(runtime, task.app, outcome["feeds"])
 
 
 def _register_chains(celery: Celery, runtime: Runtime) -> None:
     """The task of an outer job of a chain while its steps run (see :mod:`.jobs.chain`):
     published by the reconciler if the step that should have moved it on did not."""
 
-    @celery.task(name=chain.ADVANCE, bind=True, autoretry_for=(StoreUnavailable,), retry_backoff=True,
+    @celery.task(name=steps.ADVANCE, bind=True, autoretry_for=(StoreUnavailable,), retry_backoff=True,
                  max_retries=8)
     def advance(task: Task, job_id: str) -> None:
-        chain.advance(runtime, task.app, job_id)
+        steps.advance(runtime, task.app, job_id)
 
 
 def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",

@@ -29,7 +29,6 @@ names one of them); nothing is fetched from another server.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any, Callable
 
@@ -37,15 +36,10 @@ from .. import metrics
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
-from ..stores import JobNotFound
-from .notices import announce
-from .record import new_record, now_iso
-from .states import FAILURE, PENDING, SUCCESS, TERMINAL
-from .submit import check_quota, publish, submit
+from .record import new_record
+from .steps import ADVANCE, advance
+from .submit import check_quota, submit
 
-logger = logging.getLogger(__name__)
-
-ADVANCE = "qed.chain.advance"      # the task a waiting outer job is published with
 MAX_DEPTH = 8                      # processes nested in one another
 Find = Callable[[str], "tuple[App, Model] | None"]
 
@@ -112,65 +106,3 @@ def submit_chain(runtime: Runtime, celery: Any, find: Find, app: App, model: Mod
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
     advance(runtime, celery, job_id)  # steps that ended already (a cache hit, a fast worker)
     return job_id
-
-
-def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
-    """Move a waiting outer job on: "waiting", "queued", "failed" or "done" (nothing to do)."""
-    store = runtime.store
-    try:
-        record = store.get(job_id, inputs=True, data=False)
-    except JobNotFound:
-        return "done"
-    record.setdefault("job_id", job_id)
-    bindings = record.get("waits_for")
-    if record.get("status") != PENDING or not bindings:
-        return "done"
-    ended: dict[str, dict[str, Any]] = {}
-    for name, step in bindings.items():
-        try:
-            inner = store.get(step["job"], data=False)
-        except JobNotFound:
-            inner = {"status": FAILURE, "error": "the step's job has expired"}
-        if inner.get("status") in TERMINAL and inner.get("status") != SUCCESS:
-            detail = f": {inner['error']}" if inner.get("error") else ""
-            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) ended "
-                                          f"{inner.get('status')}{detail}")
-        if inner.get("status") != SUCCESS:
-            return "waiting"
-        ended[name] = step
-    values = {}
-    for name, step in ended.items():
-        data = store.get(step["job"]).get("data")
-        if not isinstance(data, dict) or step["output"] not in data:
-            return _fail(runtime, record, f"step {name} ({step['process']}) gave no output {step['output']!r}")
-        values[name] = data[step["output"]]
-    app, model = _model_of(runtime, record)
-    try:
-        validated, rows = model.validate_packed({**(record.get("inputs") or {}), **values})
-    except InputError as exc:
-        return _fail(runtime, record, f"InputError: the steps' outputs do not make valid inputs: {exc}")
-    task = app.task_name(model)
-    store.update(job_id, {"inputs": validated, "rows": rows, "task": task, "waits_for": None,
-                          "steps": {name: step["job"] for name, step in ended.items()}})
-    publish(celery, store, task, job_id, direct=runtime.settings.publish == "direct")
-    return "queued"
-
-
-def _model_of(runtime: Runtime, record: dict[str, Any]) -> tuple[App, Model]:
-    for app in runtime.apps:
-        if app.name == record.get("app"):
-            for model in app.models:
-                if model.name == record.get("model"):
-                    return app, model
-    raise LookupError(f"no model {record.get('app')}.{record.get('model')} in this process")
-
-
-def _fail(runtime: Runtime, record: dict[str, Any], message: str) -> str:
-    job_id = record["job_id"]
-    fields = {"status": FAILURE, "finished": now_iso(), "lease_until": 0, "error": message, "waits_for": None}
-    if runtime.store.finish(job_id, fields, only_if=(PENDING,)):
-        logger.info("job %s: %s", job_id, message, extra={"job_id": job_id, "event": "failed"})
-        announce(runtime.settings.broker_url, job_id)
-        metrics.job_finished({**record, **fields})
-        return "failed"
-    return "done"

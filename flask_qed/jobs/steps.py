@@ -1,0 +1,87 @@
+"""The worker's half of a model chain (see :mod:`.chain`): moving an outer job on once
+its steps have ended. Runs where jobs end (the worker, and :data:`ADVANCE`'s task,
+which the reconciler publishes for an outer job still waiting past its grace)."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import metrics
+from ..brokers import publisher
+from ..model import InputError, Model
+from ..plugins import App
+from ..runtime import Runtime
+from ..stores import JobNotFound
+from .notices import announce
+from .record import now_iso
+from .states import FAILURE, PENDING, SUCCESS, TERMINAL
+
+logger = logging.getLogger(__name__)
+
+ADVANCE = "qed.chain.advance"      # the task a waiting outer job is published with
+
+
+def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
+    """Move a waiting outer job on: "waiting", "queued", "failed" or "done" (nothing to do)."""
+    store = runtime.store
+    try:
+        record = store.get(job_id, inputs=True, data=False)
+    except JobNotFound:
+        return "done"
+    record.setdefault("job_id", job_id)
+    bindings = record.get("waits_for")
+    if record.get("status") != PENDING or not bindings:
+        return "done"
+    ended: dict[str, dict[str, Any]] = {}
+    for name, step in bindings.items():
+        try:
+            inner = store.get(step["job"], data=False)
+        except JobNotFound:
+            inner = {"status": FAILURE, "error": "the step's job has expired"}
+        if inner.get("status") in TERMINAL and inner.get("status") != SUCCESS:
+            detail = f": {inner['error']}" if inner.get("error") else ""
+            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) ended "
+                                          f"{inner.get('status')}{detail}")
+        if inner.get("status") != SUCCESS:
+            return "waiting"
+        ended[name] = step
+    values = {}
+    for name, step in ended.items():
+        data = store.get(step["job"]).get("data")
+        if not isinstance(data, dict) or step["output"] not in data:
+            return _fail(runtime, record, f"step {name} ({step['process']}) gave no output {step['output']!r}")
+        values[name] = data[step["output"]]
+    app, model = _model_of(runtime, record)
+    try:
+        validated, rows = model.validate_packed({**(record.get("inputs") or {}), **values})
+    except InputError as exc:
+        return _fail(runtime, record, f"InputError: the steps' outputs do not make valid inputs: {exc}")
+    task = app.task_name(model)
+    store.update(job_id, {"inputs": validated, "rows": rows, "task": task, "waits_for": None,
+                          "steps": {name: step["job"] for name, step in ended.items()}})
+    try:
+        publisher(celery, runtime.settings.publish == "direct").publish(task, job_id)
+    except Exception as exc:  # noqa: BLE001 - the record names the task: the reconciler queues it
+        logger.warning("job %s: ready, not queued yet (%s); the reconciler will", job_id, exc)
+        return "waiting"
+    return "queued"
+
+
+def _model_of(runtime: Runtime, record: dict[str, Any]) -> tuple[App, Model]:
+    for app in runtime.apps:
+        if app.name == record.get("app"):
+            for model in app.models:
+                if model.name == record.get("model"):
+                    return app, model
+    raise LookupError(f"no model {record.get('app')}.{record.get('model')} in this process")
+
+
+def _fail(runtime: Runtime, record: dict[str, Any], message: str) -> str:
+    job_id = record["job_id"]
+    fields = {"status": FAILURE, "finished": now_iso(), "lease_until": 0, "error": message, "waits_for": None}
+    if runtime.store.finish(job_id, fields, only_if=(PENDING,)):
+        logger.info("job %s: %s", job_id, message, extra={"job_id": job_id, "event": "failed"})
+        announce(runtime.settings.broker_url, job_id)
+        metrics.job_finished({**record, **fields})
+        return "failed"
+    return "done"
