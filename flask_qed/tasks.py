@@ -27,7 +27,7 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import callbacks, jobs, metrics
-from .jobs import notices
+from .jobs import follow, notices, prov
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime, bind
@@ -148,6 +148,18 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             notices.announce(runtime.settings.broker_url, job_id)
             callbacks.job_finished(outcome)
             metrics.job_finished(outcome)
+        settle_joiners(runtime, job_id)
+
+
+def settle_joiners(runtime: Runtime, job_id: str) -> None:
+    """End the jobs that joined this one (identical jobs submitted while it ran) and wake
+    their waiters; a failure here is left to the reads and the reconciler (see jobs.follow)."""
+    try:
+        for joiner in follow.settle_followers(runtime.store, job_id):
+            notices.announce(runtime.settings.broker_url, joiner["job_id"])
+            callbacks.job_finished(joiner)
+    except (StoreUnavailable, JobNotFound) as exc:
+        logger.warning("job %s: its joiners not settled now: %s", job_id, exc)
 
 
 def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
@@ -163,7 +175,8 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
     # so that the order which makes a run safe to repeat is read at a glance.
     store, lease = runtime.store, runtime.settings.job_lease
     try:
-        record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker})
+        record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker,
+                                             "host": prov.host(), "software": prov.software()})
     except JobNotFound:
         logger.warning("job %s: unknown or expired, nothing to run", job_id)
         return None

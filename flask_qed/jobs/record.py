@@ -33,10 +33,18 @@ class JobRecord(TypedDict, total=False):
     callback_base: str
     ogc: dict[str, Any]
     lease_until: float
+    fingerprint: str       # what makes two runs identical (flask_qed.jobs.fingerprint)
+    uploads: dict[str, str]  # form field → SHA-256 of the uploaded file
+    cached_from: str | None  # the job whose result this one took (a cache hit, or a join)
+    origin: dict[str, Any]  # that job's run, as RUN_FACTS of it
+    host: str              # the host of the worker that ran it
+    software: dict[str, str]  # versions of what ran it (flask_qed.jobs.prov.software)
 
 
 PUBLIC_FIELDS = ("job_id", "app", "model", "version", "status", "progress", "created",
-                 "started", "finished", "attempts", "error", "data")
+                 "started", "finished", "attempts", "error", "cached_from", "data")
+# What a job that took another's result keeps of that job's run (its provenance).
+RUN_FACTS = ("job_id", "status", "error", "worker", "host", "software", "started", "finished", "attempts")
 
 
 def now_iso() -> str:
@@ -56,9 +64,15 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
     """What a client sees: the record without internals; ``id`` kept for old clients."""
     view = {k: record[k] for k in PUBLIC_FIELDS if k in record}
     view["id"] = record["job_id"]
-    if view.get("error") is None:
-        view.pop("error", None)
+    for name in ("error", "cached_from"):
+        if view.get(name) is None:
+            view.pop(name, None)
     return view
+
+
+def run_facts(record: dict[str, Any]) -> dict[str, Any]:
+    """What a job taking ``record``'s result keeps of its run (:data:`RUN_FACTS`)."""
+    return {k: record[k] for k in RUN_FACTS if record.get(k) is not None}
 
 
 def error_text(exc: BaseException) -> str:
