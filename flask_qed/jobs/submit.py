@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from .. import callbacks, metrics
@@ -25,18 +26,37 @@ from ..version import __version__
 from . import cache as results_cache
 from .fingerprint import fingerprint
 from .record import new_record, now_iso
-from .states import FAILURE
+from .states import FAILURE, PENDING, SUCCESS
 from .subscriber import check_subscriber
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A job just submitted: its id, its status (SUCCESS at once when answered from the
+    result cache) and the job whose result it took or will take (``cached_from``)."""
+
+    job_id: str
+    status: str = PENDING
+    cached_from: str | None = None
 
 
 def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
            extra: dict[str, Any] | None = None, on_invalid: str = "fail",
            callback_base: str | None = None, cache: bool = True,
            uploads: dict[str, str] | None = None) -> str:
+    """:func:`start` a job; its id."""
+    return start(runtime, celery, app, model, inputs, owner, extra, on_invalid, callback_base,
+                 cache, uploads).job_id
+
+
+def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
+          extra: dict[str, Any] | None = None, on_invalid: str = "fail",
+          callback_base: str | None = None, cache: bool = True,
+          uploads: dict[str, str] | None = None) -> Submitted:
     """Validate, answer from the result cache or check the owner's quota, write the
-    record, queue the task; the job id.
+    record, queue the task.
 
     ``extra``: more fields for the record (``subscriber``, ``ogc``); ``None`` values
     are left out. ``callback_base``: the OGC root the links of a callback point at.
@@ -59,15 +79,17 @@ def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, o
         if hit is not None:  # else it expired meanwhile: run it
             metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
             callbacks.job_finished(hit)
-            return job_id
+            return Submitted(job_id, SUCCESS, origin["job_id"])
     check_quota(runtime, owner, rows)
+    joined = None
     if found == results_cache.JOIN and origin is not None:
         results_cache.join(runtime.store, job_id, fields, origin)
+        joined = origin["job_id"]
     else:
         runtime.store.create(job_id, fields)
         publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
-    return job_id
+    return Submitted(job_id, PENDING, joined)
 
 
 def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:

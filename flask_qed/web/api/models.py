@@ -81,11 +81,12 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
         on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
-        job_id = submit.submit(runtime, celery, app, model, inputs, client_of(request.environ),
+        started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
                                {"subscriber": subscriber}, on_invalid=on_invalid,
                                callback_base=request.host_url.rstrip("/") + "/ogcapi",
                                cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
                                uploads=request.environ.get("qed.uploads"))
+        job_id = started.job_id
         location = f"{app.prefix}/data?job_id={job_id}"
         headers = {"Location": location}
         wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
@@ -98,8 +99,10 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                     answer = job_response(runtime.store.get(job_id, packed=True))
                     answer.headers.update(headers)
                     return answer
-        answer = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
+        answer = {"job_id": job_id, "id": job_id, "status": started.status, "app": app.name,
                   "model": model.name, "version": model.version, "url": location}
+        if started.cached_from:  # answered from an identical job's result, or joined its run
+            answer["cached_from"] = started.cached_from
         return answer, 202, headers
     return view
 

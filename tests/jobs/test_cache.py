@@ -1,0 +1,270 @@
+"""The result cache (flask_qed.jobs.cache), through real Redis, a real Celery worker and the
+gateway: a repeated job is answered from the first one's result without a task, opted out
+per request, kept to its owner (or shared, QED_CACHE_SCOPE=all), joined while it runs,
+and never served once expired.
+
+The ``sleepy`` test model appends its process id to a ``marker`` file each time it runs:
+the number of lines is how often the worker really ran it. Each test has its own marker,
+so no two tests' jobs are identical."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import redis
+
+from flask_qed import keys as keyfile
+from flask_qed.embedded import start_redis
+from flask_qed.stores import open_store
+from tests.conftest import make_env, start_worker, stop, wait_for
+
+QUEUE = "flask_qed"  # the broker queue the gateway publishes to
+
+
+class Stack:
+    """A private Redis, worker and in-process gateway with the cache on."""
+
+    def __init__(self, folder: Path, **settings: str):
+        from flask_qed.runtime import Runtime
+        from flask_qed.tasks import create_celery
+        from flask_qed.web import create_gateway
+        folder.mkdir(parents=True, exist_ok=True)
+        self.redis, url = start_redis(folder / "redis")
+        self.env = make_env(url, f"sqlite:///{folder / 'jobs.sqlite3'}", folder,
+                            **{"QED_CACHE": "on", "QED_PENDING_GRACE": "1", "QED_SWEEP_INTERVAL": "1",
+                               **settings})
+        self.log = folder / "worker.log"
+        self.worker = start_worker(self.env, self.log)
+        self.client = create_gateway(create_celery(Runtime.load(self.env))).test_client()
+        self.broker = redis.Redis.from_url(url)
+
+    def queued(self) -> int:
+        return int(self.broker.llen(QUEUE))
+
+    def close(self) -> None:
+        stop(self.worker)
+        stop(self.redis)
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    made: dict[str, Stack] = {}
+
+    def get(name: str, **settings: str) -> Stack:
+        if name not in made:
+            made[name] = Stack(tmp_path_factory.mktemp(name), **settings)
+        return made[name]
+
+    yield get
+    for stack in made.values():
+        stack.close()
+
+
+@pytest.fixture(scope="module")
+def keyfile_path(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("keys") / "api_keys"
+    return path, {name: keyfile.add_key(path, name) for name in ("alice", "bob")}
+
+
+class Authed:
+    """A client sending one key with every request."""
+
+    def __init__(self, client: Any, key: str):
+        self.client, self.headers = client, {"Authorization": f"Bearer {key}"}
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.client.get(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.client.post(url, headers={**self.headers, **kw.pop("headers", {})}, **kw)
+
+
+def runs(marker: Path) -> int:
+    """How often the worker ran the sleepy model with this marker."""
+    return len(marker.read_text().split()) if marker.exists() else 0
+
+
+def post(client: Any, inputs: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    answer = client.post("/testing/sleepy", json={"inputs": inputs, **kw.pop("body", {})}, **kw)
+    assert answer.status_code == 202, answer.get_json()
+    return answer.get_json()
+
+
+def metric(client: Any, result: str) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    found = re.search(r'^qed_cache_lookups_total\{app="testing",model="sleepy",result="%s"\} (\S+)$' % result,
+                      text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_a_repeated_job_is_answered_from_the_first_without_a_task(stacks, tmp_path):
+    stack = stacks("open")
+    client, marker = stack.client, tmp_path / "runs"
+    inputs = {"seconds": 0.1, "marker": str(marker)}
+    first = post(client, inputs)
+    assert "cached_from" not in first
+    done = wait_for(client, first["job_id"])
+    assert done["status"] == "SUCCESS" and runs(marker) == 1
+    hits = metric(client, "hit")
+
+    second = post(client, inputs)
+    # answered at once: its own job, SUCCESS, no message for a worker
+    assert second["status"] == "SUCCESS" and second["cached_from"] == first["job_id"]
+    assert second["job_id"] != first["job_id"] and stack.queued() == 0
+    record = client.get(f"/jobs/{second['job_id']}").get_json()
+    assert record["status"] == "SUCCESS" and record["cached_from"] == first["job_id"]
+    assert record["data"] == done["data"] and record["data"]["attempts_seen"] == 1
+    assert record["created"] >= done["finished"]  # its own times, not the first job's
+    assert client.get(f"/jobs/{second['job_id']}/results").get_json() == done["data"]
+    time.sleep(1)  # had a task been published, the worker would have run it by now
+    assert runs(marker) == 1 and second["job_id"] not in stack.log.read_text()
+    assert metric(client, "hit") == hits + 1
+
+
+def test_the_cache_is_skipped_on_request(stacks, tmp_path):
+    stack = stacks("open")
+    client, marker = stack.client, tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    first = wait_for(client, post(client, inputs)["job_id"])
+    assert first["status"] == "SUCCESS" and runs(marker) == 1
+    again = post(client, inputs, body={"cache": False})
+    assert again["status"] == "PENDING" and "cached_from" not in again
+    assert wait_for(client, again["job_id"])["data"]["attempts_seen"] == 2 and runs(marker) == 2
+    header = post(client, inputs, headers={"Cache-Control": "no-cache"})
+    assert "cached_from" not in header
+    assert wait_for(client, header["job_id"])["status"] == "SUCCESS" and runs(marker) == 3
+    # "cache" must be a boolean
+    bad = client.post("/testing/sleepy", json={"inputs": inputs, "cache": "no"})
+    assert bad.status_code == 400 and "cache" in bad.get_json()["message"]
+    # a job that skipped the cache still serves later ones: the newest run answers
+    hit = post(client, inputs)
+    assert hit["cached_from"] == header["job_id"] and runs(marker) == 3
+
+
+def test_numbers_spelled_differently_are_the_same_job(stacks, tmp_path):
+    stack = stacks("open")
+    client, marker = stack.client, tmp_path / "runs"
+    body = '{"inputs": {"seconds": 0.50, "marker": "%s", "fail": false}}' % marker
+    first = client.post("/testing/sleepy", data=body, content_type="application/json").get_json()
+    assert wait_for(client, first["job_id"])["status"] == "SUCCESS"
+    for spelling in ("0.5", "5e-1", "0.500000"):
+        same = client.post("/testing/sleepy", content_type="application/json",
+                           data='{"inputs": {"marker": "  %s ", "seconds": %s}}' % (marker, spelling))
+        assert same.get_json()["cached_from"] == first["job_id"], spelling
+    other = post(client, {"seconds": 0.51, "marker": str(marker)})
+    assert "cached_from" not in other
+    assert wait_for(client, other["job_id"])["status"] == "SUCCESS" and runs(marker) == 2
+
+
+def test_an_identical_job_running_is_joined_not_run_twice(stacks, tmp_path):
+    stack = stacks("open")
+    client, marker = stack.client, tmp_path / "runs"
+    inputs = {"seconds": 2, "marker": str(marker)}
+    first = post(client, inputs)
+    joiner = post(client, inputs)
+    assert joiner["status"] == "PENDING" and joiner["cached_from"] == first["job_id"]
+    assert client.get(f"/jobs/{joiner['job_id']}/status").get_json()["status"] in ("PENDING", "STARTED")
+    done = wait_for(client, first["job_id"])
+    # the worker that ended the first job ended its joiner too: the store says so, unread
+    store = open_store(stack.env["QED_STORE_URL"], 3600)
+    deadline = time.monotonic() + 10
+    while store.get(joiner["job_id"], data=False)["status"] != "SUCCESS":
+        assert time.monotonic() < deadline, "the worker did not settle the joiner"
+        time.sleep(0.05)
+    joined = wait_for(client, joiner["job_id"])
+    assert joined["status"] == "SUCCESS" and joined["data"] == done["data"]
+    assert joined["cached_from"] == first["job_id"] and runs(marker) == 1
+
+
+def test_a_joiner_of_a_failed_job_fails_alike(stacks, tmp_path):
+    client = stacks("open").client
+    inputs = {"seconds": 1, "fail": True, "marker": str(tmp_path / "runs")}
+    first = post(client, inputs)
+    joiner = post(client, inputs)
+    assert joiner["cached_from"] == first["job_id"]
+    failed = wait_for(client, joiner["job_id"])
+    assert failed["status"] == "FAILURE" and first["job_id"] in failed["error"]
+    assert "asked to fail" in failed["error"] and runs(tmp_path / "runs") == 1
+
+
+def test_a_joiner_of_a_cancelled_job_runs_on_its_own(stacks, tmp_path):
+    client, marker = stacks("open").client, tmp_path / "runs"
+    inputs = {"seconds": 1, "marker": str(marker)}
+    first = post(client, inputs)
+    joiner = post(client, inputs)
+    assert joiner["cached_from"] == first["job_id"]
+    assert client.delete(f"/jobs/{first['job_id']}").get_json()["status"] == "REVOKED"
+    ran = wait_for(client, joiner["job_id"], timeout=30)  # released, then published by the reconciler
+    assert ran["status"] == "SUCCESS" and "cached_from" not in ran
+    assert ran["data"]["attempts_seen"] == runs(marker) >= 1
+
+
+def test_every_face_is_answered_from_the_cache(stacks, tmp_path):
+    client, marker = stacks("open").client, tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    first = wait_for(client, post(client, inputs)["job_id"])
+    ogc = client.post("/ogcapi/processes/testing.sleepy/execution", json={"inputs": inputs},
+                      headers={"Prefer": "respond-async"})
+    assert ogc.status_code == 201 and ogc.get_json()["status"] == "successful"
+    ogc_id = ogc.get_json()["jobID"]
+    assert client.get(f"/jobs/{ogc_id}").get_json()["cached_from"] == first["job_id"]
+    fresh = client.post("/ogcapi/processes/testing.sleepy/execution", json={"inputs": inputs, "cache": False},
+                        headers={"Prefer": "respond-async"}).get_json()["jobID"]
+    assert "cached_from" not in wait_for(client, fresh) and runs(marker) == 2
+
+
+def test_another_clients_job_never_answers_under_owner_scope(stacks, keyfile_path, tmp_path):
+    path, keys = keyfile_path
+    stack = stacks("owner", QED_API_KEYS_FILE=str(path))
+    alice, bob = Authed(stack.client, keys["alice"]), Authed(stack.client, keys["bob"])
+    marker = tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    first = wait_for(alice, post(alice, inputs)["job_id"])
+    theirs = post(bob, inputs)
+    assert "cached_from" not in theirs and theirs["status"] == "PENDING"
+    assert wait_for(bob, theirs["job_id"])["status"] == "SUCCESS" and runs(marker) == 2
+    mine = post(alice, inputs)
+    assert mine["cached_from"] == first["job_id"] and runs(marker) == 2
+    # bob's second asks is answered from bob's own job, never alice's
+    assert post(bob, inputs)["cached_from"] == theirs["job_id"]
+
+
+def test_scope_all_shares_results_between_clients(stacks, keyfile_path, tmp_path):
+    path, keys = keyfile_path
+    stack = stacks("all", QED_API_KEYS_FILE=str(path), QED_CACHE_SCOPE="all")
+    alice, bob = Authed(stack.client, keys["alice"]), Authed(stack.client, keys["bob"])
+    marker = tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    first = wait_for(alice, post(alice, inputs)["job_id"])
+    shared = post(bob, inputs)
+    assert shared["status"] == "SUCCESS" and shared["cached_from"] == first["job_id"]
+    assert bob.get(f"/jobs/{shared['job_id']}").get_json()["data"] == first["data"]
+    # the result is shared, the job is not: alice's job stays hers
+    assert bob.get(f"/jobs/{first['job_id']}").status_code == 404
+    assert alice.get(f"/jobs/{shared['job_id']}").status_code == 404
+    assert runs(marker) == 1
+
+
+def test_an_expired_job_is_not_used(stacks, tmp_path):
+    stack = stacks("short", QED_RESULT_TTL="3")
+    client, marker = stack.client, tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    first = wait_for(client, post(client, inputs)["job_id"])
+    assert post(client, inputs)["cached_from"] == first["job_id"]  # while it lives
+    time.sleep(3.5)
+    assert client.get(f"/jobs/{first['job_id']}").status_code == 404
+    again = post(client, inputs)
+    assert "cached_from" not in again
+    assert wait_for(client, again["job_id"])["status"] == "SUCCESS" and runs(marker) == 2
+
+
+def test_the_cache_can_be_turned_off(stacks, tmp_path):
+    client, marker = stacks("off", QED_CACHE="off").client, tmp_path / "runs"
+    inputs = {"seconds": 0, "marker": str(marker)}
+    wait_for(client, post(client, inputs)["job_id"])
+    again = post(client, inputs)
+    assert "cached_from" not in again
+    assert wait_for(client, again["job_id"])["status"] == "SUCCESS" and runs(marker) == 2
