@@ -192,3 +192,44 @@ def test_the_cache_can_be_turned_off(stacks, tmp_path):
     again = post(client, inputs)
     assert "cached_from" not in again
     assert wait_for(client, again["job_id"])["status"] == "SUCCESS" and runs(marker) == 2
+
+
+# -- the fingerprint alone (no stack) ------------------------------------------------------
+RICE = {"mai": 4.5, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 909}
+
+
+def test_canonical_json_spells_each_value_one_way():
+    from flask_qed.jobs.fingerprint import canonical_json
+    assert canonical_json({"b": 0.50, "a": 2.0, "c": " x ", "d": "", "e": None, "f": [1e0, float("nan")],
+                           "g": True}) == b'{"a":2,"b":0.5,"c":"x","f":[1,null],"g":true}'
+    assert canonical_json({"g": 1}) != canonical_json({"g": True})  # a flag is not a number
+    assert canonical_json(0.1 + 0.2) == b"0.30000000000000004"  # every float keeps its value
+
+
+def trailing_zero(value: float) -> str:
+    """A number spelled with one more zero after its decimals (0.5 → "0.50")."""
+    text = str(value)
+    return text + "0" if "." in text else text
+
+
+def test_a_batch_in_any_form_has_one_fingerprint():
+    """Column form, rows and CSV of the same PRAM runs validate to the same runs, and so
+    to one fingerprint; another model version, project version or value gives another."""
+    from flask_qed.columns import columns_from_csv
+    from flask_qed.jobs.fingerprint import fingerprint
+    from flask_qed.plugins import discover
+    rice = next(m for a in discover(()) if a.name == "pram" for m in a.models if m.name == "rice")
+    second = {**RICE, "mai": 0.50}
+    columns = {k: {"0": RICE[k], "1": second[k]} for k in RICE}
+    csv = "\n".join([",".join(RICE), ",".join(str(RICE[k]) for k in RICE), ",".join(trailing_zero(second[k]) for k in RICE)])
+    prints = set()
+    for form in (columns, [RICE, second], columns_from_csv(csv)):
+        validated, rows = rice.validate_packed(form)
+        assert rows == 2
+        prints.add(fingerprint("pram", "rice", rice.version, "0.1.0", validated))
+    assert len(prints) == 1
+    validated, _ = rice.validate_packed([RICE, second])
+    assert fingerprint("pram", "rice", "2.0", "0.1.0", validated) not in prints
+    assert fingerprint("pram", "rice", rice.version, "0.2.0", validated) not in prints
+    validated, _ = rice.validate_packed([RICE, {**second, "mai": 0.51}])
+    assert fingerprint("pram", "rice", rice.version, "0.1.0", validated) not in prints
