@@ -78,6 +78,7 @@ class ModelTask(Task):
                 _fail(self.runtime.store, job_id, text)
                 notices.announce(self.runtime.settings.broker_url, job_id)
                 logger.error("job %s failed: %s", job_id, text, extra={"job_id": job_id, "event": "failed"})
+                settle_joiners(self.runtime, job_id)
         except (JobNotFound, StoreUnavailable) as err:
             logger.error("job %s: could not record its failure (%s): %s", job_id, exc, err)
 
