@@ -517,11 +517,17 @@ def test_followers_are_the_joiners_still_waiting(store):
 
 
 def test_the_fingerprint_lookups_are_indexed(tmp_path):
+    """Each lookup searches its own index (not an owner's jobs, nor every job, in order)."""
     sqlite = make_store("sqlite", tmp_path)
-    sqlite.create(new_id(), {"status": "PENDING"})
-    plan = sqlite._conn().execute(
-        "EXPLAIN QUERY PLAN SELECT meta FROM jobs WHERE json_extract(meta, '$.fingerprint') = ?", (FP,)).fetchall()
-    assert any("jobs_fingerprint" in str(row) for row in plan)
+    sqlite.create(new_id(), {"status": "PENDING", "owner": "alice"})
+    conn, statements = sqlite._conn(), []
+    conn.set_trace_callback(statements.append)  # each statement as run, its values in place
+    sqlite.with_fingerprint(FP, ("SUCCESS",), owner="alice")
+    sqlite.followers(new_id())
+    conn.set_trace_callback(None)
+    plans = [str(conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()) for sql in statements
+             if sql.startswith("SELECT")]
+    assert len(plans) == 2 and "jobs_fingerprint" in plans[0] and "jobs_cached_from" in plans[1]
     mongo = make_store("mongomock", tmp_path)
     mongo.ping()
     keys = [ix["key"] for ix in mongo._db().jobs.index_information().values()]

@@ -346,14 +346,17 @@ class SQLiteStore(JobStore):
         if owner is not None:
             where.append("json_extract(meta, '$.owner') = ?")
             params.append(owner)
-        return self._select_meta(" AND ".join(where), params, limit)
+        return self._select_meta(" AND ".join(where), params, limit, index="jobs_fingerprint")
 
     def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
         return self._select_meta("json_extract(meta, '$.cached_from') = ? AND expires_at >= ?",
-                                 [job_id, NEVER_TS], limit)  # queued and running: expires_at NEVER
+                                 [job_id, NEVER_TS], limit, index="jobs_cached_from")  # active: NEVER
 
-    def _select_meta(self, where: str, params: list[Any], limit: int) -> list[dict[str, Any]]:
-        sql = (f"SELECT meta FROM jobs WHERE {where} "  # noqa: S608 - fixed fragments
+    def _select_meta(self, where: str, params: list[Any], limit: int, index: str = "") -> list[dict[str, Any]]:
+        # ``index``: the one to search by, named, lest the planner walk an owner's or every
+        # job in ``created`` order to spare itself a sort of the few that match.
+        source = f"jobs INDEXED BY {index}" if index else "jobs"
+        sql = (f"SELECT meta FROM {source} WHERE {where} "  # noqa: S608 - fixed fragments
                "ORDER BY json_extract(meta, '$.created') DESC, id DESC LIMIT ?")
         try:
             rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
