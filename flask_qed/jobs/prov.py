@@ -24,6 +24,7 @@ Nothing here knows HTTP: both faces answer the same document.
 from __future__ import annotations
 
 import platform
+import re
 import socket
 from functools import lru_cache
 from importlib import metadata
@@ -168,7 +169,7 @@ def _run(doc: _Doc, run: dict[str, Any], inputs: str, record: dict[str, Any]) ->
     worker = run.get("host") or run.get("worker")
     if worker and not took:
         soft = run.get("software") or {}
-        agent = doc.add("agent", f"host:{worker}", {
+        agent = doc.add("agent", f"host:{re.sub(r'[^A-Za-z0-9._-]', '-', worker)}", {
             "prov:type": _qname("prov:SoftwareAgent"), "qed:host": run.get("host"),
             "qed:worker": run.get("worker"), **{f"qed:{k}": v for k, v in sorted(soft.items())
                                                 if k not in ("flask_qed", "commit")}})
