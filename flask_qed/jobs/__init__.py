@@ -9,7 +9,10 @@ A job is a model run recorded in the store. This package holds its vocabulary
 * :mod:`.listing` — jobs newest first, a page at a time, with a cursor;
 * :mod:`.cancel` — cancel (native) and dismiss (OGC);
 * :mod:`.status` — the OGC statusInfo view of a record (also what callbacks post);
-* :mod:`.subscriber` — which callback URLs a job may name.
+* :mod:`.subscriber` — which callback URLs a job may name;
+* :mod:`.fingerprint`, :mod:`.cache`, :mod:`.follow` — the result cache: what makes two
+  jobs identical, answering from a finished one, joining a running one;
+* :mod:`.prov` — a job's provenance as W3C PROV-JSON.
 
 Only the vocabulary is imported here, so that stores and metrics can use the
 states without loading the operations (which import the stores).
