@@ -52,10 +52,14 @@ RUN pip install --no-deps . \
 # ---------------------------------------------------------------- final stage
 FROM ${PYTHON_IMAGE}
 
+# The source's git commit, shown in job provenance:
+# docker build --build-arg QED_GIT_COMMIT="$(git rev-parse HEAD)" .
+ARG QED_GIT_COMMIT=""
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    QED_INSTANCE_PATH=/var/lib/flask_qed
+    QED_INSTANCE_PATH=/var/lib/flask_qed \
+    QED_GIT_COMMIT=${QED_GIT_COMMIT}
 
 RUN groupadd --system --gid 10001 qed \
     && useradd --system --uid 10001 --gid qed --home-dir /var/lib/flask_qed --no-create-home \

@@ -65,6 +65,13 @@ def _rate_limit(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _switch(name: str, raw: str) -> bool:
+    word = raw.strip().lower()
+    if word not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{name} must be on or off, got {raw!r}")
+    return word in ("on", "true", "1", "yes")
+
+
 # A type as the documentation names it, and how a value of it is read.
 TYPES: dict[str, Callable[[str, str], Any]] = {
     "integer > 0": _integer(1, "be positive"),
@@ -78,6 +85,7 @@ TYPES: dict[str, Callable[[str, str], Any]] = {
     "origins": lambda name, raw: tuple(o.rstrip("/") for o in _words(name, raw)),
     "hosts": lambda name, raw: tuple(h.lower() for h in _words(name, raw)),
     "rate": _rate_limit,
+    "on/off": _switch,
 }
 
 
@@ -206,6 +214,13 @@ VARIABLES: tuple[Variable, ...] = (
     V("QED_CALLBACK_ALLOWLIST", "hosts", (), "hosts, addresses or networks (`hooks.example.org "
       "10.1.0.0/16`) that `subscriber` URLs may name", _BOTH, "callback_allowlist",
       shown="— (no callbacks)"),
+    V("QED_CACHE", "on/off", True, "answer a job identical to one already run (same app, model, versions and "
+      "validated inputs) from that job's result, and join one still running (see [the API](api.md#result-cache))",
+      _GW, "cache", shown="`on`"),
+    V("QED_CACHE_SCOPE", "word", "owner", "whose jobs may answer from the cache: `owner` (the caller's own; "
+      "with keys off all callers count as one owner) or `all` (any client's)", _GW, "cache_scope"),
+    V("QED_GIT_COMMIT", "text", None, "the source's git commit, shown in job provenance (else the file "
+      "`flask_qed/BUILD_COMMIT` the image's build writes)", _BOTH, reader="flask_qed.jobs.prov"),
     V("QED_MAX_VERTICES", "integer > 0", 1_000_000, "most vertices in one HMS percent-area request, GeoJSON "
       "body or uploaded file (422 above, naming it); at the default no process passes 440 MB",
       "HMS app (gateway, worker)", reader="hms_flask.science"),
@@ -293,6 +308,8 @@ class Settings:
     startup_timeout: float  # flask_qed.preflight
     log_format: str
     publish: str
+    cache: bool  # flask_qed.jobs.cache
+    cache_scope: str
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -328,6 +345,8 @@ def check_settings(s: "Settings") -> None:
                         "use sqlite:///path or mongodb://host/db")
     if s.publish not in ("direct", "send_task"):
         problems.append(f"QED_PUBLISH must be direct or send_task, got {s.publish!r}")
+    if s.cache_scope not in ("owner", "all"):
+        problems.append(f"QED_CACHE_SCOPE must be owner or all, got {s.cache_scope!r}")
     if s.log_format not in ("text", "json"):
         problems.append(f"QED_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if problems:

@@ -4,7 +4,7 @@ What is counted:
 
 * gateway: HTTP requests by method, route and status, and their latency by
   route (:class:`HttpMetrics`, a WSGI middleware); jobs submitted by app and
-  model; store and broker errors;
+  model; result cache hits, joins and misses; store and broker errors;
 * workers: jobs finished by app, model and status, and the run time per model;
 * at scrape time: the broker's queue depth.
 
@@ -125,6 +125,9 @@ JOB_DURATION = Histogram("qed_job_duration_seconds", "Run time of a job, start t
                          buckets=(.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800))
 STORE_ERRORS = Counter("qed_store_errors_total", "Requests answered 503 because the job store failed")
 BROKER_ERRORS = Counter("qed_broker_errors_total", "Requests answered 503 because the broker failed")
+CACHE_LOOKUPS = Counter("qed_cache_lookups_total", "Result cache lookups at submission: hit (answered "
+                        "from a finished job), join (joined a running one), miss (run)",
+                        ["app", "model", "result"])
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Answers made before any route matched (the front door's, or a path no app knows).
@@ -237,7 +240,7 @@ def registry(celery: Any) -> CollectorRegistry:
     else:
         reg = CollectorRegistry()
         for collector in (HTTP_REQUESTS, HTTP_LATENCY, JOBS_SUBMITTED, JOBS_FINISHED, JOB_DURATION,
-                          STORE_ERRORS, BROKER_ERRORS):
+                          STORE_ERRORS, BROKER_ERRORS, CACHE_LOOKUPS):
             reg.register(collector)
     reg.register(QueueDepth(celery, celery.conf.task_default_queue or "celery"))
     return reg

@@ -14,7 +14,9 @@ duplicate message harmless: a second delivery of a running or finished job does
 nothing. Copies are still kept few: while the broker's queue holds messages (a
 healthy backlog, not a lost one), a PENDING job is published again only after
 ``BACKLOG_FACTOR`` × the grace; and a job published again waits twice as long
-before the next time (``queued_at`` moves forward).
+before the next time (``queued_at`` moves forward). A job that joined an identical
+one (:mod:`flask_qed.jobs.follow`) is never published while that one runs: the sweep
+settles it instead, and publishes it only once released to run on its own.
 
 Where it runs: a thread in the main process of every Celery worker, started by
 the ``worker_ready`` signal. No extra service has to be deployed (Celery beat
@@ -37,6 +39,8 @@ from typing import Any
 
 from celery import Celery
 
+from .jobs import follow
+from .jobs.states import ACTIVE
 from .runtime import runtime_of
 from .stores import JobNotFound, StoreUnavailable
 
@@ -112,6 +116,13 @@ class Reconciler:
             job_id, task = record["job_id"], record.get("task")
             if not task or task not in self.celery.tasks:
                 continue  # a job of an app this worker does not serve: another worker's sweep
+            if follow.joining(record):  # a joiner: ended, released to run, or still waiting
+                try:
+                    record = follow.settle(store, record) or record
+                except JobNotFound:
+                    continue
+                if follow.joining(record) or record.get("status") not in ACTIVE:
+                    continue
             if record.get("status") == "PENDING":
                 if backlog is None:
                     backlog = self.queued_messages() > 0

@@ -27,7 +27,7 @@ from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from . import callbacks, jobs, metrics
-from .jobs import notices, steps
+from .jobs import follow, notices, prov, steps
 from .model import InputError, Model
 from .plugins import App
 from .runtime import Runtime, bind
@@ -78,6 +78,7 @@ class ModelTask(Task):
                 _fail(self.runtime.store, job_id, text)
                 notices.announce(self.runtime.settings.broker_url, job_id)
                 logger.error("job %s failed: %s", job_id, text, extra={"job_id": job_id, "event": "failed"})
+                settle_joiners(self.runtime, job_id)
         except (JobNotFound, StoreUnavailable) as err:
             logger.error("job %s: could not record its failure (%s): %s", job_id, exc, err)
 
@@ -151,6 +152,20 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             metrics.job_finished(outcome)
             if outcome.get("feeds"):  # a step of a chain: the job it feeds may go on now
                 steps.advance(runtime, task.app, outcome["feeds"])
+        settle_joiners(runtime, job_id, task.app)
+
+
+def settle_joiners(runtime: Runtime, job_id: str, celery: Any = None) -> None:
+    """End the jobs that joined this one (identical jobs submitted while it ran) and wake
+    their waiters; a failure here is left to the reads and the reconciler (see jobs.follow)."""
+    try:
+        for joiner in follow.settle_followers(runtime.store, job_id):
+            notices.announce(runtime.settings.broker_url, joiner["job_id"])
+            callbacks.job_finished(joiner)
+            if joiner.get("feeds") and celery is not None:  # a joined step of a chain
+                steps.advance(runtime, celery, joiner["feeds"])
+    except (StoreUnavailable, JobNotFound) as exc:
+        logger.warning("job %s: its joiners not settled now: %s", job_id, exc)
 
 
 def _register_chains(celery: Celery, runtime: Runtime) -> None:
@@ -176,7 +191,8 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
     # so that the order which makes a run safe to repeat is read at a glance.
     store, lease = runtime.store, runtime.settings.job_lease
     try:
-        record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker})
+        record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker,
+                                             "host": prov.host(), "software": prov.software()})
     except JobNotFound:
         logger.warning("job %s: unknown or expired, nothing to run", job_id)
         return None

@@ -51,6 +51,8 @@ def make_env(redis_url: str, store_url: str, instance: Path, **more: str) -> dic
                QED_APPS="tests.testapps:plugin", QED_JOB_LEASE="2",
                # Every test client is 127.0.0.1: fair-use limits are tested on their own.
                QED_RATE_LIMIT="off", QED_MAX_ACTIVE_JOBS="100000", QED_MAX_ACTIVE_ROWS="100000000",
+               # Each test's job runs: the result cache is tested on its own (tests/jobs/test_cache.py).
+               QED_CACHE="off",
                PYTHONPATH=os.pathsep.join(filter(None, [env.get("PYTHONPATH", ""), str(ROOT)])))
     env.update(more)
     return env

@@ -454,3 +454,81 @@ def test_finish_writes_only_from_the_allowed_states(store):
     assert record["status"] == "REVOKED" and "data" not in record
     with pytest.raises(JobNotFound):
         store.finish(new_id(), {"status": "SUCCESS"})
+
+
+# -- the result cache's lookups: an indexed fingerprint, expiring with its job ----------------
+FP = "ab" * 32
+
+
+def _finished(store, fp, owner="alice", status="SUCCESS", **more):
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0, "fingerprint": fp, "owner": owner, **more})
+    if status != "PENDING":
+        store.update(jid, {"status": status, "data": {"x": 1}})
+    return jid
+
+
+def test_with_fingerprint_finds_live_runs_by_status_and_owner(store):
+    done = _finished(store, FP)
+    failed = _finished(store, FP, status="FAILURE")
+    queued = _finished(store, FP, owner="bob", status="PENDING")
+    _finished(store, "cd" * 32)  # another fingerprint
+    copy = _finished(store, FP, cached_from=done)  # a cache hit never serves another
+    assert [r["job_id"] for r in store.with_fingerprint(FP, ("SUCCESS",))] == [done]
+    found = store.with_fingerprint(FP, ("SUCCESS",))[0]
+    assert found["owner"] == "alice" and "data" not in found and "inputs" not in found
+    assert [r["job_id"] for r in store.with_fingerprint(FP, ("FAILURE",))] == [failed]
+    assert [r["job_id"] for r in store.with_fingerprint(FP, ("PENDING", "STARTED"))] == [queued]
+    assert store.with_fingerprint(FP, ("PENDING", "STARTED"), owner="alice") == []
+    assert store.with_fingerprint(FP, ("SUCCESS",), owner="bob") == []
+    assert store.with_fingerprint(FP, ("SUCCESS",), owner="alice")[0]["job_id"] == done
+    assert copy not in [r["job_id"] for r in store.with_fingerprint(FP, ("SUCCESS",), limit=10)]
+
+
+def test_with_fingerprint_gives_the_newest_first(store):
+    jids = []
+    for second in (1, 3, 2):
+        jid = new_id()
+        store.create(jid, {"status": "SUCCESS", "fingerprint": FP, "created": f"2026-01-01T00:00:0{second}.000Z"})
+        jids.append(jid)
+    assert [r["job_id"] for r in store.with_fingerprint(FP, ("SUCCESS",), limit=3)] == [jids[1], jids[2], jids[0]]
+
+
+def test_a_fingerprint_expires_with_its_job(short_store):
+    jid = _finished(short_store, FP)
+    assert [r["job_id"] for r in short_store.with_fingerprint(FP, ("SUCCESS",))] == [jid]
+    time.sleep(1.2)
+    assert short_store.with_fingerprint(FP, ("SUCCESS",)) == []
+
+
+def test_followers_are_the_joiners_still_waiting(store):
+    origin = _finished(store, FP, status="PENDING")
+    waiting = _finished(store, FP, status="PENDING", cached_from=origin)
+    ended = _finished(store, FP, status="SUCCESS", cached_from=origin)
+    _finished(store, FP, status="PENDING", cached_from=new_id())  # joined another job
+    assert [r["job_id"] for r in store.followers(origin)] == [waiting]
+    assert ended not in [r["job_id"] for r in store.followers(origin)]
+    assert store.followers(new_id()) == []
+    # released to run on its own: no longer a follower, and a run others may join
+    assert store.finish(waiting, {"cached_from": None, "joined": origin}, only_if=("PENDING", "STARTED"))
+    assert store.followers(origin) == []
+    found = store.with_fingerprint(FP, ("PENDING",), limit=5)
+    assert waiting in [r["job_id"] for r in found]
+
+
+def test_the_fingerprint_lookups_are_indexed(tmp_path):
+    """Each lookup searches its own index (not an owner's jobs, nor every job, in order)."""
+    sqlite = make_store("sqlite", tmp_path)
+    sqlite.create(new_id(), {"status": "PENDING", "owner": "alice"})
+    conn, statements = sqlite._conn(), []
+    conn.set_trace_callback(statements.append)  # each statement as run, its values in place
+    sqlite.with_fingerprint(FP, ("SUCCESS",), owner="alice")
+    sqlite.followers(new_id())
+    conn.set_trace_callback(None)
+    plans = [str(conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()) for sql in statements
+             if sql.startswith("SELECT")]
+    assert len(plans) == 2 and "jobs_fingerprint" in plans[0] and "jobs_cached_from" in plans[1]
+    mongo = make_store("mongomock", tmp_path)
+    mongo.ping()
+    keys = [ix["key"] for ix in mongo._db().jobs.index_information().values()]
+    assert [("fingerprint", 1), ("created", -1)] in keys and [("cached_from", 1)] in keys

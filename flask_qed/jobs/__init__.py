@@ -10,7 +10,11 @@ A job is a model run recorded in the store. This package holds its vocabulary
 * :mod:`.cancel` — cancel (native) and dismiss (OGC);
 * :mod:`.status` — the OGC statusInfo view of a record (also what callbacks post);
 * :mod:`.outputs` — a finished job's outputs, one or a selection, from its stored data;
-* :mod:`.subscriber` — which callback URLs a job may name.
+* :mod:`.subscriber` — which callback URLs a job may name;
+* :mod:`.fingerprint`, :mod:`.cache`, :mod:`.follow` — the result cache: what makes two
+  jobs identical, answering from a finished one, joining a running one;
+* :mod:`.prov` — a job's provenance as W3C PROV-JSON;
+* :mod:`.chain`, :mod:`.steps` — model chains: a process's input given as another's output.
 
 Only the vocabulary is imported here, so that stores and metrics can use the
 states without loading the operations (which import the stores).

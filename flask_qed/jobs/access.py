@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..stores import JobNotFound, JobStore
+from . import follow
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,11 @@ class Caller:
 
 def read(store: JobStore, job_id: str, caller: Caller, **kwargs: Any) -> dict[str, Any]:
     """The record as ``store.get`` gives it, if the caller may see it; another client's
-    job is unknown (:class:`JobNotFound`), so that its existence is not revealed."""
+    job is unknown (:class:`JobNotFound`), so that its existence is not revealed. A job
+    that joined an identical one is settled first if that one has ended (:mod:`.follow`)."""
     record = store.get(job_id, **kwargs)
     if not caller.may_see(record):
         raise JobNotFound(job_id)
+    if follow.joining(record) and follow.settle(store, record) is not None:  # the job joined has ended
+        record = store.get(job_id, **kwargs)
     return record

@@ -33,15 +33,22 @@ class JobRecord(TypedDict, total=False):
     callback_base: str
     ogc: dict[str, Any]
     lease_until: float
+    fingerprint: str       # what makes two runs identical (flask_qed.jobs.fingerprint)
+    uploads: dict[str, str]  # form field → SHA-256 of the uploaded file
+    cached_from: str | None  # the job whose result this one took (a cache hit, or a join)
+    origin: dict[str, Any]  # that job's run, as RUN_FACTS of it
+    host: str              # the host of the worker that ran it
+    software: dict[str, str]  # versions of what ran it (flask_qed.jobs.prov.software)
     waits_for: dict[str, dict[str, str]] | None   # a chain's outer job: input -> step job and output
     steps: dict[str, str]                          # ... once its steps ended: input -> step job
     feeds: str                                     # a step: the job its output goes into
 
 
-
 PUBLIC_FIELDS = ("job_id", "app", "model", "version", "status", "progress", "created",
-                 "started", "finished", "attempts", "error", "waits_for", "steps", "feeds", "data")
-_SHOWN_WHEN_SET = ("error", "waits_for", "steps", "feeds")
+                 "started", "finished", "attempts", "error", "cached_from", "waits_for", "steps", "feeds", "data")
+_SHOWN_WHEN_SET = ("error", "cached_from", "waits_for", "steps", "feeds")
+# What a job that took another's result keeps of that job's run (its provenance).
+RUN_FACTS = ("job_id", "status", "error", "worker", "host", "software", "started", "finished", "attempts")
 
 
 def now_iso() -> str:
@@ -65,6 +72,11 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
         if view.get(name) is None:
             view.pop(name, None)
     return view
+
+
+def run_facts(record: dict[str, Any]) -> dict[str, Any]:
+    """What a job taking ``record``'s result keeps of its run (:data:`RUN_FACTS`)."""
+    return {k: record[k] for k in RUN_FACTS if record.get(k) is not None}
 
 
 def error_text(exc: BaseException) -> str:

@@ -1,7 +1,9 @@
 """Submitting a job: the one way every face starts a declared model's run.
 
-Validate the inputs (a batch a column at a time, stored packed), check the
-caller's fair-use caps, write the record, queue the task, count it. The record
+Validate the inputs (a batch a column at a time, stored packed), fingerprint
+them, answer from the result cache when an identical job has run or join one
+that runs (:mod:`.cache`), else check the caller's fair-use caps, write the
+record, queue the task, count it. The record
 is written before the message is queued, so a job id the store does not know is
 unknown, never "PENDING"; if the broker cannot take the message the record says
 so and the caller gets a 503.
@@ -10,42 +12,84 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from .. import metrics
+from .. import callbacks, metrics
 from ..brokers import publisher
 from ..errors import ApiError, BrokerUnavailable
 from ..model import Model
 from ..plugins import App
 from ..runtime import Runtime
 from ..stores import JobNotFound, JobStore, StoreUnavailable
+from ..version import __version__
+from . import cache as results_cache
+from .fingerprint import fingerprint
 from .record import new_record, now_iso
-from .states import FAILURE
+from .states import FAILURE, PENDING, SUCCESS
 from .subscriber import check_subscriber
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """A job just submitted: its id, its status (SUCCESS at once when answered from the
+    result cache) and the job whose result it took or will take (``cached_from``)."""
+
+    job_id: str
+    status: str = PENDING
+    cached_from: str | None = None
+
+
 def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
            extra: dict[str, Any] | None = None, on_invalid: str = "fail",
-           callback_base: str | None = None) -> str:
-    """Validate, check the owner's quota, write the record, queue the task; the job id.
+           callback_base: str | None = None, cache: bool = True,
+           uploads: dict[str, str] | None = None) -> str:
+    """:func:`start` a job; its id."""
+    return start(runtime, celery, app, model, inputs, owner, extra, on_invalid, callback_base,
+                 cache, uploads).job_id
+
+
+def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
+          extra: dict[str, Any] | None = None, on_invalid: str = "fail",
+          callback_base: str | None = None, cache: bool = True,
+          uploads: dict[str, str] | None = None) -> Submitted:
+    """Validate, answer from the result cache or check the owner's quota, write the
+    record, queue the task.
 
     ``extra``: more fields for the record (``subscriber``, ``ogc``); ``None`` values
-    are left out. ``callback_base``: the OGC root the links of a callback point at."""
+    are left out. ``callback_base``: the OGC root the links of a callback point at.
+    ``cache``: False when the request opted out of the result cache (:mod:`.cache`).
+    ``uploads``: form field → SHA-256 of each uploaded file's bytes."""
     validated, rows = model.validate_packed(inputs, on_invalid=on_invalid)
     fields = {k: v for k, v in (extra or {}).items() if v is not None}
     if "subscriber" in fields:
         fields["subscriber"] = check_subscriber(fields["subscriber"], runtime.settings.callback_allowlist)
         fields["callback_base"] = callback_base or "/ogcapi"
-    check_quota(runtime, owner, rows)
     job_id = str(uuid.uuid4())
     task = app.task_name(model)
-    record = new_record(app.name, model.name, model.version, task)
-    runtime.store.create(job_id, {**fields, **record, "owner": owner, "rows": rows, "inputs": validated})
-    publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
+    key = fingerprint(app.name, model.name, model.version, __version__, validated, uploads)
+    fields.update(new_record(app.name, model.name, model.version, task), owner=owner, rows=rows,
+                  inputs=validated, fingerprint=key, **({"uploads": dict(uploads)} if uploads else {}))
+    found, origin = results_cache.lookup(runtime, key, owner, (app.name, model.name)) \
+        if cache and runtime.settings.cache else (results_cache.MISS, None)
+    if found == results_cache.HIT and origin is not None:
+        hit = results_cache.answer_hit(runtime.store, job_id, fields, origin)
+        if hit is not None:  # else it expired meanwhile: run it
+            metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
+            callbacks.job_finished(hit)
+            return Submitted(job_id, SUCCESS, origin["job_id"])
+    check_quota(runtime, owner, rows)
+    joined = None
+    if found == results_cache.JOIN and origin is not None:
+        results_cache.join(runtime.store, job_id, fields, origin)
+        joined = origin["job_id"]
+    else:
+        runtime.store.create(job_id, fields)
+        publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
-    return job_id
+    return Submitted(job_id, PENDING, joined)
 
 
 def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:

@@ -34,7 +34,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
 from ..runtime import Runtime
-from . import notices
+from . import follow, notices
 from .states import TERMINAL
 
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.02, 0.25  # seconds between two reads of the job's state, polling
@@ -90,6 +90,8 @@ def _wait(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any]:
         pause = _FIRST_PAUSE
         while True:
             record = runtime.store.get(job_id, data=False)
+            if follow.joining(record):  # a joiner: ended here if the job it joined has ended
+                record = follow.settle(runtime.store, record) or record
             left = deadline - time.monotonic()
             if record["status"] in TERMINAL or left <= 0:
                 return record

@@ -124,6 +124,18 @@ class JobStore(ABC):
         """
 
     @abstractmethod
+    def with_fingerprint(self, fingerprint: str, statuses: tuple[str, ...], owner: str | None = None,
+                         limit: int = 1) -> list[dict[str, Any]]:
+        """Live jobs that ran themselves (no ``cached_from``) with this ``fingerprint`` and
+        one of ``statuses``, newest first, small fields only; ``owner``: that owner's alone
+        (None: anyone's). What the result cache looks up (an indexed field)."""
+
+    @abstractmethod
+    def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        """Jobs still queued or running that take their result from ``job_id``
+        (``cached_from`` = ``job_id``: jobs that joined it), small fields only."""
+
+    @abstractmethod
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` unless a real write and read-back succeed."""
 

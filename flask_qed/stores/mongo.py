@@ -69,6 +69,8 @@ class MongoStore(JobStore):
                 db.jobs.create_index([("owner", 1), ("created", -1)])
                 db.jobs.create_index([("created", -1)])
                 db.jobs.create_index([("status", 1), ("queued_at", 1)])
+                db.jobs.create_index([("fingerprint", 1), ("created", -1)])
+                db.jobs.create_index("cached_from")
             self._indexed = True
         return db
 
@@ -221,6 +223,24 @@ class MongoStore(JobStore):
         for doc in docs:
             doc.pop("_id", None)
         return docs
+
+    def with_fingerprint(self, fingerprint: str, statuses: tuple[str, ...], owner: str | None = None,
+                         limit: int = 1) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"fingerprint": fingerprint, "status": {"$in": list(statuses)},
+                                 "cached_from": None, **_live()}
+        if owner is not None:
+            query["owner"] = owner
+        return self._small(query, limit)
+
+    def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        return self._small({"cached_from": job_id, "status": {"$in": [PENDING, STARTED]}, **_live()}, limit)
+
+    def _small(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        hidden = {"_id": False, "expires_at": False, "expires_ts": False, "inputs_gen": False,
+                  "data_gen": False}
+        with self._errors():
+            return list(self._db().jobs.find(query, projection=hidden)
+                        .sort([("created", -1), ("_id", -1)]).limit(int(limit)))
 
     def ping(self) -> None:
         """A real write and read-back (a read-only user or a full disk fails here)."""

@@ -51,6 +51,8 @@ CREATE INDEX IF NOT EXISTS jobs_owner_status
 CREATE INDEX IF NOT EXISTS jobs_owner_created
     ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.created'), id);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (json_extract(meta, '$.created'), id);
+CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (json_extract(meta, '$.fingerprint'));
+CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (json_extract(meta, '$.cached_from'));
 CREATE TABLE IF NOT EXISTS probe (id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS active (
     owner TEXT PRIMARY KEY,
@@ -333,12 +335,33 @@ class SQLiteStore(JobStore):
         if before is not None:
             where.append("(json_extract(meta, '$.created'), id) < (?, ?)")
             params.extend(before)
-        sql = (f"SELECT meta FROM jobs WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments
+        return self._select_meta(" AND ".join(where), params, limit)
+
+    def with_fingerprint(self, fingerprint: str, statuses: tuple[str, ...], owner: str | None = None,
+                         limit: int = 1) -> list[dict[str, Any]]:
+        where = ["json_extract(meta, '$.fingerprint') = ?", "expires_at > ?",
+                 "json_extract(meta, '$.cached_from') IS NULL",
+                 f"json_extract(meta, '$.status') IN ({', '.join('?' * len(statuses))})"]
+        params: list[Any] = [fingerprint, time.time(), *statuses]
+        if owner is not None:
+            where.append("json_extract(meta, '$.owner') = ?")
+            params.append(owner)
+        return self._select_meta(" AND ".join(where), params, limit, index="jobs_fingerprint")
+
+    def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
+        return self._select_meta("json_extract(meta, '$.cached_from') = ? AND expires_at >= ?",
+                                 [job_id, NEVER_TS], limit, index="jobs_cached_from")  # active: NEVER
+
+    def _select_meta(self, where: str, params: list[Any], limit: int, index: str = "") -> list[dict[str, Any]]:
+        # ``index``: the one to search by, named, lest the planner walk an owner's or every
+        # job in ``created`` order to spare itself a sort of the few that match.
+        source = f"jobs INDEXED BY {index}" if index else "jobs"
+        sql = (f"SELECT meta FROM {source} WHERE {where} "  # noqa: S608 - fixed fragments
                "ORDER BY json_extract(meta, '$.created') DESC, id DESC LIMIT ?")
         try:
             rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+            raise self._unavailable(exc) from exc
         return [_load(row[0]) for row in rows]
 
     def ping(self) -> None:

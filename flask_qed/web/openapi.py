@@ -14,6 +14,10 @@ _PREFER = {"name": "Prefer", "in": "header", "required": False, "schema": {"type
 _SUBSCRIBER = {"type": "object", "description": "URLs the worker POSTs the job's OGC statusInfo to "
                "(hosts on QED_CALLBACK_ALLOWLIST only)", "additionalProperties": False, "properties": {
                    k: {"type": "string", "format": "uri"} for k in ("successUri", "failedUri", "inProgressUri")}}
+_CACHE = {"type": "boolean", "default": True, "description": "false: run again, never answered from an "
+          "identical job's result (see the result cache in docs/api.md)"}
+_CACHE_CONTROL = {"name": "Cache-Control", "in": "header", "required": False, "schema": {"type": "string"},
+                  "description": "no-cache: run again, never answered from an identical job's result"}
 
 
 def _error_responses(*codes: int) -> dict[str, Any]:
@@ -37,7 +41,7 @@ def _inputs_schema(app: App, model: Any, components: dict[str, Any]) -> dict[str
 def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": ["inputs"],
                             "properties": {"inputs": _inputs_schema(app, model, components),
-                                           "subscriber": _SUBSCRIBER}}
+                                           "subscriber": _SUBSCRIBER, "cache": _CACHE}}
     if model.batch:
         body["properties"]["on_invalid"] = {
             "enum": ["fail", "skip"], "default": "fail",
@@ -52,7 +56,7 @@ def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, 
             model.upload_field: {"type": "string", "format": "binary"}}}}
     post = {"summary": model.title, "description": model.description,
             "operationId": f"run_{app.name}_{model.name}", "tags": [app.name],
-            "parameters": [_PREFER],
+            "parameters": [_PREFER, _CACHE_CONTROL],
             "requestBody": {"required": True, "content": content},
             "responses": {"200": {"description": "with Prefer: wait=N, the finished job (as /<app>/data "
                                                  "gives it) when it ends within N s",
@@ -92,7 +96,8 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "job_id": {"type": "string", "format": "uuid"}, "id": {"type": "string"},
             "status": {"enum": [s.value for s in State]},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "data": {"type": "object"}, "error": {"type": "string"}}},
+            "data": {"type": "object"}, "error": {"type": "string"},
+            "cached_from": {"type": "string", "description": "the job whose result answered this one"}}},
     }
     paths: dict[str, Any] = {
         "/": {"get": {"summary": "The mounted apps and their models", "operationId": "index",
@@ -136,6 +141,13 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "responses": {"200": {"description": "the output's value", "content": {
                 "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
                 **_error_responses(401, 404, 406, 409, 429, 503)}}},
+        "/jobs/{job_id}/prov": {"get": {
+            "summary": "A job's provenance, W3C PROV-JSON (inputs, model, versions, worker, times, "
+                       "and the job a cached result came from)", "operationId": "get_job_prov",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the PROV-JSON document", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["prefix"]}}}},
+                **_error_responses(401, 404, 429, 503)}}},
         "/jobs": {"get": {
             "summary": "Jobs newest first (with keys on: the caller's own)", "operationId": "list_jobs",
             "parameters": [{"name": n, "in": "query", "required": False, "schema": schema} for n, schema in (

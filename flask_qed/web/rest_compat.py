@@ -34,6 +34,7 @@ from ..jobs.waiting import wait_for_job
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
+from .cache_control import cache_allowed
 from .flaskapp import new_app
 from .security import client_of
 
@@ -133,7 +134,8 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
     """Submit a normal job, wait for it in the store, answer in pram_flask's form."""
     body = read_body()
     job_id = submit.submit(runtime, celery, app, model, body["inputs"], client_of(request.environ),
-                           on_invalid=body.get("on_invalid", "fail"))
+                           on_invalid=body.get("on_invalid", "fail"),
+                           cache=cache_allowed(body, request.headers.getlist("Cache-Control")))
     run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
     record = wait_for_job(runtime, job_id, wait)
     if record is None or record["status"] not in jobs.TERMINAL:

@@ -42,7 +42,7 @@ OPEN_PATHS = frozenset({"/healthz"})
 PUBLIC_PREFIXES = ("/ui/", "/docs", "/redoc")
 PUBLIC_PATHS = frozenset({"/ui", "/openapi.json", "/ogcapi/api"})
 CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-CORS_HEADERS = "Authorization, Content-Type, X-API-Key, Prefer"
+CORS_HEADERS = "Authorization, Content-Type, X-API-Key, Prefer, Cache-Control"
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 
 StartResponse = Callable[..., Any]

@@ -1,5 +1,5 @@
-"""The native API's job routes, gateway-wide: ``/jobs``, ``/jobs/<id>``, its status and
-results, and ``DELETE`` to cancel. Each is a thin view over :mod:`flask_qed.jobs`."""
+"""The native API's job routes, gateway-wide: ``/jobs``, ``/jobs/<id>``, its status,
+results and provenance, and ``DELETE`` to cancel. Each is a thin view over :mod:`flask_qed.jobs`."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +10,7 @@ from flask import Flask, request
 
 from ... import jobs
 from ...errors import ApiError
-from ...jobs import access, cancel, listing, waiting
+from ...jobs import access, cancel, listing, prov, waiting
 from ...runtime import Runtime
 from .. import prefer
 from ..security import caller_of
@@ -55,6 +55,11 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     def job_output(job_id: str, output: str) -> Any:
         """One output of a finished job (JSON, or CSV where it is a column or series)."""
         return output_response(read(job_id, packed=True), output)
+
+    @root.get("/jobs/<job_id>/prov")
+    def job_prov(job_id: str) -> Any:
+        """The job's provenance, W3C PROV-JSON."""
+        return prov.document(read(job_id, data=False))
 
     @root.get("/jobs")
     def job_list() -> Any:

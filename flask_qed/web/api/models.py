@@ -4,6 +4,7 @@ Apps written the old way (a Flask app of their own) are mounted as they are."""
 from __future__ import annotations
 
 import csv
+import hashlib
 from typing import Any
 
 from celery import Celery
@@ -21,6 +22,7 @@ from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
 from .. import prefer
+from ..cache_control import cache_allowed
 from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
@@ -79,9 +81,12 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
         on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
-        job_id = submit.submit(runtime, celery, app, model, inputs, client_of(request.environ),
+        started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
                                {"subscriber": subscriber}, on_invalid=on_invalid,
-                               callback_base=request.host_url.rstrip("/") + "/ogcapi")
+                               callback_base=request.host_url.rstrip("/") + "/ogcapi",
+                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
+                               uploads=request.environ.get("qed.uploads"))
+        job_id = started.job_id
         location = f"{app.prefix}/data?job_id={job_id}"
         headers = {"Location": location}
         wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
@@ -94,8 +99,10 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                     answer = _finished_answer(runtime.store.get(job_id, packed=True))
                     answer.headers.update(headers)
                     return answer
-        answer = {"job_id": job_id, "id": job_id, "status": jobs.PENDING, "app": app.name,
+        answer = {"job_id": job_id, "id": job_id, "status": started.status, "app": app.name,
                   "model": model.name, "version": model.version, "url": location}
+        if started.cached_from:  # answered from an identical job's result, or joined its run
+            answer["cached_from"] = started.cached_from
         return answer, 202, headers
     return view
 
@@ -135,8 +142,10 @@ def read_inputs(model: Model) -> Any:
             raise InputError([{"run": None, "field": model.upload_field, "value": None,
                                "rule": f"upload a file in the form field {model.upload_field!r}"}])
         inputs: dict[str, Any] = {k: v for k, v in request.form.items()}
+        content = upload.read()
+        request.environ["qed.uploads"] = {model.upload_field: hashlib.sha256(content).hexdigest()}
         try:
-            inputs[model.upload_field] = model.read_upload(upload.read(), upload.filename or "")
+            inputs[model.upload_field] = model.read_upload(content, upload.filename or "")
         except ValueError as exc:
             raise InputError([{"run": None, "field": model.upload_field, "value": upload.filename,
                                "rule": str(exc)}]) from None

@@ -42,6 +42,7 @@ from ..wsgi import empty_path_is_root
 from . import views
 from .describe import process_index
 from .exceptions import register_errors
+from .prov import job_prov
 
 PREFIX = "/ogcapi"
 ROUTES = [  # (rule, view, methods)
@@ -56,6 +57,7 @@ ROUTES = [  # (rule, view, methods)
     ("/jobs/<job_id>", views.dismiss, ["DELETE"]),
     ("/jobs/<job_id>/results", views.job_results, ["GET"]),
     ("/jobs/<job_id>/results/<output>", views.job_output, ["GET"]),
+    ("/jobs/<job_id>/prov", job_prov, ["GET"]),
 ]
 
 

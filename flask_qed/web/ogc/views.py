@@ -18,6 +18,7 @@ from ...jobs.waiting import wait_for_job
 from ...model import Model
 from ...plugins import App
 from ...runtime import Runtime
+from ..cache_control import cache_allowed
 from ..prefer import preferences, wait_seconds
 from ..security import caller_of, client_of
 from .args import int_arg
@@ -131,7 +132,8 @@ def execute(pid: str) -> Any:
                                     prepare=lambda inner, given: native_inputs(inner, given)[0])
     else:
         job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
-                               extra, callback_base=base())
+                               extra, callback_base=base(),
+                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")))
     prefer = preferences(request.headers.getlist("Prefer"))
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store
