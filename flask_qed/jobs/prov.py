@@ -135,7 +135,22 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
         if result is not None and origin_result is not None:
             doc.relate("wasDerivedFrom", generatedEntity=result, usedEntity=origin_result,
                        activity=f"job:{record['job_id']}")
+    _chain(doc, record, inputs)
     return {k: v for k, v in doc.body.items() if v or k == "prefix"}
+
+
+def _chain(doc: _Doc, record: dict[str, Any], inputs: str) -> None:
+    """A chain's links: an outer job used each step's result for one of its inputs (and its
+    inputs were derived from it); a step's run names the job it fed."""
+    activity = f"job:{record['job_id']}"
+    steps = record.get("steps") or {name: step["job"] for name, step in (record.get("waits_for") or {}).items()}
+    for name, step_id in sorted(steps.items()):
+        step_result = doc.add("entity", f"job:{step_id}/result", {"prov:type": _qname("qed:Result"),
+                                                                   "qed:input": name})
+        doc.relate("used", activity=activity, entity=step_result, role=_qname(f"qed:{name}"))
+        doc.relate("wasDerivedFrom", generatedEntity=inputs, usedEntity=step_result, activity=activity)
+    if record.get("feeds"):
+        doc.body["activity"][activity]["qed:feeds"] = record["feeds"]
 
 
 def _inputs(doc: _Doc, record: dict[str, Any]) -> str:

@@ -99,3 +99,26 @@ def test_bad_nesting_is_refused_at_once(ogc):
         answer = execute(root, {"inputs": inputs})
         assert answer.status_code in (400, 422), (inputs, answer.status_code, answer.text)
         assert words in answer.text, (words, answer.text)
+
+
+def test_a_chains_provenance_links_its_steps(ogc):
+    """The outer job used each step's result for its input, and its inputs derive from it;
+    the PROV-JSON reads back with the prov package."""
+    from prov.model import ProvDocument
+    root = ogc["ogc"]
+    body = {"inputs": {"stringInput": "outer", "arrayInput": step(root, {"stringInput": "in", "arrayInput": [2]})},
+            "outputs": {"arrayOutput": {}}, "response": "document"}
+    answer = execute(root, body)
+    assert answer.status_code == 200, answer.text
+    outer = record(root, monitor(answer))
+    inner_id = outer["steps"]["arrayInput"]
+    doc = requests.get(f"{root}/jobs/{outer['job_id']}/prov", timeout=10).json()
+    used = [u for u in doc["used"].values() if u["prov:activity"] == f"job:{outer['job_id']}"]
+    assert {"prov:activity": f"job:{outer['job_id']}", "prov:entity": f"job:{inner_id}/result",
+            "prov:role": {"$": "qed:arrayInput", "type": "prov:QUALIFIED_NAME"}} in used, used
+    derived = [d["prov:usedEntity"] for d in doc["wasDerivedFrom"].values()]
+    assert f"job:{inner_id}/result" in derived
+    ProvDocument.deserialize(content=requests.get(f"{root}/jobs/{outer['job_id']}/prov", timeout=10).text,
+                             format="json")
+    step_doc = requests.get(f"{root}/jobs/{inner_id}/prov", timeout=10).json()
+    assert step_doc["activity"][f"job:{inner_id}"]["qed:feeds"] == outer["job_id"]
