@@ -69,7 +69,10 @@ def nx27017_url() -> str:
         folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"qed-nx27017-{os.getpid()}"
         folder.mkdir(parents=True, exist_ok=True)
         proc = subprocess.Popen([sys.executable, "-m", "nx_27017.nx_27017", "--host", "127.0.0.1",
-                                 "-p", str(port), "--data-dir", str(folder)],
+                                 "-p", str(port), "--data-dir", str(folder),
+                                 # its own pid and log files: by default every server on the
+                                 # machine shares /tmp's, and a second test session's would not start
+                                 "--pid-file", str(folder / "nx.pid"), "--log-file", str(folder / "nx.log")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_port("127.0.0.1", port, 30)
         _NX.update(url=f"mongodb://127.0.0.1:{port}", proc=proc)
