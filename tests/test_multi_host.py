@@ -194,7 +194,7 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
         net.start("broker", [redis_server_binary(), str(redis_dir / "redis.conf")], dict(os.environ), "redis.log")
         (tmp_path / "store").mkdir()
         net.start("store", [sys.executable, "-m", "nx_27017.nx_27017", "--host", addr("store"), "-p",
-                            str(STORE_PORT), "--data-dir", str(tmp_path / "store"),
+                            str(STORE_PORT), "--db", str(tmp_path / "store" / "jobs.db"),
                             "--pid-file", str(tmp_path / "store.pid")], dict(os.environ), "store.log")
         from flask_qed.embedded import wait_for_port
         wait_for_port(addr("broker"), REDIS_PORT, 30)
