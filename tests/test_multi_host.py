@@ -11,8 +11,10 @@ celery_cgi worker``):
 * a worker host whose cable is pulled (its switch port set down) while it runs
   jobs: those jobs are finished by the other hosts, each result written once,
   within the lease, the sweep and a run;
-* the partition healed, the returning host writes no second result and leaves no
-  job behind;
+* the partition healed, the returning host writes no second result, leaves no
+  job behind and takes jobs again;
+* a host whose every process is killed while it runs jobs: the same, its jobs
+  finished elsewhere, once;
 * the gateway (``/healthz``, ``/readyz``) and the store answer throughout.
 
 Needs root and ``ip netns`` (iproute2); skipped otherwise, with the reason. The
@@ -38,7 +40,7 @@ import requests
 from tests.conftest import ROOT, make_env
 
 RUN = uuid.uuid4().hex[:6]
-SUBNET = "10.77.0"
+SUBNET = f"10.77.{int(RUN, 16) % 250 + 1}"  # private, and another run's own
 HOSTS = {"gw": 10, "broker": 20, "store": 30, "w1": 41, "w2": 42, "w3": 43}
 WORKERS = ("w1", "w2", "w3")
 CLIENT = f"{SUBNET}.2"
@@ -297,12 +299,7 @@ def test_jobs_spread_over_hosts_and_a_lost_host_costs_no_job(cluster: dict[str, 
                     if r["status"] == "STARTED" and r["worker"] == f"celery@{victim}"]
     _wait(lambda: len(held()) == 2, 30, f"{victim} running two jobs")
     lost = held()
-    if os.environ.get("QED_TEST_CUT") == "none":
-        pass
-    elif os.environ.get("QED_TEST_CUT") == "kill":
-        net.kill(victim)
-    else:
-        net.cable(victim, up=False)
+    net.cable(victim, up=False)
     cut = time.monotonic()
     _wait(lambda: all(_records(store, lost)[i]["status"] == "SUCCESS" for i in lost), 90,
           f"{victim}'s jobs finished elsewhere")
@@ -324,21 +321,38 @@ def test_jobs_spread_over_hosts_and_a_lost_host_costs_no_job(cluster: dict[str, 
         third += batch
         _wait(lambda: all(r["status"] == "SUCCESS" for r in _records(store, batch).values()), 60,
               "jobs after healing")
+
+    # 4. Lose a host outright: every process of w2 killed while it runs jobs.
+    fourth = _submit(base, RUN_SECONDS, 8)
+    dead = "w2"
+    held2 = lambda: [i for i, r in _records(store, fourth).items()  # noqa: E731
+                     if r["status"] == "STARTED" and r["worker"] == f"celery@{dead}"]
+    _wait(lambda: len(held2()) == 2, 30, f"{dead} running two jobs")
+    killed_jobs = held2()
+    net.kill(dead)
+    killed = time.monotonic()
+    _wait(lambda: all(_records(store, killed_jobs)[i]["status"] == "SUCCESS" for i in killed_jobs), 90,
+          f"{dead}'s jobs finished elsewhere")
+    recovery_killed = time.monotonic() - killed
+    _wait(lambda: all(r["status"] == "SUCCESS" for r in _records(store, fourth).values()), 90,
+          "every job of the last round, with one host gone")
     probe.halt.set()
     probe.join(10)
 
-    every = first + second + third
+    every = first + second + third + fourth
     final = _records(store, every)
     stuck = [i for i in every if final.get(i, {}).get("status") != "SUCCESS"]
     written = _results_written(logs)
     duplicates = {i: hosts for i, hosts in written.items() if len(hosts) > 1}
     unwritten = [i for i in every if i not in written]
     lost_written_by = sorted({h for i in lost for h in written.get(i, [])})
+    killed_written_by = sorted({h for i in killed_jobs for h in written.get(i, [])})
     report = (f"multi-host ({RUN}): first round jobs per worker host {per_host}; "
               f"{victim} cut off holding {len(lost)} jobs, finished elsewhere after {recovery:.1f} s "
               f"(lease {FAST['QED_JOB_LEASE']} s, sweep {FAST['QED_SWEEP_INTERVAL']} s, run {RUN_SECONDS:g} s) "
               f"by {lost_written_by}; all 12 of that round done {partitioned:.1f} s after the cut; "
-              f"healed, {victim} ran jobs again; duplicates {len(duplicates)}, stuck {len(stuck)}, "
+              f"healed, {victim} ran jobs again; {dead} killed holding {len(killed_jobs)} jobs, finished elsewhere "
+              f"after {recovery_killed:.1f} s by {killed_written_by}; duplicates {len(duplicates)}, stuck {len(stuck)}, "
               f"results not written {len(unwritten)}; gateway and store asked {probe.asked} times, "
               f"{len(probe.failures)} failures, slowest answer {probe.slowest:.2f} s")
     capman = request.config.pluginmanager.getplugin("capturemanager")
@@ -347,7 +361,7 @@ def test_jobs_spread_over_hosts_and_a_lost_host_costs_no_job(cluster: dict[str, 
     assert not duplicates, duplicates
     assert not stuck, {i: final.get(i) for i in stuck}
     assert not unwritten, unwritten
-    assert victim not in lost_written_by
+    assert victim not in lost_written_by and dead not in killed_written_by
     assert not probe.failures, probe.failures[:10]
 
 
