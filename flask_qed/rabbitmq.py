@@ -12,6 +12,8 @@ confirms, and the queue's depth.
   global QoS. Celery's native delayed delivery carries it in RabbitMQ instead
   (``celery_delayed_*`` exchanges and quorum queues, declared by each worker at
   start); it needs the job queue behind a *topic* exchange, hence the exchange here.
+* **Remote control** (a running job's cancel, ``celery inspect ping``) goes through
+  exchanges named after the queue, so deployments sharing a vhost stay apart.
 * **Publisher confirms** (``confirm_publish``): a submit returns only once RabbitMQ
   has taken the message, so a 202 never stands for a message lost on the way.
 
@@ -45,6 +47,10 @@ def celery_settings(queue: str) -> dict[str, Any]:
         "task_default_delivery_mode": "persistent",
         "broker_transport_options": {"confirm_publish": True},
         "worker_detect_quorum_queues": True,
+        # Remote control (cancel, inspect ping) on exchanges of this queue's name: two
+        # deployments sharing a vhost do not reach each other's workers.
+        "control_exchange": queue,
+        "event_exchange": f"{queue}.events",
         "broker_native_delayed_delivery_queue_type": "quorum",
     }
 

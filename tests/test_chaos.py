@@ -60,6 +60,8 @@ def chaos(request, tmp_path: Path) -> Iterator[Any]:
         return env, create_gateway(state["celery"]).test_client()
 
     def worker(*extra: str) -> subprocess.Popen:
+        if broker == "rabbitmq":  # a node name of its own: RabbitMQ's control queues are exclusive
+            extra = ("-n", f"w{len(started)}-{state['env']['QED_QUEUE']}@%h", *extra)
         proc = start_worker(state["env"], tmp_path / f"worker{len(started)}.log", *extra)
         started.append(proc)
         return proc
@@ -82,8 +84,10 @@ def chaos(request, tmp_path: Path) -> Iterator[Any]:
         stop(state["redis"])
     if broker == "rabbitmq" and "celery" in state:
         with state["celery"].connection_for_write() as conn:
-            conn.default_channel.queue_delete(state["env"]["QED_QUEUE"])
-            conn.default_channel.exchange_delete(state["env"]["QED_QUEUE"])
+            name = state["env"]["QED_QUEUE"]
+            conn.default_channel.queue_delete(name)
+            for exchange in (name, f"{name}.pidbox", f"{name}.reply.celery.pidbox", f"{name}.events"):
+                conn.default_channel.exchange_delete(exchange)
 
 
 BROKERS = pytest.mark.parametrize("chaos", ["redis", "rabbitmq"], indirect=True)
