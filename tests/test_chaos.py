@@ -2,6 +2,8 @@
 
 Each test has its own Redis, real workers (``celery -A celery_cgi worker``) and
 the gateway in-process, with short reconciler settings, and is bounded in time.
+Those that concern the broker run twice: on Redis and on RabbitMQ (a quorum queue
+of the run's own name; skipped, saying so, when no RabbitMQ answers).
 """
 from __future__ import annotations
 

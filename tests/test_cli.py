@@ -262,7 +262,7 @@ def test_qed_up_on_rabbitmq_starts_no_redis_and_runs_a_job(tmp_path: Path):
             assert time.monotonic() < deadline, record
             time.sleep(0.2)
         assert record["status"] == "SUCCESS", record
-        # EPA's QA/QC expected value for these inputs (ubertool rice_exp.csv, first case)
+        # EPA's QA/QC expected value for these inputs (ubertool rice_exp.csv, case 2)
         assert record["data"]["outputs"]["out_cw"]["0"] == pytest.approx(2015.5872, rel=1e-5)
     finally:
         proc.send_signal(signal.SIGTERM)
