@@ -319,3 +319,17 @@ def test_an_unresolvable_broker_host_answers_within_the_broker_timeout(tmp_path)
         assert status == "503" and float(seconds) < 4, done.stdout + done.stderr[-2000:]
     finally:
         silent.close()
+
+
+@BROKERS
+def test_the_queue_depth_is_read_from_either_broker(chaos, tmp_path):
+    """What autoscaling reads (/metrics' qed_queue_depth) and the reconciler's backlog test:
+    the jobs waiting in Redis' list or RabbitMQ's quorum queue."""
+    from flask_qed.reconciler import Reconciler
+    env, client = chaos()
+    for _ in range(3):  # no worker: they wait
+        assert client.post("/testing/sleepy", json={"inputs": {"seconds": 0}}).status_code == 202
+    queue = env.get("QED_QUEUE", "flask_qed")
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert f'qed_queue_depth{{queue="{queue}"}} 3.0' in scraped, [l for l in scraped.splitlines() if "queue" in l]
+    assert Reconciler(chaos.state["celery"]).queued_messages() == 3
