@@ -135,7 +135,8 @@ V = Variable
 _GW, _WK, _BOTH, _GUNICORN = "gateway", "worker", "gateway, worker", "gunicorn"
 VARIABLES: tuple[Variable, ...] = (
     V("QED_BROKER_URL", "URL", _broker_url, "Celery broker: `redis://…`, or `amqp://…` for RabbitMQ (a durable "
-      "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set", _BOTH + ", qed up", "broker_url",
+      "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set",
+      _BOTH + ", qed up", "broker_url",
       shown="`redis://$REDIS_HOSTNAME:$REDIS_PORT/0`"),
     V("QED_QUEUE", "text", "flask_qed", "the broker's job queue (with RabbitMQ a durable quorum queue behind "
       "a topic exchange of the same name); gateway and workers of one deployment name the same",

@@ -80,7 +80,8 @@ def test_rabbitmq_overlay_runs_a_durable_broker_from_the_secret() -> None:
     by_kind = {r["kind"]: r for r in overlay("rabbitmq")}
     pod = by_kind["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e for e in pod["env"]}
-    assert env["RABBITMQ_DEFAULT_PASS"]["valueFrom"]["secretKeyRef"] == {"name": "flask-qed", "key": "RABBITMQ_PASSWORD"}
+    assert env["RABBITMQ_DEFAULT_PASS"]["valueFrom"]["secretKeyRef"] == \
+        {"name": "flask-qed", "key": "RABBITMQ_PASSWORD"}
     assert {m["mountPath"] for m in pod["volumeMounts"]} == {"/var/lib/rabbitmq"}
     assert by_kind["Service"]["spec"]["ports"][0]["port"] == 5672
     secret = documents(K8S / "secret.example.yaml")[0]["stringData"]
@@ -122,7 +123,8 @@ def test_keda_scaled_object_has_the_shape_keda_documents() -> None:
     assert float(metadata["threshold"]) > 0 and metadata["serverAddress"].startswith(("http://", "https://"))
     assert _queue_depth_metric() in metadata["query"] and f'queue="{_default_queue()}"' in metadata["query"]
     hpa = overlay("autoscale")[0]  # the two forms hold the same rule
-    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"])
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == \
+        (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"])
     assert float(metadata["threshold"]) == float(hpa["spec"]["metrics"][0]["external"]["target"]["averageValue"])
 
 

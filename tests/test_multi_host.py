@@ -22,6 +22,7 @@ numbers seen are printed whatever pytest's capture (``-s`` or not).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -352,11 +353,12 @@ def test_jobs_spread_over_hosts_and_a_lost_host_costs_no_job(cluster: dict[str, 
               f"(lease {FAST['QED_JOB_LEASE']} s, sweep {FAST['QED_SWEEP_INTERVAL']} s, run {RUN_SECONDS:g} s) "
               f"by {lost_written_by}; all 12 of that round done {partitioned:.1f} s after the cut; "
               f"healed, {victim} ran jobs again; {dead} killed holding {len(killed_jobs)} jobs, finished elsewhere "
-              f"after {recovery_killed:.1f} s by {killed_written_by}; duplicates {len(duplicates)}, stuck {len(stuck)}, "
+              f"after {recovery_killed:.1f} s by {killed_written_by}; "
+              f"duplicates {len(duplicates)}, stuck {len(stuck)}, "
               f"results not written {len(unwritten)}; gateway and store asked {probe.asked} times, "
               f"{len(probe.failures)} failures, slowest answer {probe.slowest:.2f} s")
     capman = request.config.pluginmanager.getplugin("capturemanager")
-    with capman.global_and_fixture_disabled() if capman else _nothing():
+    with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
         print("\n" + report, flush=True)
     assert not duplicates, duplicates
     assert not stuck, {i: final.get(i) for i in stuck}
@@ -364,10 +366,3 @@ def test_jobs_spread_over_hosts_and_a_lost_host_costs_no_job(cluster: dict[str, 
     assert victim not in lost_written_by and dead not in killed_written_by
     assert not probe.failures, probe.failures[:10]
 
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
