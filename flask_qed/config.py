@@ -142,9 +142,13 @@ def _max_waiters(env: Mapping[str, str]) -> int:
 V = Variable
 _GW, _WK, _BOTH, _GUNICORN = "gateway", "worker", "gateway, worker", "gunicorn"
 VARIABLES: tuple[Variable, ...] = (
-    V("QED_BROKER_URL", "URL", _broker_url, "Celery broker (`redis://…`; `amqp://…` works too); "
-      "`qed up` starts an embedded Redis when it is not set", _BOTH + ", qed up", "broker_url",
+    V("QED_BROKER_URL", "URL", _broker_url, "Celery broker: `redis://…`, or `amqp://…` for RabbitMQ (a durable "
+      "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set",
+      _BOTH + ", qed up", "broker_url",
       shown="`redis://$REDIS_HOSTNAME:$REDIS_PORT/0`"),
+    V("QED_QUEUE", "text", "flask_qed", "the broker's job queue (with RabbitMQ a durable quorum queue behind "
+      "a topic exchange of the same name); gateway and workers of one deployment name the same",
+      _BOTH, "queue"),
     V("QED_STORE_URL", "URL", _store_url, "job store: `sqlite:///relative`, `sqlite:////absolute` or "
       "`mongodb://…/dbname`", _BOTH, "store_url",
       shown="`mongodb://$MONGO_SERVER:27017/flask_qed` if `MONGO_SERVER` is set, "
@@ -310,6 +314,7 @@ class Settings:
     publish: str
     cache: bool  # flask_qed.jobs.cache
     cache_scope: str
+    queue: str
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -347,6 +352,8 @@ def check_settings(s: "Settings") -> None:
         problems.append(f"QED_PUBLISH must be direct or send_task, got {s.publish!r}")
     if s.cache_scope not in ("owner", "all"):
         problems.append(f"QED_CACHE_SCOPE must be owner or all, got {s.cache_scope!r}")
+    if not s.queue or not all(c.isalnum() or c in "._-:" for c in s.queue):
+        problems.append(f"QED_QUEUE must be letters, digits and . _ - : only, got {s.queue!r}")
     if s.log_format not in ("text", "json"):
         problems.append(f"QED_LOG_FORMAT must be text or json, got {s.log_format!r}")
     if problems:

@@ -37,7 +37,7 @@ from prometheus_client import values as _values
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.mmap_dict import MmapedDict
 
-from . import config
+from . import config, rabbitmq
 from .jobs.states import TERMINAL
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def _seconds(iso: str) -> float:
 
 
 class QueueDepth:
-    """The broker's queue length, read when Prometheus scrapes (Redis brokers)."""
+    """The broker's queue length, read when Prometheus scrapes (Redis or RabbitMQ)."""
 
     def __init__(self, celery: Any, queue: str):
         self.celery, self.queue = celery, queue
@@ -223,9 +223,12 @@ class QueueDepth:
     def collect(self) -> Iterable[GaugeMetricFamily]:
         gauge = GaugeMetricFamily("qed_queue_depth", "Jobs waiting in the broker's queue", labels=["queue"])
         try:
-            with self.celery.connection_for_read() as conn:
-                client = conn.channel().client  # kombu's Redis transport
-                gauge.add_metric([self.queue], float(client.llen(self.queue)))
+            if rabbitmq.is_rabbitmq(str(self.celery.conf.broker_url or "")):
+                gauge.add_metric([self.queue], float(rabbitmq.queue_depth(self.celery, self.queue)))
+            else:
+                with self.celery.connection_for_read() as conn:
+                    client = conn.channel().client  # kombu's Redis transport
+                    gauge.add_metric([self.queue], float(client.llen(self.queue)))
         except Exception as exc:  # noqa: BLE001 - a scrape reports what it can
             logger.debug("queue depth not read: %s", exc)
         yield gauge

@@ -24,8 +24,8 @@ would be one more process that must be kept alive, and one that, if it died,
 would silently stop the reconciling), and there is a reconciler wherever there
 is something able to run the jobs. At most one sweeps at a time: the sweeper
 holds a lock in the broker's Redis (``SET NX PX``, renewed at each sweep, so it
-passes to another worker within a few sweeps of its holder's death). With a
-non-Redis broker every worker sweeps, which is safe, merely redundant.
+passes to another worker within a few sweeps of its holder's death). With
+RabbitMQ as the broker every worker sweeps, which is safe, merely redundant.
 """
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from celery import Celery
 
 from .jobs import follow
 from .jobs.states import ACTIVE
+from . import rabbitmq
 from .runtime import runtime_of
 from .stores import JobNotFound, StoreUnavailable
 
@@ -95,13 +96,13 @@ class Reconciler:
                 logger.debug("reconciler: lock not released: %s", exc)
 
     def queued_messages(self) -> int:
-        """Messages waiting in the broker's queue (Redis), or 0 when it cannot tell."""
-        client = self._lock_client()
-        if client is None:
-            return 0
+        """Messages waiting in the broker's queue (Redis or RabbitMQ), or 0 when it cannot tell."""
         queue = self.celery.conf.task_default_queue
         try:
-            return int(client.llen(queue))
+            if rabbitmq.is_rabbitmq(self.settings.broker_url):
+                return rabbitmq.queue_depth(self.celery, queue)
+            client = self._lock_client()
+            return int(client.llen(queue)) if client is not None else 0
         except Exception:  # noqa: BLE001 - unknown: behave as if the queue were empty
             return 0
 

@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from . import callbacks, jobs, metrics
+from . import callbacks, jobs, metrics, rabbitmq
 from .jobs import follow, notices, prov, steps
 from .model import InputError, Model
 from .plugins import App
@@ -108,10 +108,12 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_soft_time_limit=s.task_soft_time_limit, task_time_limit=s.task_time_limit,
         task_ignore_result=True, result_backend=None,
-        task_default_queue="flask_qed",
+        task_default_queue=s.queue,
         imports=[m for app in runtime.apps for m in app.task_modules],
         worker_hijack_root_logger=False,
     )
+    if rabbitmq.is_rabbitmq(s.broker_url):  # durable quorum queue, publisher confirms (flask_qed.rabbitmq)
+        celery.conf.update(rabbitmq.celery_settings(s.queue))
     bind(celery, runtime)
     for app in runtime.apps:
         for model in app.models:

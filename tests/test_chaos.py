@@ -2,6 +2,8 @@
 
 Each test has its own Redis, real workers (``celery -A celery_cgi worker``) and
 the gateway in-process, with short reconciler settings, and is bounded in time.
+Those that concern the broker run twice: on Redis and on RabbitMQ (a quorum queue
+of the run's own name; skipped, saying so, when no RabbitMQ answers).
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,34 +26,73 @@ from tests.conftest import make_env, start_worker, stop, wait_for
 FAST = {"QED_PENDING_GRACE": "2", "QED_SWEEP_INTERVAL": "1", "QED_JOB_LEASE": "2", "QED_CANCEL_GRACE": "2"}
 
 
-@pytest.fixture()
-def chaos(tmp_path: Path) -> Iterator[Any]:
-    """Factory: (env, gateway client) on a private Redis; workers started with ``worker()``."""
+RABBITMQ = os.environ.get("QED_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _rabbitmq_answers() -> bool:
+    import socket
+    from urllib.parse import urlparse
+    where = urlparse(RABBITMQ.replace("amqp://", "http://", 1))
+    try:
+        with socket.create_connection((where.hostname or "127.0.0.1", where.port or 5672), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["redis"])
+def chaos(request, tmp_path: Path) -> Iterator[Any]:
+    """Factory: (env, gateway client) on a private Redis, or on RabbitMQ with a queue of
+    this run's own (``indirect`` parameter ``rabbitmq``); workers started with ``worker()``."""
+    broker = request.param
+    if broker == "rabbitmq" and not _rabbitmq_answers():
+        pytest.skip(f"no RabbitMQ answers at {RABBITMQ} (set QED_TEST_RABBITMQ_URL)")
     started: list[subprocess.Popen] = []
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"broker": broker}
 
     def make(**settings: str) -> tuple[dict[str, str], Any]:
-        redis, url = start_redis(tmp_path / "redis")
+        redis, url = start_redis(tmp_path / "redis")  # with RabbitMQ too: the fail-fast test's own
         state["redis"], state["port"] = redis, int(url.rsplit(":", 1)[1].split("/")[0])
+        if broker == "rabbitmq":
+            url = RABBITMQ
+            settings = {"QED_QUEUE": f"qed-test-{uuid.uuid4().hex[:12]}", **settings}
         env = make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path, **{**FAST, **settings})
         state["env"] = env
-        return env, create_gateway(create_celery(Runtime.load(env))).test_client()
+        state["celery"] = create_celery(Runtime.load(env))
+        return env, create_gateway(state["celery"]).test_client()
 
     def worker(*extra: str) -> subprocess.Popen:
+        if broker == "rabbitmq":  # a node name of its own: RabbitMQ's control queues are exclusive
+            extra = ("-n", f"w{len(started)}-{state['env']['QED_QUEUE']}@%h", *extra)
         proc = start_worker(state["env"], tmp_path / f"worker{len(started)}.log", *extra)
         started.append(proc)
         return proc
 
-    def restart_redis() -> None:
+    def lose_queued() -> None:
+        """Every message waiting in the broker is lost: Redis killed and restarted without
+        persistence; RabbitMQ's queue purged (the shared server cannot be restarted)."""
+        if broker == "rabbitmq":
+            with state["celery"].connection_for_write() as conn:
+                conn.default_channel.queue_purge(state["env"]["QED_QUEUE"])
+            return
         stop(state["redis"], signal.SIGKILL)
         state["redis"], _ = start_redis(tmp_path / "redis", port=state["port"])
 
-    make.worker, make.restart_redis, make.state = worker, restart_redis, state  # type: ignore[attr-defined]
+    make.worker, make.lose_queued, make.state = worker, lose_queued, state  # type: ignore[attr-defined]
     yield make
     for proc in started:
         stop(proc)
     if "redis" in state:
         stop(state["redis"])
+    if broker == "rabbitmq" and "celery" in state:
+        with state["celery"].connection_for_write() as conn:
+            name = state["env"]["QED_QUEUE"]
+            conn.default_channel.queue_delete(name)
+            for exchange in (name, f"{name}.pidbox", f"{name}.reply.celery.pidbox", f"{name}.events"):
+                conn.default_channel.exchange_delete(exchange)
+
+
+BROKERS = pytest.mark.parametrize("chaos", ["redis", "rabbitmq"], indirect=True)
 
 
 def _marks(path: Path) -> list[str]:
@@ -64,6 +106,7 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@BROKERS
 def test_200_jobs_survive_the_broker_being_killed_and_restarted(chaos, tmp_path):
     env, client = chaos()
     chaos.worker()
@@ -75,7 +118,7 @@ def test_200_jobs_survive_the_broker_being_killed_and_restarted(chaos, tmp_path)
         assert body.status_code == 202, body.get_json()
         ids.append(body.get_json()["job_id"])
     _wait(lambda: sum(1 for n in range(200) if (marks / str(n)).exists()) >= 20, 60, "20 jobs started")
-    chaos.restart_redis()  # no persistence: every queued message is lost
+    chaos.lose_queued()  # every message waiting in the broker is lost
     lost = sum(1 for n in range(200) if not (marks / str(n)).exists())
     assert lost > 50  # the test means something: many jobs were still only in the broker
     deadline = time.monotonic() + 150
@@ -86,6 +129,7 @@ def test_200_jobs_survive_the_broker_being_killed_and_restarted(chaos, tmp_path)
     assert runs == [1] * 200  # every job ran, and ran exactly once
 
 
+@BROKERS
 def test_a_job_whose_worker_is_killed_finishes_within_two_minutes(chaos, tmp_path):
     env, client = chaos()
     first = chaos.worker()
@@ -113,6 +157,7 @@ def _worker_of(child: int) -> int:
     return int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
+@BROKERS
 @pytest.mark.parametrize("stubborn", [False, True])
 def test_cancelling_a_running_job_frees_its_slot(chaos, tmp_path, stubborn):
     env, client = chaos()
@@ -144,6 +189,7 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@BROKERS
 def test_jobs_queued_or_running_past_the_ttl_still_run(chaos, tmp_path):
     env, client = chaos(QED_RESULT_TTL="3")
     queued = client.post("/testing/sleepy", json={"inputs": {"seconds": 0}}).get_json()["job_id"]
@@ -273,3 +319,17 @@ def test_an_unresolvable_broker_host_answers_within_the_broker_timeout(tmp_path)
         assert status == "503" and float(seconds) < 4, done.stdout + done.stderr[-2000:]
     finally:
         silent.close()
+
+
+@BROKERS
+def test_the_queue_depth_is_read_from_either_broker(chaos, tmp_path):
+    """What autoscaling reads (/metrics' qed_queue_depth) and the reconciler's backlog test:
+    the jobs waiting in Redis' list or RabbitMQ's quorum queue."""
+    from flask_qed.reconciler import Reconciler
+    env, client = chaos()
+    for _ in range(3):  # no worker: they wait
+        assert client.post("/testing/sleepy", json={"inputs": {"seconds": 0}}).status_code == 202
+    queue = env.get("QED_QUEUE", "flask_qed")
+    scraped = client.get("/metrics").get_data(as_text=True)
+    assert f'qed_queue_depth{{queue="{queue}"}} 3.0' in scraped, [l for l in scraped.splitlines() if "queue" in l]
+    assert Reconciler(chaos.state["celery"]).queued_messages() == 3

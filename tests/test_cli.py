@@ -226,3 +226,49 @@ def test_qed_up_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path):
     assert len(killed) == 5 and _count(log, "restarting it in") == 4, text[-3000:]
     assert "worker exited 5 times within 60 s (last status -9); giving up" in text
     assert "qed up: stopped" in text
+
+
+def test_qed_up_on_rabbitmq_starts_no_redis_and_runs_a_job(tmp_path: Path):
+    """``QED_BROKER_URL=amqp://…``: ``qed up`` runs a worker and the gateway on RabbitMQ (a
+    quorum queue of this run's own name), and a PRAM job goes through it."""
+    import socket
+    import uuid
+
+    import requests
+    url = os.environ.get("QED_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError:
+        pytest.skip("no RabbitMQ answers on 127.0.0.1:5672 (set QED_TEST_RABBITMQ_URL)")
+    port, queue = free_port(), f"qed-test-{uuid.uuid4().hex[:12]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QED_")}
+    env.update(QED_INSTANCE_PATH=str(tmp_path / "instance"), QED_BROKER_URL=url, QED_QUEUE=queue)
+    log = open(tmp_path / "up.log", "w+")
+    proc = subprocess.Popen([*QED, "up", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while "flask_qed is up" not in (tmp_path / "up.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "up.log").read_text()
+            time.sleep(0.2)
+        assert "broker amqp://…@127.0.0.1:5672/" in (tmp_path / "up.log").read_text()
+        assert len(_children(proc.pid)) == 2  # worker and gunicorn: no Redis of its own
+        rice = {"mai": 4.5, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 909}
+        job = requests.post(f"http://127.0.0.1:{port}/pram/rice", json={"inputs": rice}, timeout=10)
+        assert job.status_code == 202, job.text
+        deadline = time.monotonic() + 60
+        while (record := requests.get(f"http://127.0.0.1:{port}/jobs/{job.json()['job_id']}", timeout=10).json()
+               )["status"] not in ("SUCCESS", "FAILURE"):
+            assert time.monotonic() < deadline, record
+            time.sleep(0.2)
+        assert record["status"] == "SUCCESS", record
+        # EPA's QA/QC expected value for these inputs (ubertool rice_exp.csv, case 2)
+        assert record["data"]["outputs"]["out_cw"]["0"] == pytest.approx(2015.5872, rel=1e-5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        from kombu import Connection
+        with Connection(url) as conn:
+            conn.default_channel.queue_delete(queue)
+            for exchange in (queue, f"{queue}.pidbox", f"{queue}.reply.celery.pidbox", f"{queue}.events"):
+                conn.default_channel.exchange_delete(exchange)

@@ -46,7 +46,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 SECRETS = {"REDIS_PASSWORD": "redis0test0secret", "MONGO_ROOT_PASSWORD": "mongo0test0secret",
            "FLOWER_BASIC_AUTH": "admin:flower0test0secret"}
 REQUIRED = ["REDIS_PASSWORD", "MONGO_ROOT_USERNAME", "MONGO_ROOT_PASSWORD", "FLOWER_BASIC_AUTH"]
-SERVICES = {"nginx", "web", "worker", "redis", "mongodb", "flower"}
+SERVICES = {"nginx", "web", "worker", "redis", "mongodb", "flower", "rabbitmq"}
+RABBITMQ_OVERRIDE = ROOT / "deploy" / "compose.rabbitmq.yml"
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -125,13 +126,14 @@ def compose_command() -> list[str] | None:
     return None
 
 
-def run_compose_config(env_file: Path) -> subprocess.CompletedProcess:
+def run_compose_config(env_file: Path, *files: Path, profile: str = "monitoring") -> subprocess.CompletedProcess:
     command = compose_command()
     need_tool(command, "docker-compose", "apt-get install docker-compose")
     # Only the env file counts: no variable of the calling shell, no .env of the checkout.
     clean = {k: os.environ[k] for k in ("PATH", "HOME", "DOCKER_CONFIG") if k in os.environ}
-    return subprocess.run([*command, "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE),
-                           "--env-file", str(env_file), "--profile", "monitoring", "config"],
+    chosen = [a for f in (COMPOSE_FILE, *files) for a in ("-f", str(f))]
+    return subprocess.run([*command, "--project-directory", str(ROOT), *chosen,
+                           "--env-file", str(env_file), "--profile", profile, "config"],
                           capture_output=True, text=True, env=clean, timeout=120)
 
 
@@ -157,7 +159,8 @@ def test_compose_file_is_valid_and_has_the_whole_stack(config: dict[str, Any]) -
     services = config["services"]
     assert set(services) == SERVICES
     assert services["flower"]["profiles"] == ["monitoring"]
-    assert all("profiles" not in services[name] for name in SERVICES - {"flower"})
+    assert services["rabbitmq"]["profiles"] == ["rabbitmq"]
+    assert all("profiles" not in services[name] for name in SERVICES - {"flower", "rabbitmq"})
     for name, service in services.items():
         test = service.get("healthcheck", {}).get("test")
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
@@ -234,6 +237,24 @@ def test_compose_web_and_worker_run_the_documented_commands(config: dict[str, An
     assert services["worker"]["stop_grace_period"] in ("10m", "10m0s")
 
 
+def test_compose_rabbitmq_profile_switches_the_broker(tmp_path: Path) -> None:
+    """With the override and the profile, web and worker use RabbitMQ (which keeps its
+    data on a volume, unpublished) and wait for it; without its password compose refuses."""
+    env_file = write_env_file(tmp_path / "test.env", {**filled_env(), "RABBITMQ_PASSWORD": "rabbit0test0secret"})
+    done = run_compose_config(env_file, RABBITMQ_OVERRIDE, profile="rabbitmq")
+    assert done.returncode == 0, done.stderr
+    services = yaml.safe_load(done.stdout)["services"]
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["QED_BROKER_URL"] == "amqp://qed:rabbit0test0secret@rabbitmq:5672/"
+        assert services[name]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    rabbit = services["rabbitmq"]
+    assert not rabbit.get("ports") and rabbit["environment"]["RABBITMQ_DEFAULT_PASS"] == "rabbit0test0secret"
+    assert any("rabbitmq-data" in str(v) and "/var/lib/rabbitmq" in str(v) for v in rabbit["volumes"])
+    refused = run_compose_config(write_env_file(tmp_path / "bare.env", filled_env()), RABBITMQ_OVERRIDE,
+                                 profile="rabbitmq")
+    assert refused.returncode != 0 and "set RABBITMQ_PASSWORD" in refused.stderr
+
+
 def test_pyyaml_reading_of_the_compose_file_agrees_with_compose(config: dict[str, Any]) -> None:
     """The integration test below reads the file with PyYAML: it must see what compose sees."""
     ours = compose_services(filled_env())
@@ -255,7 +276,7 @@ def test_compose_refuses_to_start_without_a_secret(secret: str, tmp_path: Path) 
 def test_env_example_names_every_variable_and_holds_no_secret() -> None:
     example = read_env_file(ENV_EXAMPLE)
     assert compose_variables() <= set(example), "variables of docker-compose.yml missing from .env.example"
-    for name in ("REDIS_PASSWORD", "MONGO_ROOT_PASSWORD", "FLOWER_BASIC_AUTH"):
+    for name in ("REDIS_PASSWORD", "MONGO_ROOT_PASSWORD", "FLOWER_BASIC_AUTH", "RABBITMQ_PASSWORD"):
         assert example[name] == "", f"{name}: .env.example must not carry a secret"
     with pytest.raises(ValueError, match="set REDIS_PASSWORD in .env"):
         compose_services(example)

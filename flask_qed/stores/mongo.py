@@ -174,17 +174,19 @@ class MongoStore(JobStore):
             return written
 
     def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
-        # One conditional update_one is atomic on its document: of two runs that
-        # race, one matches. (Not find_one_and_update: servers that only speak
-        # MongoDB's protocol store its $set datetimes as text.)
+        # Conditional update_ones, each atomic on its document: of two runs that race, one
+        # matches. Two plain filters (PENDING, then STARTED with a lapsed lease) rather than
+        # one with a top-level $or: servers that only speak MongoDB's protocol have been seen
+        # to drop the _id beside an $or and claim another job. (Not find_one_and_update
+        # either: such servers store its $set datetimes as text.)
         now = time.time()
+        change = {"$set": {**fields, "status": STARTED, "lease_until": now + lease,
+                           **_expires(self.expiry(STARTED))}, "$inc": {"attempts": 1}}
         with self._errors():
             db = self._db()
-            won = db.jobs.update_one(
-                {"_id": job_id, **_live(),
-                 "$or": [{"status": PENDING}, {"status": STARTED, "lease_until": {"$lt": now}}]},
-                {"$set": {**fields, "status": STARTED, "lease_until": now + lease,
-                          **_expires(self.expiry(STARTED))}, "$inc": {"attempts": 1}}).matched_count
+            won = db.jobs.update_one({"_id": job_id, **_live(), "status": PENDING}, change).matched_count \
+                or db.jobs.update_one({"_id": job_id, **_live(), "status": STARTED,
+                                       "lease_until": {"$lt": now}}, change).matched_count
             doc = self.get(job_id, data=False)  # raises JobNotFound for an unknown id
             return doc if won else None
 
