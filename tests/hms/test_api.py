@@ -127,6 +127,7 @@ VALID = {
                        "boundary_flow": 20.0},
 }
 VALID["changing_volume"] = VALID["kinematic_wave"]
+VALID["curve_number"] = {"precipitation": [0, 25.0, 80.0], "curve_number": 75, "area": 2.0, "timestep": 86400}
 
 
 @pytest.mark.parametrize("model", sorted(VALID))
