@@ -53,6 +53,11 @@ class LeslieInputs(RunInputs):
 
     @model_validator(mode="after")
     def _shapes(self) -> "LeslieInputs":
+        self.check_shapes()
+        self.check_growth()
+        return self
+
+    def check_shapes(self) -> None:
         s = self.stages
         if len(self.init_pop_size) != s:
             raise ValueError(f"init_pop_size has {len(self.init_pop_size)} values for {s} stages")
@@ -64,13 +69,19 @@ class LeslieInputs(RunInputs):
             raise ValueError("init_pop_size values must be between 0 and 1e12")
         if s * (self.time_steps + 1) > MAX_VALUES_PER_RUN:
             raise ValueError(f"stages x (time_steps + 1) must be at most {MAX_VALUES_PER_RUN}")
-        # the plain projection bounds every variant (they only lower matrix entries)
-        grid = project(np.asarray([self.l_m], dtype=float),
-                       np.asarray([self.init_pop_size], dtype=float), self.time_steps)
+
+    def step_modifier(self) -> Modifier | None:
+        """This run's adjustment of the matrix at each step (density dependence, a toxicant's
+        effect), as the model computes it; None: the bare matrix."""
+        return None
+
+    def check_growth(self) -> None:
+        """Refuse a run only when its own projection, with its effects, passes 1e12 in a stage."""
+        grid = project(np.asarray([self.l_m], dtype=float), np.asarray([self.init_pop_size], dtype=float),
+                       self.time_steps, self.step_modifier())
         if not np.all(grid <= MAX_POPULATION):
             raise ValueError("a stage would exceed 1e12 individuals within time_steps: "
                              "lower time_steps, l_m or init_pop_size")
-        return self
 
 
 def project(matrices: np.ndarray, n0: np.ndarray, n_steps: int,

@@ -28,8 +28,10 @@ DESCRIPTION = "Tier I spray-drift deposition and water/field concentrations down
 VERSION = "2.1.1"
 
 DATA_FILE = Path(__file__).parent / "data" / "agdrift_distance.csv"
-MAX_DISTANCE = 997.0           # ft: furthest downwind distance / area width a user may give
-MIN_AREA_WIDTH = 6.56          # ft
+MAX_DISTANCE = 997.0           # ft: furthest tabulated distance; area runs beyond it are invalid
+MIN_AREA_WIDTH = 6.56          # ft: narrowest area a distance (forward) run integrates over
+MAX_INPUT = 1e6                # ft: largest distance or width taken (ubertool takes any; the answer
+                               # past the curves is the same: an invalid scenario or "out of range")
 EXTENSION_STEP = 6.56          # ft between points of the extended curve tail
 FIT_POINTS = 16                # points at the end of a curve used to extend it
 DEFAULT_WIDTH, DEFAULT_LENGTH = 208.7, 515.8   # ft, EPA pond / wetland
@@ -70,18 +72,18 @@ class Inputs(RunInputs):
                                "user_defined_wetland"] | None = text("Water body (aquatic assessment)", None)
     terrestrial_field_type: Literal["epa_defined_terrestrial", "user_defined_terrestrial"] | None = \
         text("EPA point or user-defined field (terrestrial assessment)", None)
-    user_pond_width: float | None = number("ft", "Width of user pond", None, ge=MIN_AREA_WIDTH, le=MAX_DISTANCE)
+    user_pond_width: float | None = number("ft", "Width of user pond", None, gt=0, le=MAX_INPUT)
     user_pond_depth: float | None = number("ft", "Depth of user pond", None, gt=0)
-    user_wetland_width: float | None = number("ft", "Width of user wetland", None, ge=MIN_AREA_WIDTH,
-                                              le=MAX_DISTANCE)
+    user_wetland_width: float | None = number("ft", "Width of user wetland", None, gt=0,
+                                              le=MAX_INPUT)
     user_wetland_depth: float | None = number("ft", "Depth of user wetland", None, gt=0)
-    user_terrestrial_width: float | None = number("ft", "Width of user field", None, ge=MIN_AREA_WIDTH,
-                                                  le=MAX_DISTANCE)
+    user_terrestrial_width: float | None = number("ft", "Width of user field", None, gt=0,
+                                                  le=MAX_INPUT)
     calculation_input: Literal["distance_to_point_or_area_ft", "fraction_of_applied", "initial_deposition_gha",
                                "initial_deposition_lbac", "initial_deposition_mgcm2",
                                "initial_concentration_ngL"] = text("Which quantity the user supplies")
     downwind_distance: float | None = number("ft", "Distance from field edge to point/area", None,
-                                             ge=0, le=MAX_DISTANCE)
+                                             ge=0, le=MAX_INPUT)
     user_frac_applied: float | None = number("-", "Average deposition, fraction of applied", None, gt=0)
     user_avg_dep_gha: float | None = number("g/ha", "Average deposition", None, gt=0)
     user_avg_dep_lbac: float | None = number("lb/ac", "Average deposition", None, gt=0)
@@ -128,7 +130,8 @@ def _require(model: Inputs, fields: tuple[str, ...], why: str) -> None:
 
 
 OUTPUTS = {
-    "out_sim_scenario_chk": {"description": "Scenario check message", "units": "text"},
+    "out_sim_scenario_chk": {"description": "Scenario check message: 'Valid ...', or 'Invalid ... Due to "
+                                            "Distance Violation' for a distance run past the curves", "units": "text"},
     "out_sim_scenario_id": {"description": "Deposition curve used", "units": "text"},
     "out_distance_downwind": {"description": "Distance from field edge to the point/area", "units": "ft"},
     "out_avg_dep_foa": {"description": "Average deposition, fraction of applied", "units": "-"},
@@ -136,7 +139,8 @@ OUTPUTS = {
     "out_avg_dep_gha": {"description": "Average deposition", "units": "g/ha"},
     "out_avg_waterconc_ngl": {"description": "Average water concentration (aquatic)", "units": "ng/L"},
     "out_avg_field_dep_mgcm2": {"description": "Average field deposition (terrestrial)", "units": "mg/cm2"},
-    "out_range_chk": {"description": "Whether the deposition was found within the curve", "units": "text"},
+    "out_range_chk": {"description": "Whether the deposition was found (or the distance lies) within the "
+                                     "curve: 'in range' or 'out of range'", "units": "text"},
     "out_area_width": {"description": "Width of the pond/wetland/field along the wind "
                                       "(0 for the EPA terrestrial point)", "units": "ft"},
     "out_area_length": {"description": "Length of the pond/wetland/field across the wind (1 ha in all)",
@@ -252,7 +256,7 @@ def distance_for_point(x: np.ndarray, y: np.ndarray, target: np.ndarray) -> np.n
     prev = np.maximum(j - 1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = (y[prev] - target) / (y[prev] - y[j])
-    exact = x[prev] + fraction * (x[j] - x[prev])
+        exact = x[prev] + fraction * (x[j] - x[prev])
     dist = np.where(fraction <= 0.5, 0.5 * (x[j] + x[prev]), x[j])
     dist = np.where(exact > SMALL_DISTANCES[0], dist, SMALL_DISTANCES[0])
     dist = np.where((exact > SMALL_DISTANCES[0]) & (exact < SMALL_DISTANCES[1]), SMALL_DISTANCES[1], dist)
@@ -365,6 +369,18 @@ def _solve_curve(curve_id: str, rows: np.ndarray, by_distance: np.ndarray, point
         distance[sel] = distance_for_area_average(x, y, width[sel], foa[sel])
 
 
+def distance_violation(ids: np.ndarray, by_distance: np.ndarray, point: np.ndarray, distance: np.ndarray,
+                       width: np.ndarray) -> np.ndarray:
+    """Distance runs that ubertool names invalid: an area starting past 997 ft, or narrower than
+    6.56 ft or wider than 997 ft; a point past its (extended) curve, where ubertool fails."""
+    end = np.zeros(len(ids))
+    for curve_id in set(ids):
+        end[ids == curve_id] = curves()[curve_id][0][-1]
+    with np.errstate(invalid="ignore"):
+        area = (distance > MAX_DISTANCE) | (width > MAX_DISTANCE) | (width < MIN_AREA_WIDTH)
+        return by_distance & np.where(point, distance > end, area)
+
+
 def compute(columns: dict[str, np.ndarray]) -> dict[str, Any]:
     check, ids = scenario(columns)
     width, depth = area_dimensions(columns)
@@ -372,9 +388,12 @@ def compute(columns: dict[str, np.ndarray]) -> dict[str, Any]:
     by_distance = columns["calculation_input"] == "distance_to_point_or_area_ft"
     point = width == 0.0
     distance = np.where(by_distance, col(columns, "downwind_distance"), np.nan)
+    invalid = distance_violation(ids, by_distance, point, distance, width)
     foa = np.where(by_distance, np.nan, user_lbac(columns, depth) / rate)
     for curve_id in sorted(set(ids)):
-        _solve_curve(curve_id, ids == curve_id, by_distance, point, distance, width, foa)
+        _solve_curve(curve_id, (ids == curve_id) & ~invalid, by_distance, point, distance, width, foa)
+    check = np.where(invalid, np.char.add(np.char.replace(check.astype(str), "Valid", "Invalid"),
+                                          " Due to Distance Violation"), check).astype(object)
     lbac = foa * rate
     aquatic = columns["ecosystem_type"] == "aquatic_assessment"
     return {
@@ -384,6 +403,6 @@ def compute(columns: dict[str, np.ndarray]) -> dict[str, Any]:
         "out_avg_dep_gha": opp_round(lbac * GRAMS_PER_LB * ACRES_PER_HECTARE),
         "out_avg_waterconc_ngl": opp_round(np.where(aquatic, _lbac_to_ngl(lbac, depth), np.nan)),
         "out_avg_field_dep_mgcm2": opp_round(np.where(aquatic, np.nan, _lbac_to_mgcm2(lbac))),
-        "out_range_chk": np.where(np.isnan(distance), "out of range", "in range").astype(object),
+        "out_range_chk": np.where(np.isnan(distance) | invalid, "out of range", "in range").astype(object),
         **area_outputs(columns, width, depth),
     }

@@ -14,14 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._common import col, number
-from ._leslie import MAX_RUNS, POP_MATRIX, LeslieInputs, by_stage_count, cut, project
+from ._leslie import MAX_RUNS, POP_MATRIX, LeslieInputs, Modifier, by_stage_count, cut, project
 
 NAME = "leslie_logistic"
 TITLE = "Leslie matrix with logistic dose-response"
 DESCRIPTION = ("Stage-structured population projection with density-dependent fecundity and "
                "survival lowered by a first-order decaying toxicant through a logistic "
                "dose-response. At most 50 stages, 1000 time steps, 50,000 values per run, 100 "
-               "runs per job, and no stage above 1e12 (checked on the matrix without effects).")
+               "runs per job, and no stage above 1e12 in the projection itself.")
 VERSION = "1.0"
 MAX_ROWS = MAX_RUNS
 
@@ -35,6 +35,10 @@ class Inputs(LeslieInputs):
     logistic_b: float = number("-", "Intercept b of the logistic dose-response", ge=-1e3, le=1e3)
     logistic_gamma: float = number("1/individual", "Density dependence of fecundity gamma",
                                    ge=0, le=1e3)
+
+    def step_modifier(self) -> Modifier:
+        return effects(*(np.array([v], dtype=float) for v in (self.init_conc, self.half_life, self.logistic_a,
+                                                               self.logistic_b, self.logistic_gamma)))
 
 
 OUTPUTS = {
@@ -57,18 +61,23 @@ def mortality(conc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+def effects(c0: np.ndarray, half: np.ndarray, a: np.ndarray, b: np.ndarray, gamma: np.ndarray) -> Modifier:
+    """The step adjustment of runs with these parameters (arrays, one value a run)."""
+    def adjust(m: np.ndarray, step: int, total: np.ndarray) -> np.ndarray:
+        survive = 1.0 - mortality(c0 * 0.5 ** (step / half), a, b)
+        out = m * survive[:, None, None]
+        out[:, 0, :] = m[:, 0, :] * np.exp(-gamma * total)[:, None]
+        return out
+    return adjust
+
+
 def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     steps = col(columns, "time_steps").astype(int)
     c0, half = col(columns, "init_conc"), col(columns, "half_life")
     a, b, gamma = col(columns, "logistic_a"), col(columns, "logistic_b"), col(columns, "logistic_gamma")
 
     def run(idx: np.ndarray, matrices: np.ndarray, n0: np.ndarray) -> dict[str, list]:
-        def adjust(m: np.ndarray, step: int, total: np.ndarray) -> np.ndarray:
-            survive = 1.0 - mortality(c0[idx] * 0.5 ** (step / half[idx]), a[idx], b[idx])
-            out = m * survive[:, None, None]
-            out[:, 0, :] = m[:, 0, :] * np.exp(-gamma[idx] * total)[:, None]
-            return out
-
+        adjust = effects(c0[idx], half[idx], a[idx], b[idx], gamma[idx])
         grid = project(matrices, n0, int(steps[idx].max()), adjust)
         return {"out_pop_matrix": cut(grid, steps[idx])}
 

@@ -30,15 +30,15 @@ import numpy as np
 from pydantic import field_validator, model_validator
 
 from ._common import col, number, text
-from ._leslie import MAX_RUNS, POP_MATRIX, LeslieInputs, _parse, by_stage_count, cut, project
+from ._leslie import MAX_RUNS, POP_MATRIX, LeslieInputs, Modifier, _parse, by_stage_count, cut, project
 
 NAME = "leslie_probit"
 TITLE = "Leslie matrix with probit dose-response (birds)"
 DESCRIPTION = ("Stage-structured bird population projection with density-dependent fecundity and "
                "survival lowered by a probit dose-response to the daily dietary dose from "
                "pesticide residues on grass. At most 50 stages, 1000 time steps (days), 50,000 "
-               "values per run, 100 runs per job, and no stage above 1e12 (checked on the matrix "
-               "without effects); applications fall within the simulated days.")
+               "values per run, 100 runs per job, and no stage above 1e12 in the projection itself; "
+               "applications fall within the simulated days.")
 VERSION = "1.0"
 MAX_ROWS = MAX_RUNS
 
@@ -79,7 +79,23 @@ class Inputs(LeslieInputs):
         return value
 
     @model_validator(mode="after")
-    def _schedule(self) -> "Inputs":
+    def _shapes(self) -> "Inputs":  # replaces the base check: the projection needs the schedule
+        self.check_shapes()
+        self.check_schedule()
+        self.check_growth()
+        return self
+
+    def step_modifier(self) -> Modifier:
+        columns = {}
+        for name in ("time_steps", "grass_type", "plant_surface_conc", "percent_active_ingredient",
+                     "foliar_half_life", "application_rates", "application_days", "bw_ass", "ld50_test",
+                     "bw_tested", "mineau_scaling_factor", "b"):
+            columns[name] = np.empty(1, dtype=object)
+            columns[name][0] = getattr(self, name)
+        surv = exposure(columns)[3]
+        return effects(surv, np.array([self.probit_gamma], dtype=float))
+
+    def check_schedule(self) -> None:
         n = self.number_applications
         if len(self.application_rates) != n or len(self.application_days) != n:
             raise ValueError(f"application_rates and application_days must each have "
@@ -92,7 +108,6 @@ class Inputs(LeslieInputs):
         if days[-1] >= self.time_steps:
             raise ValueError(f"application day {days[-1]} falls after the last simulated day "
                              f"({self.time_steps - 1})")
-        return self
 
 
 OUTPUTS = {
@@ -127,7 +142,8 @@ def survival_fraction(dose: np.ndarray, ld50: np.ndarray, slope: np.ndarray) -> 
     return 1.0 - 0.5 * (1.0 + _erf(z / math.sqrt(2.0)).astype(np.float64))
 
 
-def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
+def exposure(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """(residue, dose, LD50 of the assessed bird, fraction surviving): (runs x days) grids but the LD50."""
     steps = col(columns, "time_steps").astype(int)
     runs = len(steps)
     days = np.arange(int(steps.max()))
@@ -149,15 +165,25 @@ def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
     at_bird = col(columns, "ld50_test") * (bw / col(columns, "bw_tested")) ** \
         (col(columns, "mineau_scaling_factor") - 1.0)
     surv = survival_fraction(dose, at_bird[:, None], col(columns, "b")[:, None])
+    return conc, dose, at_bird, surv
+
+
+def effects(surv: np.ndarray, gamma: np.ndarray) -> Modifier:
+    """The step adjustment of runs with these daily survivals (runs x days) and gammas (runs)."""
+    def adjust(m: np.ndarray, step: int, total: np.ndarray) -> np.ndarray:
+        out = m * surv[:, step - 1][:, None, None]
+        out[:, 0, :] = m[:, 0, :] * np.exp(-gamma * total)[:, None]
+        return out
+    return adjust
+
+
+def compute(columns: dict[str, np.ndarray]) -> dict[str, list]:
+    steps = col(columns, "time_steps").astype(int)
+    conc, dose, at_bird, surv = exposure(columns)
     gamma = col(columns, "probit_gamma")
 
     def run(idx: np.ndarray, matrices: np.ndarray, n0: np.ndarray) -> dict[str, list]:
-        def adjust(m: np.ndarray, step: int, total: np.ndarray) -> np.ndarray:
-            out = m * surv[idx, step - 1][:, None, None]
-            out[:, 0, :] = m[:, 0, :] * np.exp(-gamma[idx] * total)[:, None]
-            return out
-
-        grid = project(matrices, n0, int(steps[idx].max()), adjust)
+        grid = project(matrices, n0, int(steps[idx].max()), effects(surv[idx], gamma[idx]))
         return {"out_pop_matrix": cut(grid, steps[idx])}
 
     out = by_stage_count(columns, run)

@@ -127,6 +127,9 @@ VALID = {
                        "boundary_flow": 20.0},
 }
 VALID["changing_volume"] = VALID["kinematic_wave"]
+VALID["curve_number"] = {"precipitation": [0, 25.0, 80.0], "curve_number": 75, "area": 2.0, "timestep": 86400}
+VALID["evapotranspiration"] = {"algorithm": "priestley_taylor", "latitude": 38.5, "start_date": "2020-06-01",
+                               "tmin": [12.0, 14.5], "tmax": [26.0, 29.5], "rs": [22.0, 25.5]}
 
 
 @pytest.mark.parametrize("model", sorted(VALID))

@@ -50,8 +50,8 @@ def test_scenario_must_be_complete(change: dict, fragment: str) -> None:
 
 
 @pytest.mark.parametrize("field,value", [
-    ("downwind_distance", 998), ("downwind_distance", -1), ("application_rate", 0),
-    ("drop_size_aerial", "huge"), ("calculation_input", "distance"), ("user_pond_width", 5),
+    ("downwind_distance", 2e6), ("downwind_distance", -1), ("application_rate", 0),
+    ("drop_size_aerial", "huge"), ("calculation_input", "distance"), ("user_pond_width", 0),
 ])
 def test_bad_values_name_the_field(field: str, value: object) -> None:
     assert _errors({**POND, field: value})[0]["field"] == field
@@ -124,6 +124,49 @@ def test_deposition_never_reached_is_out_of_range() -> None:
     assert out["out_range_chk"]["0"] == "out of range" and out["out_distance_downwind"]["0"] is None
     near = _run({**POND, "calculation_input": "fraction_of_applied", "user_frac_applied": 0.9})
     assert near["out_distance_downwind"]["0"] == 0.0
+
+
+USER_POND = {**POND, "aquatic_body_type": "user_defined_pond", "user_pond_depth": 6.56}
+
+
+@pytest.mark.parametrize("change", [{"downwind_distance": 998}, {"user_pond_width": 1200},
+                                    {"user_pond_width": 5}])
+def test_distance_runs_past_the_curves_are_invalid_scenarios_as_in_ubertool(change: dict) -> None:
+    """ubertool's agdrift_exe: a distance run whose area starts past 997 ft or is narrower than
+    6.56 ft or wider than 997 ft is named 'Invalid ... Due to Distance Violation', no deposition."""
+    out = _run({**USER_POND, "user_pond_width": 300, **change})
+    assert out["out_sim_scenario_chk"]["0"] == "Invalid Tier I Aquatic Aerial Scenario Due to Distance Violation"
+    assert out["out_range_chk"]["0"] == "out of range"
+    assert out["out_avg_dep_foa"]["0"] is None and out["out_avg_waterconc_ngl"]["0"] is None
+    assert out["out_distance_downwind"]["0"] == change.get("downwind_distance", 100)
+    assert out["out_area_width"]["0"] == change.get("user_pond_width", 300)
+    valid = _run({**USER_POND, "user_pond_width": 997, "downwind_distance": 997})
+    assert valid["out_sim_scenario_chk"]["0"] == "Valid Tier I Aquatic Aerial Scenario"
+    assert valid["out_range_chk"]["0"] == "in range" and valid["out_avg_dep_foa"]["0"] > 0
+
+
+def test_wide_areas_are_found_or_out_of_range_as_in_ubertool() -> None:
+    """Inverse runs take any width (ubertool's locate_integrated_avg): the running average over a
+    1,200 ft pond is found on the extended curve; over a pond wider than the curve it is out of range."""
+    wide = {**USER_POND, "user_pond_width": 1200, "calculation_input": "fraction_of_applied"}
+    x, y = agdrift.curves()["aerial_f2m"]
+    target = float(agdrift.area_average(x, y, np.array([50.0]), np.array([1200.0]))[0])
+    out = _run({**wide, "user_frac_applied": target})
+    assert out["out_sim_scenario_chk"]["0"] == "Valid Tier I Aquatic Aerial Scenario"
+    assert out["out_range_chk"]["0"] == "in range"
+    assert abs(out["out_distance_downwind"]["0"] - 50) <= 2 * agdrift.EXTENSION_STEP
+    too_wide = _run({**wide, "user_pond_width": 5000, "user_frac_applied": target})
+    assert too_wide["out_range_chk"]["0"] == "out of range" and too_wide["out_distance_downwind"]["0"] is None
+
+
+def test_a_point_past_its_extended_curve_is_invalid() -> None:
+    x, y = agdrift.curves()["ground_low_vf"]
+    inside = _run({**POINT, "downwind_distance": 1500})
+    assert inside["out_avg_dep_foa"]["0"] == pytest.approx(float(agdrift.opp_round(np.interp(1500, x, y))))
+    assert inside["out_sim_scenario_chk"]["0"] == "Valid Tier I Terrestrial Ground Scenario"
+    past = _run({**POINT, "downwind_distance": x[-1] + 10})
+    assert past["out_sim_scenario_chk"]["0"].startswith("Invalid Tier I Terrestrial Ground Scenario")
+    assert past["out_range_chk"]["0"] == "out of range" and past["out_avg_dep_foa"]["0"] is None
 
 
 def test_opp_rounding() -> None:
