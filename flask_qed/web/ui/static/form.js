@@ -45,6 +45,19 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // -- units that follow another input (e.g. the rate's units follow the application type) --
+  for (const span of form.querySelectorAll("[data-units-by]")) {
+    const rule = JSON.parse(span.dataset.unitsBy);
+    const source = form.querySelector(`[name="${CSS.escape(rule.field)}"]`);
+    if (!source) continue;
+    const follow = () => {
+      const units = rule.units[source.value];
+      if (units) span.textContent = `(${units})`;
+    };
+    source.addEventListener("change", follow);
+    follow();
+  }
+
   // -- checks from the schema --------------------------------------------------------
   function isNumber(text) { return text !== "" && isFinite(Number(text)); }
   function check(control) {
