@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from ..science import dietary as d
 from ._common import BirdToxicityInputs, col, number, text
@@ -39,11 +39,11 @@ LD50_FT2 = {"rg": "Row/Band/In-furrow-Granular", "rl": "Row/Band/In-furrow-Liqui
 MG_PER_LB, G_PER_OZ, FT2_PER_ACRE, IN_PER_FT = 453590.0, 28349.0, 43560.0, 12.0
 # ubertool's names of the Kenaga food items in out_c_0_* and out_c_mean_*
 RESIDUE_NAMES = {"sg": "sg", "tg": "tg", "bp": "blp", "fp": "fp", "ar": "arthro"}
+# the form's sections in this order (each input declares its own)
+SECTIONS: dict[str, list[str]] = {"Chemical": [], "Application": [], "Birds": [], "Mammals": []}
 
 
 class Inputs(BirdToxicityInputs):
-    model_config = ConfigDict(json_schema_extra={"sections": ["Chemical", "Application", "Birds", "Mammals"]})
-
     use: str | None = text("Crop or use site (descriptive only)", None, section="Application")
     formu_name: str | None = text("Formulation name (descriptive only)", None, section="Application")
     percent_act_ing: float = number("%", "Active ingredient in the product", ge=0, le=100, section="Chemical")

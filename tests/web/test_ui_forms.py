@@ -83,3 +83,16 @@ def test_rate_units_follow_the_application_type_and_run_stays_in_view(tab, stack
     label = page.locator('label[for="in-ld50_bird"]').inner_text()
     assert label.index("Avian acute oral LD50") < label.index("ld50_bird")
     tab.shot("sections")
+
+
+def test_every_pram_and_hms_model_declares_the_sections_of_its_form(gateway):
+    from flask_qed.web.ui import form_fields, form_sections
+    for app in gateway.extensions["qed"].apps:
+        if app.name not in ("pram", "hms"):
+            continue
+        for model in app.models:
+            assert model.sections, f"{app.name}/{model.name} declares no SECTIONS"
+            sections = form_sections(model, form_fields(model))
+            titles = [title for title, _ in sections]
+            assert "Inputs" not in titles, (model.name, [f["name"] for t, g in sections if t == "Inputs" for f in g])
+            assert titles[:len(model.sections)] == [t for t in model.sections if t in titles], model.name

@@ -174,7 +174,7 @@ def form_fields(model: Model) -> list[dict[str, Any]]:
         field = {
             "name": name, "kind": kind, "required": name in required and not nullable,
             "units": prop.get("units") or "", "description": prop.get("description") or "",
-            "unit_symbol": unit_display(prop.get("units")), "section": prop.get("section") or "Inputs",
+            "unit_symbol": unit_display(prop.get("units")), "section": prop.get("section") or "Inputs", "declared_section": bool(prop.get("section")),
             "units_by": _units_by(prop.get("units_by")),
             "type": base.get("type") or ("object" if kind == "json" else "string"),
             "list": array is not None, "scalar_ok": scalar is not None,
@@ -208,13 +208,16 @@ def _label_of(description: str) -> str:
 
 
 def form_sections(model: Model, fields: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The fields grouped in the model's sections: its declared order first (``sections``
-    in its JSON Schema), then the others as they first appear."""
-    order = list(model.inputs.model_json_schema().get("sections", []))
+    """The fields grouped in the model's sections (``SECTIONS``), in their declared order,
+    then any others as they first appear; an input's own ``section`` wins."""
+    declared = {name: title for title, names in model.sections.items() for name in names}
+    section = {f["name"]: f["section"] if f["declared_section"] else declared.get(f["name"], "Inputs")
+               for f in fields}
+    order = list(model.sections)
     for f in fields:
-        if f["section"] not in order:
-            order.append(f["section"])
-    groups = [(title, [f for f in fields if f["section"] == title]) for title in order]
+        if section[f["name"]] not in order:
+            order.append(section[f["name"]])
+    groups = [(title, [f for f in fields if section[f["name"]] == title]) for title in order]
     return [(title, group) for title, group in groups if group]
 
 
