@@ -24,10 +24,10 @@ class RunInputs(BaseModel):
                                  json_schema_extra={"section": "Chemical", "label": "PC code"})
     version: str | None = Field(None, description="Client's model version label (descriptive only)",
                                   json_schema_extra={"section": "About the run"})
-    # EPA's web client sends its form token; accepted, not used, and left out of the
-    # JSON Schema (no form, template or API description shows it).
+    # EPA's web client sends its form token; accepted, not used, left out of the
+    # JSON Schema (no form, template or API description shows it) and of the results.
     csrfmiddlewaretoken: SkipJsonSchema[str | None] = Field(
-        None, description="Form token EPA's web client sends (not used)")
+        None, description="Form token EPA's web client sends (not used)", exclude=True)
 
 
 def _extra(section: str | None, label: str | None, **more: Any) -> dict[str, Any]:

@@ -258,7 +258,7 @@ document.addEventListener("DOMContentLoaded", () => {
   function showBatchErrors(errors) {
     const list = batchErrors.querySelector("ul");
     list.replaceChildren(...errors.slice(0, 50).map((e) => QED.el("li", {
-      text: (e.run !== null && e.run !== undefined && e.run !== "" ? `Row ${Number(e.run) + 1}: ` : "")
+      text: (e.run !== null && e.run !== undefined && e.run !== "" ? `Run ${QED.runNumber(e.run)}: ` : "")
         + (e.field && e.field !== "inputs" ? `${e.field}: ` : "") + e.message,
     })));
     if (errors.length > 50) list.append(QED.el("li", { text: `… and ${errors.length - 50} more.` }));
