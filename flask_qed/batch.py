@@ -48,7 +48,18 @@ def run_rows(compute: Compute, validated: dict[str, Any], chunk_rows: int,
                 data[section].setdefault(name, {}).update(values)
         if progress is not None:
             progress(min(1.0, (start + chunk_rows) / len(rows)))
+    data["inputs"] = {name: col for name, col in data["inputs"].items()
+                      if any(v is not None and v != "" for v in col.values())}
     return data
+
+
+def _has_value(col: Any) -> bool:
+    """Whether an input column holds a value in any run (an input no run gave, such as
+    an unused descriptive field, is left out of the results)."""
+    dtype = getattr(col, "dtype", None)
+    if dtype is not None and dtype != object:
+        return len(col) > 0
+    return any(v is not None and v != "" for v in col)
 
 
 class ChunkedInputs:
@@ -123,6 +134,7 @@ class _ResultWriter:
     def __init__(self, compute: Compute, total: int, one_chunk: bool, progress: Progress | None) -> None:
         self.compute, self.total, self.one_chunk, self.progress = compute, total, one_chunk, progress
         self.fields: dict[str, dict[str, Any]] = {"inputs": {}, "outputs": {}}
+        self.given: set[str] = set()  # inputs with a value in some run
         self.done = 0
 
     def add(self, keys: list[str], rows: list[dict[str, Any]]) -> None:
@@ -135,6 +147,8 @@ class _ResultWriter:
         for section, cols in (("inputs", columns), ("outputs", outputs)):
             writers = self.fields[section]
             for name, col in cols.items():  # one field at a time: few Python objects at once
+                if section == "inputs" and name not in self.given and _has_value(col):
+                    self.given.add(name)
                 if numeric_column(col, len(keys)):
                     names = names or [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
                     text = members_text(col, names)
@@ -160,7 +174,8 @@ class _ResultWriter:
         for s, section in enumerate(("inputs", "outputs")):
             glue.append((b"," if s else b"") + dumps(section) + b":{")
             writers = self.fields[section]
-            for i, name in enumerate(list(writers)):
+            kept = [n for n in writers if section == "outputs" or n in self.given]
+            for i, name in enumerate(kept):
                 glue.append((b"," if i else b"") + dumps(name) + b":{")
                 writer = writers.pop(name)
                 if self.one_chunk:

@@ -15,7 +15,9 @@ science layer never imports the framework::
 
 Optional: ``EXAMPLE`` (one run's inputs that run: the web form's prefill) and
 ``EXAMPLE_SOURCE`` (where it comes from, shown beside it: "EPA's QA/QC case"),
-``ALIASES`` (extra paths under the app prefix), ``MAX_ROWS``,
+``SECTIONS`` (the form's sections in order, each with the inputs it holds:
+``{"Chemical": ["koc", ...], ...}``; an input declared with its own ``section``
+keeps it), ``ALIASES`` (extra paths under the app prefix), ``MAX_ROWS``,
 ``read_upload(data: bytes, filename: str) -> dict`` (turn an uploaded file
 into the value of the ``UPLOAD_FIELD`` input), and the cost model:
 
@@ -81,6 +83,7 @@ class Model:
     read_upload: Callable[[bytes, str], Any] | None = None
     example: Mapping[str, Any] | None = None  # inputs that run: the web form's prefill
     example_source: str | None = None  # where the example comes from, said beside it on the form
+    sections: Mapping[str, Sequence[str]] = field(default_factory=dict)  # the form's sections, in order
     # Cost model: the gateway refuses (422, naming the limit) a run whose estimate
     # is over max_cost; a run past time_limit seconds fails with TimeLimitExceeded.
     time_limit: int | None = None
@@ -109,6 +112,7 @@ class Model:
             batch=get("BATCH", True), aliases=tuple(get("ALIASES", ())),
             max_rows=get("MAX_ROWS", 100_000), upload_field=get("UPLOAD_FIELD"),
             read_upload=get("read_upload"), example=get("EXAMPLE"), example_source=get("EXAMPLE_SOURCE"),
+            sections=get("SECTIONS", {}),
             time_limit=get("TIME_LIMIT", DEFAULT_TIME_LIMIT), max_cost=get("MAX_COST"),
             estimate_cost=get("estimate_cost"), cost_units=get("COST_UNITS", "units"),
         )

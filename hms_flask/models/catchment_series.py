@@ -26,6 +26,11 @@ DESCRIPTION = ("The area-weighted time series of a variable of an uploaded NetCD
                "weighted by the catchment's area in each cell (percent_area's intersection, equal-area "
                "projection).")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Catchment": ["geometry"],
+    "Data": ["variable", "grid_file"],
+}
 BATCH = False
 UPLOAD_FIELD = "grid_file"
 TIME_LIMIT = 300                 # s

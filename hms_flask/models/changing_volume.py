@@ -23,6 +23,12 @@ TITLE = "Changing-volume flow routing"
 DESCRIPTION = ("Routes a boundary inflow through N river segments treated as nonlinear reservoirs "
                "(volume from the cross-section, outflow from Manning's equation), implicit in time.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Period": ["startDate", "endDate", "timestep"],
+    "Flow": ["boundary_flow", "initial_flow"],
+    "Reach": ["segments", "length", "width", "slope", "mannings_n", "side_slope"],
+}
 BATCH = False
 ALIASES = ("hydrodynamic/changing_volume",)
 MAX_VALUES = 1_000_000   # most (output times × segments × subreaches) per request

@@ -27,6 +27,12 @@ TITLE = "Constant-volume flow routing"
 DESCRIPTION = ("Flow routing in which every segment keeps a constant volume: each of N segments "
                "carries the boundary flow at every time step.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Period": ["startDate", "endDate", "timestep"],
+    "Flow": ["boundary_flow"],
+    "Reach": ["segments"],
+}
 BATCH = False
 ALIASES = ()
 MAX_VALUES = 1_000_000   # most (time steps × segments) per request

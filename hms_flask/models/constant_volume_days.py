@@ -16,6 +16,12 @@ NAME = "constant_volume_days"
 TITLE = "Constant-volume flow routing (time step in days, original interface)"
 DESCRIPTION = cv.DESCRIPTION + " The time step is in days, as in the original HMS service."
 VERSION = cv.VERSION
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Period": ["startDate", "endDate", "timestep"],
+    "Flow": ["boundary_flow"],
+    "Reach": ["segments"],
+}
 BATCH = False
 ALIASES = ("hydrodynamic/constant_volume",)
 MAX_COST, COST_UNITS, TIME_LIMIT = cv.MAX_COST, cv.COST_UNITS, cv.TIME_LIMIT

@@ -22,6 +22,12 @@ TITLE = "Kinematic-wave flow routing"
 DESCRIPTION = ("Routes a boundary inflow through N river segments with the kinematic-wave "
                "approximation (Manning, wide rectangular channel), implicit nonlinear scheme.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Period": ["startDate", "endDate", "timestep"],
+    "Flow": ["boundary_flow", "initial_flow"],
+    "Reach": ["segments", "length", "width", "slope", "mannings_n", "subreaches"],
+}
 BATCH = False
 ALIASES = ("hydrodynamic/kinematic_wave",)
 __all__ = ["MAX_VALUES", "MAX_COST", "COST_UNITS", "TIME_LIMIT", "Inputs", "compute", "estimate_cost",

@@ -43,6 +43,11 @@ DESCRIPTION = ("For each catchment, every NLDAS, GLDAS or PRISM grid cell it int
                "cell area, the catchment area inside the cell and both percentages "
                "(areas on an equal-area projection, km2).")
 VERSION = "2.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Catchment": ["geometry"],
+    "Grid": ["grid"],
+}
 BATCH = False
 ALIASES = ("gis/percentage",)
 UPLOAD_FIELD = "geometry"

@@ -26,6 +26,16 @@ NAME = "agdrift"
 TITLE = "AgDRIFT (Tier I)"
 DESCRIPTION = "Tier I spray-drift deposition and water/field concentrations downwind of an application."
 VERSION = "2.1.1"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Application": ["application_rate", "application_method", "drop_size_aerial", "drop_size_ground",
+        "boom_height", "airblast_type"],
+    "Receiving area": ["ecosystem_type", "aquatic_body_type", "terrestrial_field_type", "user_pond_width",
+        "user_pond_depth", "user_wetland_width", "user_wetland_depth", "user_terrestrial_width",
+        "epa_pond_width", "epa_pond_depth", "epa_wetland_width", "epa_wetland_depth"],
+    "Calculation": ["calculation_input", "downwind_distance", "user_frac_applied", "user_avg_dep_gha",
+        "user_avg_dep_lbac", "user_avg_conc_ngl", "user_avg_dep_mgcm2"],
+}
 
 DATA_FILE = Path(__file__).parent / "data" / "agdrift_distance.csv"
 MAX_DISTANCE = 997.0           # ft: furthest tabulated distance; area runs beyond it are invalid

@@ -21,6 +21,19 @@ NAME = "beerex"
 TITLE = "BeeREX"
 DESCRIPTION = "Honey bee exposure (dose per bee) and acute/chronic risk quotients for pesticides."
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Application": ["application_rate", "application_method", "crop_type", "empirical_residue",
+        "empirical_pollen", "empirical_nectar", "empirical_jelly"],
+    "Chemical": ["log_kow", "koc", "mass_tree_vegetation"],
+    "Toxicity": ["adult_contact_ld50", "adult_oral_ld50", "adult_oral_noael", "larval_ld50", "larval_noael"],
+    "Bee food consumption": ["lw1_jelly", "lw2_jelly", "lw3_jelly", "lq1_jelly", "lq2_jelly", "lq3_jelly", "lq4_jelly",
+        "aq_jelly", "lw4_nectar", "lw4_pollen", "lw5_nectar", "lw5_pollen", "ld6_nectar",
+        "ld6_pollen", "aw_cell_nectar", "aw_cell_pollen", "aw_brood_nectar", "aw_brood_pollen",
+        "aw_comb_nectar", "aw_comb_pollen", "aw_fpollen_nectar", "aw_fpollen_pollen",
+        "aw_fnectar_nectar", "aw_fnectar_pollen", "aw_winter_nectar", "aw_winter_pollen",
+        "ad_nectar", "ad_pollen"],
+}
 
 METHODS = ("foliar spray", "soil application", "seed treatment", "tree trunk")
 

@@ -16,6 +16,12 @@ NAME = "earthworm"
 TITLE = "Earthworm"
 DESCRIPTION = "Concentration of a pesticide in earthworms living in treated soil."
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["k_ow"],
+    "Earthworm": ["l_f_e"],
+    "Soil": ["c_s", "k_d", "p_s"],
+}
 
 
 class Inputs(RunInputs):

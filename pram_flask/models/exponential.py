@@ -18,6 +18,12 @@ DESCRIPTION = ("Population size over time under exponential growth, N(t) = N0 ex
                "At most 1000 time steps, and the population may not exceed 1e12 "
                "individuals within the simulated time.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size"],
+    "Rates": ["growth_rate"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = MAX_RUNS
 
 

@@ -24,6 +24,12 @@ DESCRIPTION = ("Stochastic birth-death population dynamics: several realisations
                "run, 50 runs per job, and an expected size of at most 1e12; give a seed to "
                "reproduce a run.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size"],
+    "Rates": ["growth_rate", "death_rate"],
+    "Simulation": ["time_steps", "iteration", "seed"],
+}
 MAX_ROWS = MAX_STOCHASTIC_RUNS
 
 

@@ -17,6 +17,12 @@ TITLE = "Fox surplus production"
 DESCRIPTION = ("Population size over time under Fox's surplus-production model (Gompertz growth "
                "to a carrying capacity, minus a harvest q E N). At most 1000 time steps.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "carrying_capacity"],
+    "Rates": ["growth_rate", "catchability", "effort"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = MAX_RUNS
 
 

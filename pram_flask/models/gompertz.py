@@ -15,6 +15,12 @@ TITLE = "Gompertz growth"
 DESCRIPTION = ("Population size over time under Gompertz growth towards a carrying capacity, "
                "N(t) = K exp(-ln(K/N0) exp(-r t)). At most 1000 time steps.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "K"],
+    "Rates": ["growth_rate"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = MAX_RUNS
 
 

@@ -19,6 +19,10 @@ TITLE = "IEC"
 DESCRIPTION = ("Individual Effect Chance: probability of an effect on an individual at an "
                "exposure expressed as a fraction of the LC50/LD50, from the dose-response slope.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Dose-response": ["lc50", "threshold", "dose_response"],
+}
 
 
 class Inputs(RunInputs):

@@ -23,6 +23,41 @@ TITLE = "KABAM"
 DESCRIPTION = ("Pesticide bioaccumulation in an aquatic food web and risk to "
                "mammals and birds eating aquatic prey.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["log_kow", "k_oc", "pore_water_eec", "water_column_eec"],
+    "Water body": ["conc_poc", "conc_doc", "conc_do", "water_temp", "conc_ss", "sediment_oc", "sediment_lipid",
+        "sediment_nlom", "sediment_water"],
+    "Birds": ["mineau_scaling_factor", "species_of_the_tested_bird", "bw_quail", "bw_duck",
+        "bw_other_bird", "avian_ld50", "avian_lc50", "avian_noaec"],
+    "Mammals": ["species_of_the_tested_mammal", "bw_rat", "bw_other_mammal", "mammalian_ld50",
+        "mammalian_lc50", "mammalian_chronic_endpoint", "mammalian_chronic_endpoint_unit"],
+    "Diets": ["zoo_diet_sediment", "zoo_diet_phytoplankton", "beninv_diet_sediment",
+        "beninv_diet_phytoplankton", "beninv_diet_zooplankton", "filterfeeders_diet_sediment",
+        "filterfeeders_diet_phytoplankton", "filterfeeders_diet_zooplankton",
+        "filterfeeders_diet_beninv", "sfish_diet_sediment", "sfish_diet_phytoplankton",
+        "sfish_diet_zooplankton", "sfish_diet_beninv", "sfish_diet_filterfeeders",
+        "mfish_diet_sediment", "mfish_diet_phytoplankton", "mfish_diet_zooplankton",
+        "mfish_diet_beninv", "mfish_diet_filterfeeders", "mfish_diet_sfish", "lfish_diet_sediment",
+        "lfish_diet_phytoplankton", "lfish_diet_zooplankton", "lfish_diet_beninv",
+        "lfish_diet_filterfeeders", "lfish_diet_sfish", "lfish_diet_mfish"],
+    "Aquatic organisms": ["phytoplankton_kg", "rate_constants", "sediment_respire", "phytoplankton_lipid",
+        "phytoplankton_nlom", "phytoplankton_water", "zoo_wb", "zoo_lipid", "zoo_nlom", "zoo_water",
+        "beninv_wb", "beninv_lipid", "beninv_nlom", "beninv_water", "filterfeeders_wb",
+        "filterfeeders_lipid", "filterfeeders_nlom", "filterfeeders_water", "sfish_wb",
+        "sfish_lipid", "sfish_nlom", "sfish_water", "mfish_wb", "mfish_lipid", "mfish_nlom",
+        "mfish_water", "lfish_wb", "lfish_lipid", "lfish_nlom", "lfish_water",
+        "phytoplankton_k1_temp", "phytoplankton_k2_temp", "phytoplankton_kd_temp",
+        "phytoplankton_ke_temp", "phytoplankton_km", "phyto_respire", "zoo_k1_temp", "zoo_k2_temp",
+        "zoo_kd_temp", "zoo_ke_temp", "zoo_km", "zoo_respire", "beninv_k1_temp", "beninv_k2_temp",
+        "beninv_kd_temp", "beninv_ke_temp", "beninv_km", "beninv_respire", "filterfeeders_k1_temp",
+        "filterfeeders_k2_temp", "filterfeeders_kd_temp", "filterfeeders_ke_temp",
+        "filterfeeders_km", "filterfeeders_respire", "sfish_k1_temp", "sfish_k2_temp",
+        "sfish_kd_temp", "sfish_ke_temp", "sfish_km", "sfish_respire", "mfish_k1_temp",
+        "mfish_k2_temp", "mfish_kd_temp", "mfish_ke_temp", "mfish_km", "mfish_respire",
+        "lfish_k1_temp", "lfish_k2_temp", "lfish_kd_temp", "lfish_ke_temp", "lfish_km",
+        "lfish_respire"],
+}
 
 ORGANISMS = ("phytoplankton", "zoo", "beninv", "filterfeeders", "sfish", "mfish", "lfish")
 ANIMALS = ORGANISMS[1:]

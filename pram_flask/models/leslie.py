@@ -20,6 +20,11 @@ DESCRIPTION = ("Stage-structured population projection with a Leslie (or any non
                "reproductive values, sensitivities and elasticities. At most 50 stages, 1000 "
                "time steps, 50,000 values per run, 100 runs per job, and no stage above 1e12.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "stages", "l_m"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = MAX_RUNS
 
 

@@ -23,6 +23,12 @@ DESCRIPTION = ("Stage-structured population projection with density-dependent fe
                "dose-response. At most 50 stages, 1000 time steps, 50,000 values per run, 100 "
                "runs per job, and no stage above 1e12 in the projection itself.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "stages", "l_m"],
+    "Simulation": ["time_steps"],
+    "Toxicity": ["init_conc", "half_life", "logistic_a", "logistic_b", "logistic_gamma"],
+}
 MAX_ROWS = MAX_RUNS
 
 

@@ -40,6 +40,15 @@ DESCRIPTION = ("Stage-structured bird population projection with density-depende
                "values per run, 100 runs per job, and no stage above 1e12 in the projection itself; "
                "applications fall within the simulated days.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "stages", "l_m"],
+    "Simulation": ["time_steps"],
+    "Application": ["grass_type", "plant_surface_conc", "percent_active_ingredient", "foliar_half_life", "sol",
+        "number_applications", "application_rates", "application_days"],
+    "Toxicity": ["b", "test_species", "ld50_test", "bw_tested", "bw_ass", "mineau_scaling_factor",
+        "probit_gamma"],
+}
 MAX_ROWS = MAX_RUNS
 
 KENAGA = {"short grass": 240.0, "tall grass": 110.0}

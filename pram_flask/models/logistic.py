@@ -20,6 +20,12 @@ DESCRIPTION = ("Population size over time under logistic (density-dependent) gro
                "are limited to -100..100 % per step and N0 to at most twice K (at most K when r < 0), "
                "so that the population stays positive and bounded; at most 1000 time steps.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "carrying_capacity"],
+    "Rates": ["growth_rate"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = MAX_RUNS
 
 

@@ -35,6 +35,11 @@ DESCRIPTION = ("Common loon population: stage projection, growth rate, stage-red
                "Monte Carlo 95 % interval of the growth rate. At most 1000 years and no stage "
                "above 1e12; 100 runs per job; give a seed to reproduce the interval.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["b", "m", "r", "pa", "sj", "t", "no1", "no2", "no3", "no4"],
+    "Simulation": ["seed"],
+}
 MAX_ROWS = 100
 SAMPLES = 10_000
 PRIORS = {"b": (0.80, 0.02), "sj": (0.45, 0.2), "pa": (0.92, 0.013), "m": (0.58, 0.03)}

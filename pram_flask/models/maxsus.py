@@ -16,6 +16,12 @@ DESCRIPTION = ("Maximum sustainable harvest r K / 4 of a logistic population and
                "harvest at each whole population size 0..K. K is a whole number of at most "
                "10,000 (the curve has K + 1 points); at most 100 runs per job.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "K"],
+    "Rates": ["growth_rate_percent"],
+    "Simulation": ["time_steps"],
+}
 MAX_ROWS = 100
 MAX_K = 10_000
 

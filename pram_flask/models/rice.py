@@ -16,6 +16,11 @@ NAME = "rice"
 TITLE = "Rice model"
 DESCRIPTION = "Estimated environmental concentration of a pesticide in rice paddy water."
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["mai", "kd"],
+    "Paddy": ["area", "dsed", "pb", "dw", "osed"],
+}
 
 
 class Inputs(RunInputs):

@@ -27,6 +27,15 @@ TITLE = "SIP"
 DESCRIPTION = ("Screening Imbibition Program: upper-bound exposure of birds and mammals to a "
                "pesticide through drinking water alone.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["solubility"],
+    "Mammals": ["ld50_mammal_water", "ld50_species_tested_mammal", "ld50_bodyweight_tested_mammal_other",
+        "noael_mammal_water", "noael_species_tested_mammal", "noael_bodyweight_tested_mammal_other"],
+    "Birds": ["ld50_avian_water", "ld50_species_tested_bird", "ld50_bodyweight_tested_bird_other",
+        "mineau_scaling_factor", "noaec_duck", "noaec_quail", "noaec_bird_other_1",
+        "noaec_bodyweight_bird_other_1", "noaec_bird_other_2", "noaec_bodyweight_bird_other_2"],
+}
 
 FW_BIRD = 0.0162        # L/day drunk by a 20 g passerine bird: 1.180 * 20**0.874 / 1000
 FW_MAMMAL = 0.172       # L/day drunk by a 1000 g herbivorous mammal: 0.708 * 1000**0.795 / 1000

@@ -24,6 +24,15 @@ TITLE = "STIR"
 DESCRIPTION = ("Screening Tool for Inhalation Risk: vapour and spray droplet inhalation doses "
                "of a pesticide for birds and mammals compared with inhalation toxicity.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["application_rate", "column_height", "spray_drift_fraction", "direct_spray_duration",
+        "molecular_weight", "vapor_pressure"],
+    "Birds": ["avian_oral_ld50", "body_weight_assessed_bird", "body_weight_tested_bird",
+        "mineau_scaling_factor"],
+    "Mammals": ["mammal_inhalation_lc50", "duration_mammal_inhalation_study", "body_weight_assessed_mammal",
+        "body_weight_tested_mammal", "mammal_oral_ld50"],
+}
 
 MOLAR_VOLUME = 24.45          # L/mol of air at 25 C and 1 atm
 STANDARD_PRESSURE = 760.0     # torr

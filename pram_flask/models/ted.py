@@ -46,6 +46,13 @@ DESCRIPTION = ("Terrestrial Effects Determination: the largest daily pesticide c
                "maximum application scenario. Applications must all fall within the simulated "
                "year (day 0 to 365).")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Application": ["app_rate_min", "num_apps_min", "app_interval_min", "app_rate_max", "num_apps_max",
+        "app_interval_max"],
+    "Chemical": ["foliar_diss_hlife", "aerobic_soil_meta_hlife", "koc", "log_kow", "solubility",
+        "henry_law_const"],
+}
 
 DAYS = 366  # day 0 (first application) to day 365
 

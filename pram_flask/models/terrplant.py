@@ -20,6 +20,15 @@ TITLE = "TerrPlant"
 DESCRIPTION = ("Screening-level exposure and risk quotients for terrestrial and semi-aquatic "
                "plants from a single pesticide application via runoff and spray drift.")
 VERSION = "1.2.2"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Application": ["use", "application_method", "application_form", "solubility", "incorporation_depth",
+        "application_rate", "drift_fraction", "runoff_fraction"],
+    "Plant toxicity": ["ec25_nonlisted_seedling_emergence_monocot", "noaec_listed_seedling_emergence_monocot",
+        "ec25_nonlisted_seedling_emergence_dicot", "noaec_listed_seedling_emergence_dicot",
+        "ec25_nonlisted_vegetative_vigor_monocot", "noaec_listed_vegetative_vigor_monocot",
+        "ec25_nonlisted_vegetative_vigor_dicot", "noaec_listed_vegetative_vigor_dicot"],
+}
 
 _RATE = "lbs a.i./acre"
 

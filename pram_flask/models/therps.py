@@ -22,6 +22,14 @@ NAME = "therps"
 TITLE = "T-HERPS"
 DESCRIPTION = "Dietary exposure and risk quotients for terrestrial-phase amphibians and reptiles."
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Chemical": ["percent_act_ing", "foliar_diss_hlife"],
+    "Application": ["use", "formu_name", "application_rate", "num_apps", "app_interval"],
+    "Birds": ["ld50_bird", "mineau_sca_fact"],
+    "Herptiles": ["bw_frog_prey_mamm", "bw_frog_prey_herp", "aw_herp_sm", "awc_herp_sm", "aw_herp_md",
+        "awc_herp_md", "aw_herp_lg", "awc_herp_lg"],
+}
 
 SIZES = {"sm": "small", "md": "medium", "lg": "large"}
 FOODS = {"bl": "bp", "fr": "fp"}           # herptile output code -> Kenaga food item

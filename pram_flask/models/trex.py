@@ -39,42 +39,48 @@ LD50_FT2 = {"rg": "Row/Band/In-furrow-Granular", "rl": "Row/Band/In-furrow-Liqui
 MG_PER_LB, G_PER_OZ, FT2_PER_ACRE, IN_PER_FT = 453590.0, 28349.0, 43560.0, 12.0
 # ubertool's names of the Kenaga food items in out_c_0_* and out_c_mean_*
 RESIDUE_NAMES = {"sg": "sg", "tg": "tg", "bp": "blp", "fp": "fp", "ar": "arthro"}
+# the form's sections in this order (each input declares its own)
+SECTIONS: dict[str, list[str]] = {"Chemical": [], "Application": [], "Birds": [], "Mammals": []}
 
 
 class Inputs(BirdToxicityInputs):
-    use: str | None = text("Crop or use site (descriptive only)", None)
-    formu_name: str | None = text("Formulation name (descriptive only)", None)
-    percent_act_ing: float = number("%", "Active ingredient in the product", ge=0, le=100)
-    application_type: Literal[APP_TYPES] = text("Application type")  # type: ignore[valid-type]
-    seed_treatment_formulation_name: str | None = text("Seed treatment formulation (descriptive)", None)
-    seed_crop: str | None = text("Seed crop (descriptive only)", None)
-    seed_crop_v: str | None = text("Seed crop value of EPA's web form (descriptive only)", None)
-    max_seed_rate: float | None = number("lb seed/acre", "Maximum seeding rate (seed treatment)", None, ge=0)
-    row_spacing: float = number("in", "Row spacing (row/band granular applications)", 0.0, ge=0)
-    bandwidth: float = number("in", "Band width (row/band applications)", 0.0, ge=0)
-    percent_incorp: float = number("%", "Pesticide incorporated into soil", 0.0, ge=0, le=100)
-    density: float | None = number("lb/gal", "Product density (seed treatment)", None, ge=0)
-    foliar_diss_hlife: float = number("days", "Foliar dissipation half-life", gt=0)
-    num_apps: int = number("-", "Number of applications", ge=1, le=d.DAYS_IN_YEAR)
+    use: str | None = text("Crop or use site (descriptive only)", None, section="Application")
+    formu_name: str | None = text("Formulation name (descriptive only)", None, section="Application")
+    percent_act_ing: float = number("%", "Active ingredient in the product", ge=0, le=100, section="Chemical")
+    application_type: Literal[APP_TYPES] = text("Application type", section="Application")  # type: ignore[valid-type]
+    seed_treatment_formulation_name: str | None = text("Seed treatment formulation (descriptive)", None, section="Application")
+    seed_crop: str | None = text("Seed crop (descriptive only)", None, section="Application")
+    seed_crop_v: str | None = text("Seed crop value of EPA's web form (descriptive only)", None, section="Application")
+    max_seed_rate: float | None = number("lb seed/acre", "Maximum seeding rate (seed treatment)", None, ge=0, section="Application")
+    row_spacing: float = number("in", "Row spacing (row/band granular applications)", 0.0, ge=0, section="Application")
+    bandwidth: float = number("in", "Band width (row/band applications)", 0.0, ge=0, section="Application")
+    percent_incorp: float = number("%", "Pesticide incorporated into soil", 0.0, ge=0, le=100, section="Application")
+    density: float | None = number("lb/gal", "Product density (seed treatment)", None, ge=0, section="Application")
+    foliar_diss_hlife: float = number("days", "Foliar dissipation half-life", gt=0, section="Chemical")
+    num_apps: int = number("-", "Number of applications", ge=1, le=d.DAYS_IN_YEAR, section="Application")
     app_rates: list[float] = number(
         "lb a.i./acre | oz/1000 ft of row | fl oz/cwt of seed",
         "Rate of each application, e.g. \"[1.15,1.15,1.15]\": lb a.i./acre for broadcast and "
         "row/band granular applications, oz of product per 1000 ft of row for row/band liquid, "
-        "fl oz of product per cwt (100 lb) of seed for seed treatment")
-    day_out: list[int] = number("day of year", 'Day of each application (1-365, ascending), e.g. "[1,11,21]"')
-    ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50", gt=0)
-    aw_bird_sm: float = number("g", "Body weight of the small assessed bird", gt=0)
-    aw_bird_md: float = number("g", "Body weight of the medium assessed bird", gt=0)
-    aw_bird_lg: float = number("g", "Body weight of the large assessed bird", gt=0)
-    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0, le=3)
-    ld50_mamm: float = number("mg/kg-bw", "Mammalian acute oral LD50", gt=0)
-    lc50_mamm: float | None = number("mg/kg-diet", "Mammalian dietary LC50 (optional)", None, gt=0)
-    noaec_mamm: float = number("mg/kg-diet", "Mammalian reproduction NOAEC", gt=0)
-    noael_mamm: float = number("mg/kg-bw", "Mammalian reproduction NOAEL", gt=0)
-    aw_mamm_sm: float = number("g", "Body weight of the small assessed mammal", gt=0)
-    aw_mamm_md: float = number("g", "Body weight of the medium assessed mammal", gt=0)
-    aw_mamm_lg: float = number("g", "Body weight of the large assessed mammal", gt=0)
-    tw_mamm: float = number("g", "Body weight of the tested mammal", gt=0)
+        "fl oz of product per cwt (100 lb) of seed for seed treatment",
+        units_by=("application_type", {"Broadcast-Liquid": "lb a.i./acre", "Broadcast-Granular": "lb a.i./acre",
+                                       "Row/Band/In-furrow-Granular": "lb a.i./acre",
+                                       "Row/Band/In-furrow-Liquid": "oz/1000 ft of row",
+                                       "Seed Treatment": "fl oz/cwt of seed"}), section="Application")
+    day_out: list[int] = number("day of year", 'Day of each application (1-365, ascending), e.g. "[1,11,21]"', section="Application")
+    ld50_bird: float = number("mg/kg-bw", "Avian acute oral LD50", gt=0, section="Birds")
+    aw_bird_sm: float = number("g", "Body weight of the small assessed bird", gt=0, section="Birds")
+    aw_bird_md: float = number("g", "Body weight of the medium assessed bird", gt=0, section="Birds")
+    aw_bird_lg: float = number("g", "Body weight of the large assessed bird", gt=0, section="Birds")
+    mineau_sca_fact: float = number("-", "Mineau scaling factor for birds", ge=0, le=3, section="Birds")
+    ld50_mamm: float = number("mg/kg-bw", "Mammalian acute oral LD50", gt=0, section="Mammals")
+    lc50_mamm: float | None = number("mg/kg-diet", "Mammalian dietary LC50 (optional)", None, gt=0, section="Mammals")
+    noaec_mamm: float = number("mg/kg-diet", "Mammalian reproduction NOAEC", gt=0, section="Mammals")
+    noael_mamm: float = number("mg/kg-bw", "Mammalian reproduction NOAEL", gt=0, section="Mammals")
+    aw_mamm_sm: float = number("g", "Body weight of the small assessed mammal", gt=0, section="Mammals")
+    aw_mamm_md: float = number("g", "Body weight of the medium assessed mammal", gt=0, section="Mammals")
+    aw_mamm_lg: float = number("g", "Body weight of the large assessed mammal", gt=0, section="Mammals")
+    tw_mamm: float = number("g", "Body weight of the tested mammal", gt=0, section="Mammals")
 
     @field_validator("app_rates", mode="before")
     @classmethod

@@ -22,6 +22,11 @@ DESCRIPTION = ("Stochastic pure-birth population growth: several realisations an
                "size. At most 100 iterations, 1000 time steps and 20,000 values per run, 50 runs "
                "per job, and an expected size of at most 1e12; give a seed to reproduce a run.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Population": ["init_pop_size", "birth_probability"],
+    "Simulation": ["time_steps", "n_iterations", "seed"],
+}
 MAX_ROWS = MAX_STOCHASTIC_RUNS
 
 

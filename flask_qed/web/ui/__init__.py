@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -30,6 +31,7 @@ from ...model import Model
 from ...plugins import App
 from ...runtime import Runtime
 from ..errors import register_error_handlers
+from ..units import display as unit_display
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/ui"
@@ -123,6 +125,7 @@ def create_ui(runtime: Runtime) -> Flask:
         app, model = lookup(app_name, model_name)
         fields = form_fields(model)
         return render_template("form.html", app=app, model=model, fields=fields,
+                               sections=form_sections(model, fields),
                                spec=json.dumps(_client_spec(app, model, fields)))
 
     @ui.get("/<app_name>/<model_name>/template.csv")
@@ -171,6 +174,8 @@ def form_fields(model: Model) -> list[dict[str, Any]]:
         field = {
             "name": name, "kind": kind, "required": name in required and not nullable,
             "units": prop.get("units") or "", "description": prop.get("description") or "",
+            "unit_symbol": unit_display(prop.get("units")), "section": prop.get("section") or "Inputs", "declared_section": bool(prop.get("section")),
+            "units_by": _units_by(prop.get("units_by")),
             "type": base.get("type") or ("object" if kind == "json" else "string"),
             "list": array is not None, "scalar_ok": scalar is not None,
             "min_items": (array or {}).get("minItems", 1 if array else 0),
@@ -182,8 +187,38 @@ def form_fields(model: Model) -> list[dict[str, Any]]:
         field["range"] = ", or ".join(filter(None, [_range_text(field) or ("a number" if words else ""),
                                                     " / ".join(words)]))
         field["values"] = _as_values(value, field)
+        field["label"] = prop.get("label") or _label_of(field["description"]) or name.replace("_", " ")
+        field["help"] = "" if field["label"] == field["description"].rstrip(".") else field["description"]
         fields.append(field)
     return fields
+
+
+def _units_by(rule: Any) -> dict[str, Any] | None:
+    """Units that follow another input, as symbols: {"field": ..., "units": {value: units}}."""
+    if not isinstance(rule, dict) or not isinstance(rule.get("units"), dict):
+        return None
+    return {"field": rule.get("field"), "units": {k: unit_display(v) for k, v in rule["units"].items()}}
+
+
+def _label_of(description: str) -> str:
+    """A readable label from a description: its words before any aside ("(...)", ": ...",
+    ", e.g. ...")."""
+    head = re.split(r" \(|: |, e\.g\.|; ", description, maxsplit=1)[0].strip().rstrip(".")
+    return head[:1].upper() + head[1:] if len(head) <= 70 else ""
+
+
+def form_sections(model: Model, fields: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The fields grouped in the model's sections (``SECTIONS``), in their declared order,
+    then any others as they first appear; an input's own ``section`` wins."""
+    declared = {name: title for title, names in model.sections.items() for name in names}
+    section = {f["name"]: f["section"] if f["declared_section"] else declared.get(f["name"], "Inputs")
+               for f in fields}
+    order = list(model.sections)
+    for f in fields:
+        if section[f["name"]] not in order:
+            order.append(section[f["name"]])
+    groups = [(title, [f for f in fields if section[f["name"]] == title]) for title in order]
+    return [(title, group) for title, group in groups if group]
 
 
 def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -269,4 +304,4 @@ def batch_template(model: Model) -> str:
     return buffer.getvalue()
 
 
-__all__ = ["create_ui", "mount", "form_fields", "batch_template"]
+__all__ = ["create_ui", "mount", "form_fields", "form_sections", "batch_template"]

@@ -45,6 +45,19 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // -- units that follow another input (e.g. the rate's units follow the application type) --
+  for (const span of form.querySelectorAll("[data-units-by]")) {
+    const rule = JSON.parse(span.dataset.unitsBy);
+    const source = form.querySelector(`[name="${CSS.escape(rule.field)}"]`);
+    if (!source) continue;
+    const follow = () => {
+      const units = rule.units[source.value];
+      if (units) span.textContent = `(${units})`;
+    };
+    source.addEventListener("change", follow);
+    follow();
+  }
+
   // -- checks from the schema --------------------------------------------------------
   function isNumber(text) { return text !== "" && isFinite(Number(text)); }
   function check(control) {
@@ -245,7 +258,7 @@ document.addEventListener("DOMContentLoaded", () => {
   function showBatchErrors(errors) {
     const list = batchErrors.querySelector("ul");
     list.replaceChildren(...errors.slice(0, 50).map((e) => QED.el("li", {
-      text: (e.run !== null && e.run !== undefined && e.run !== "" ? `Row ${Number(e.run) + 1}: ` : "")
+      text: (e.run !== null && e.run !== undefined && e.run !== "" ? `Run ${QED.runNumber(e.run)}: ` : "")
         + (e.field && e.field !== "inputs" ? `${e.field}: ` : "") + e.message,
     })));
     if (errors.length > 50) list.append(QED.el("li", { text: `… and ${errors.length - 50} more.` }));

@@ -9,6 +9,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const path = `/jobs/${encodeURIComponent(jobId)}`;
   const WORDS = { PENDING: "Queued", STARTED: "Running", SUCCESS: "Finished", FAILURE: "Failed", REVOKED: "Cancelled" };
   const TERMINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
+  const HIDDEN = new Set(["csrfmiddlewaretoken"]); // form-only fields, never results
   let timer = null, finished = false, polling = false;
 
   function plainFailure(error) {
@@ -141,18 +142,26 @@ document.addEventListener("DOMContentLoaded", () => {
     const prop = (model.inputs.properties || {})[name] || {};
     return { units: prop.units || "", description: prop.description || "" };
   }
+  function unitsShown(units) {
+    return QED.units(units);
+  }
 
   /* PRAM-style results: one run -> inputs and outputs listed; many runs -> one row per run. */
   function runsTable(data, model) {
     const runs = Object.keys(Object.values(data.outputs)[0] || Object.values(data.inputs || {})[0] || {});
     const columns = [];
-    for (const section of ["inputs", "outputs"]) {
-      for (const name of Object.keys(data[section] || {})) columns.push({ section, name, ...unitsOf(model, section, name) });
+    // outputs first; inputs no run gave (unused descriptive fields) are left out
+    for (const section of ["outputs", "inputs"]) {
+      for (const name of Object.keys(data[section] || {})) {
+        const values = Object.values(data[section][name]);
+        if (section === "inputs" && (HIDDEN.has(name) || values.every((v) => v === null || v === ""))) continue;
+        columns.push({ section, name, ...unitsOf(model, section, name) });
+      }
     }
     const box = $("tables");
     if (runs.length === 1) {
       for (const section of ["outputs", "inputs"]) {
-        const rows = columns.filter((c) => c.section === section).map((c) => [c.name, data[section][c.name][runs[0]], c.units, c.description]);
+        const rows = columns.filter((c) => c.section === section).map((c) => [c.name, data[section][c.name][runs[0]], QED.units(c.units), c.description]);
         box.append(QED.el("h3", { text: section === "outputs" ? "Outputs" : "Inputs" }));
         box.append(pagedTable({
           id: `table-${section}`, caption: `${section === "outputs" ? "Outputs" : "Inputs"} of the run`,
@@ -161,8 +170,8 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       return;
     }
-    const rows = runs.map((run) => [run, ...columns.map((c) => data[c.section][c.name][run])]);
-    box.append(QED.el("p", { text: `${runs.length} runs, one row each; inputs first, then outputs.` }));
+    const rows = runs.map((run) => [QED.runNumber(run), ...columns.map((c) => data[c.section][c.name][run])]);
+    box.append(QED.el("p", { text: `${runs.length} runs, one row each, numbered from 1; outputs first, then inputs.` }));
     box.append(pagedTable({
       id: "table-runs", caption: "Runs", columns: [{ name: "run" }, ...columns], rows, rowHeader: 0, pageSize: 25,
     }));
@@ -253,7 +262,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const head = QED.el("tr");
     for (const c of columns) {
       const th = QED.el("th", { scope: "col", title: c.description || null }, c.name);
-      if (c.units && c.units !== "-") th.append(QED.el("br"), QED.el("span", { className: "units", text: c.units }));
+      if (QED.units(c.units)) th.append(QED.el("br"), QED.el("span", { className: "units", text: QED.units(c.units) }));
       head.append(th);
     }
     table.append(QED.el("thead", {}, head));
@@ -269,7 +278,7 @@ document.addEventListener("DOMContentLoaded", () => {
     function show() {
       const start = page * pageSize;
       body.replaceChildren(...rows.slice(start, start + pageSize).map((row) => QED.el("tr", {}, ...row.map((v, j) =>
-        j === rowHeader ? QED.el("th", { scope: "row", text: QED.fmt(v) }) : QED.el("td", { text: QED.fmt(v), className: typeof v === "number" ? "num" : null })))));
+        j === rowHeader ? QED.el("th", { scope: "row", text: QED.fmt(v) }) : cell(v)))));
       status.textContent = `Rows ${rows.length ? start + 1 : 0}–${Math.min(rows.length, start + pageSize)} of ${rows.length} (page ${page + 1} of ${pages})`;
       prev.disabled = page === 0;
       next.disabled = page >= pages - 1;
@@ -279,6 +288,14 @@ document.addEventListener("DOMContentLoaded", () => {
     if (pages > 1) wrap.append(QED.el("div", { className: "pager" }, prev, status, next));
     show();
     return wrap;
+  }
+  /* A value on screen: numbers to 4 significant figures (the full value in its title and
+     data-value; downloads keep full precision), "n/a" for null. */
+  function cell(v) {
+    const shown = QED.short(v);
+    const full = typeof v === "number" ? String(v) : null;
+    return QED.el("td", { text: shown, className: typeof v === "number" ? "num" : v === null || v === undefined ? "na" : null,
+      title: full !== null && full !== shown ? full : null, "data-value": full });
   }
   function toCsv({ columns, rows }) {
     const cell = (v) => {

@@ -90,7 +90,7 @@ const QED = (() => {
     return true;
   }
   function fmt(value) {
-    if (value === null || value === undefined) return "";
+    if (value === null || value === undefined) return "n/a";
     if (typeof value === "number") {
       if (!isFinite(value)) return String(value);
       if (Number.isInteger(value)) return String(value);
@@ -100,10 +100,34 @@ const QED = (() => {
     if (typeof value === "object") return JSON.stringify(value);
     return String(value);
   }
+  /* A time as ISO 8601 in the browser's zone, with its offset: 2026-05-04 14:03:07+02:00. */
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString();
+    if (isNaN(d)) return iso;
+    const p = (n) => String(Math.abs(n)).padStart(2, "0");
+    const off = -d.getTimezoneOffset();
+    const zone = off === 0 ? "Z" : `${off > 0 ? "+" : "-"}${p(Math.trunc(off / 60))}:${p(off % 60)}`;
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
+  }
+  /* A number to 4 significant figures, for the screen; "n/a" for null. */
+  function short(value) {
+    if (value === null || value === undefined) return "n/a";
+    if (typeof value !== "number" || !isFinite(value) || Number.isInteger(value) && Math.abs(value) < 1e6) return fmt(value);
+    const a = Math.abs(value);
+    return (a !== 0 && (a < 1e-3 || a >= 1e6)) ? value.toExponential(3) : String(+value.toPrecision(4));
+  }
+  /* The run a key names, counted from 1 as on every page ("0" -> 1). */
+  function runNumber(key) {
+    return /^\d+$/.test(String(key)) ? Number(key) + 1 : key;
+  }
+  const SYMBOLS = { "-": "", degC: "°C", deg: "°", degrees: "°" };
+  /* ASCII units with their symbols (m3 -> m³, ug/L -> µg/L), as on the forms. */
+  function units(text) {
+    const t = String(text || "").trim();
+    if (t in SYMBOLS) return SYMBOLS[t];
+    return t.replace(/\bug\b/g, "µg").replace(/\bdegC\b/g, "°C")
+      .replace(/\b(km|cm|mm|m|ft|in)([23])\b/g, (_, u, n) => u + (n === "2" ? "²" : "³"));
   }
   function seconds(from, to) {
     if (!from || !to) return null;
@@ -129,5 +153,5 @@ const QED = (() => {
     });
   });
 
-  return { api, ui, key, call, body, plain, notice, el, saveBlob, download, fmt, when, seconds };
+  return { api, ui, key, call, body, plain, notice, el, saveBlob, download, fmt, short, when, seconds, runNumber, units };
 })();
