@@ -29,6 +29,11 @@ VERSION = "1.0"
 # the form's sections, in order, with the inputs each holds
 SECTIONS = {
     "Catchment": ["geometry"],
+    "Grid": ["grid_file", "variable"],
+}
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Catchment": ["geometry"],
     "Data": ["variable", "grid_file"],
 }
 BATCH = False

@@ -23,6 +23,13 @@ DESCRIPTION = ("Surface runoff of each step's precipitation by the SCS (NRCS) cu
                "(TR-55), with the curve number given or looked up for a land cover and soil group; "
                "optionally the mean flow per step from a catchment area.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Precipitation": ["precipitation"],
+    "Curve number": ["curve_number", "land_cover", "hydrologic_soil_group", "initial_abstraction_ratio",
+                     "antecedent_moisture"],
+    "Flow (optional)": ["area", "timestep"],
+}
 BATCH = False
 ALIASES = ()
 MAX_VALUES = 1_000_000   # most precipitation steps per request

@@ -21,6 +21,13 @@ TITLE = "Potential evapotranspiration"
 DESCRIPTION = ("Daily potential evapotranspiration from air temperature (Hamon, Hargreaves) or "
                "solar radiation (Priestley-Taylor), with extraterrestrial radiation per FAO-56.")
 VERSION = "1.0"
+# the form's sections, in order, with the inputs each holds
+SECTIONS = {
+    "Method": ["algorithm"],
+    "Site and period": ["latitude", "start_date", "elevation"],
+    "Daily series": ["tmin", "tmax", "rs"],
+    "Coefficients": ["albedo", "alpha", "hamon_coefficient"],
+}
 BATCH = False
 ALIASES = ()
 MAX_DAYS = 200_000
