@@ -46,6 +46,8 @@ def to_oas30(schema: Any) -> Any:
             continue
         elif key == "units":
             out["x-units"] = value
+        elif key in ("section", "label", "units_by"):  # the workbench's layout hints: extensions here
+            out[f"x-{key}"] = value
         elif key == "type" and isinstance(value, list):
             types = [t for t in value if t != "null"]
             if "null" in value:
