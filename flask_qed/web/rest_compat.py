@@ -152,7 +152,10 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
         raise ApiError(422, f"the {model.name} run did not finish: {record['status']}"
                             + (f": {record['error']}" if record.get("error") else ""))
     data = record.get("data") or {}
-    answer = {"user_id": "admin", "inputs": data.get("inputs", {}), "outputs": data.get("outputs", {}),
+    # pram_flask echoed every input the client sent; the stored data keeps only those a run used
+    sent = body["inputs"] if isinstance(body["inputs"], dict) else {}
+    inputs = {**sent, **data.get("inputs", {})}
+    answer = {"user_id": "admin", "inputs": inputs, "outputs": data.get("outputs", {}),
               "exp_out": None, "_id": client_id, "run_type": run_type, "job_id": job_id}
     if data.get("errors"):
         answer["errors"] = data["errors"]
