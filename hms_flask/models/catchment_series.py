@@ -14,10 +14,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ..science import MAX_CELLS, MAX_FEATURES, MAX_VERTICES
+from ..science import MAX_CELLS
 from . import percent_area
 
 NAME = "catchment_series"
@@ -78,13 +77,7 @@ class Inputs(BaseModel):
                 value = json.loads(value)
             except ValueError:
                 raise ValueError("geometry is not valid GeoJSON text") from None
-        from ..science.limits import GeometryTooLarge, count_geojson
-        try:
-            count_geojson(value, MAX_FEATURES, MAX_VERTICES)
-        except GeometryTooLarge as exc:
-            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
-                type=PydanticCustomError("geometry_too_large", str(exc)), loc=(), input=exc.count)]) from None
-        return value
+        return percent_area.bounded_geojson(cls.__name__, value)
 
     @field_validator("grid_file", mode="before")
     @classmethod

@@ -31,6 +31,19 @@ def science() -> ModuleType:
     return percent_area
 
 
+def bounded_geojson(owner: str, value: Any) -> Any:
+    """GeoJSON whose features and vertices were counted from the parsed JSON's array lengths,
+    before shapely builds anything; past a limit, a validation error whose value is the count
+    (``owner``: the model's inputs class, for the error)."""
+    from ..science.limits import GeometryTooLarge, count_geojson
+    try:
+        count_geojson(value, MAX_FEATURES, MAX_VERTICES)
+    except GeometryTooLarge as exc:
+        raise ValidationError.from_exception_data(owner, [InitErrorDetails(
+            type=PydanticCustomError("geometry_too_large", str(exc)), loc=(), input=exc.count)]) from None
+    return value
+
+
 def grid(name: str) -> "Grid":
     """The grid called ``name`` (nldas, gldas, prism), imported on first use."""
     from ..science.grids import GRIDS
@@ -73,15 +86,7 @@ class Inputs(BaseModel):
     @field_validator("geometry", mode="before")
     @classmethod
     def _bounded(cls, value: Any) -> Any:
-        """Features and vertices counted from the parsed JSON's array lengths, before
-        shapely builds anything; past a limit the error's value is the count."""
-        from ..science.limits import GeometryTooLarge, count_geojson
-        try:
-            count_geojson(value, MAX_FEATURES, MAX_VERTICES)
-        except GeometryTooLarge as exc:
-            raise ValidationError.from_exception_data(cls.__name__, [InitErrorDetails(
-                type=PydanticCustomError("geometry_too_large", str(exc)), loc=(), input=exc.count)]) from None
-        return value
+        return bounded_geojson(cls.__name__, value)
 
     @model_validator(mode="after")
     def _check_geometry(self) -> "Inputs":
