@@ -29,23 +29,23 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
 # Dependencies first, in their own layer, so a code change does not reinstall
-# them. requirements.txt pins every direct dependency (and the test tools) and
-# ends with "-e ." (the checkout itself); it is used here as a constraints file
-# for the runtime dependencies declared in pyproject.toml, so the image gets
-# exactly the pinned versions and none of the test tools.
-COPY requirements.txt pyproject.toml ./
-RUN sed -e '/^-e /d' -e 's/\[[^]]*\]//' requirements.txt > /tmp/constraints.txt \
-    && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/runtime.txt \
-    && pip install -c /tmp/constraints.txt -r /tmp/runtime.txt
+# them. requirements.txt pins exactly what runs the service (the test tools are
+# in requirements-test.txt, never installed here) and ends with "-e ." (the
+# checkout itself), which is left out: the project is installed below.
+COPY requirements.txt ./
+RUN sed -e '/^-e /d' requirements.txt > /tmp/runtime.txt \
+    && pip install -r /tmp/runtime.txt
 
 # The project itself, as a regular (not editable) install: the entry points
 # `flask_qed.apps`, the `qed` command and the flask_cgi/celery_cgi modules all
-# land in the virtual environment's site-packages.
-COPY README.md flask_cgi.py celery_cgi.py ./
+# land in the virtual environment's site-packages. `pip check` stops the build if
+# pyproject.toml declares a dependency that requirements.txt does not install.
+COPY pyproject.toml README.md flask_cgi.py celery_cgi.py ./
 COPY flask_qed ./flask_qed
 COPY pram_flask ./pram_flask
 COPY hms_flask ./hms_flask
 RUN pip install --no-deps . \
+    && pip check \
     && qed --help > /dev/null \
     && python -c "from importlib.metadata import entry_points; assert {'pram', 'hms'} <= {e.name for e in entry_points(group='flask_qed.apps')}"
 

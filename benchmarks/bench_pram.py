@@ -9,6 +9,12 @@ Prints the median of ``--repeat`` runs per model.
 
     .venv/bin/python benchmarks/bench_pram.py [--runs 10000] [--repeat 3] [--models rice,trex] [--csv]
 
+Every end-to-end run is a run (``Cache-Control: no-cache``: not answered from the result cache,
+which would answer the second of two identical batches at once). Beside the times, the CPU
+time the stack's processes spent on one end-to-end run (gateway, worker and Redis, from
+/proc; the client excluded) against the direct run's own, which does not move with the
+machine's load as much as the times do.
+
 ``--csv`` posts each batch as a CSV file (``Content-Type: text/csv``) with ``Prefer: wait`` and
 ``Accept: text/csv``: one request, whose answer is the results' CSV, saved to a file; no JSON
 on the client at all (the "client" column is then reading and writing those files).
@@ -29,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,15 +55,30 @@ def batch(model: str, runs: int) -> dict[str, dict[str, object]]:
             for n in names}
 
 
-def direct(model: str, inputs: dict, repeat: int, runs: int) -> float:
+def direct(model: str, inputs: dict, repeat: int, runs: int) -> tuple[float, float]:
+    """(time, CPU time) of validate + run in this process, medians."""
     m = Model.from_module(importlib.import_module(f"pram_flask.models.{model}"))
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         data = m.run(m.validate(inputs))
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     assert all(len(col) == runs for col in data["outputs"].values())
-    return statistics.median(times)
+    return statistics.median(times), statistics.median(cpu)
+
+
+def stack_cpu(proc: subprocess.Popen) -> float:
+    """CPU seconds (user + system) of ``qed up`` and every process under it."""
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def end_to_end(base: str, model: str, inputs: dict, repeat: int, runs: int) -> tuple[float, float]:
@@ -69,7 +91,7 @@ def end_to_end(base: str, model: str, inputs: dict, repeat: int, runs: int) -> t
         body = json.dumps({"inputs": inputs})
         encoded = time.perf_counter()
         submitted = session.post(f"{base}/pram/{model}", data=body, timeout=120,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Cache-Control": "no-cache"})
         submitted.raise_for_status()
         job = submitted.json()["job_id"]
         while session.get(f"{base}/jobs/{job}/status", timeout=120).json()["status"] not in (
@@ -108,7 +130,7 @@ def end_to_end_csv(base: str, model: str, inputs: dict, repeat: int, runs: int) 
             read = time.perf_counter()
             with session.post(f"{base}/pram/{model}", data=body, timeout=120, stream=True,
                               headers={"Content-Type": "text/csv", "Prefer": "wait=60",
-                                       "Accept": "text/csv"}) as answer:
+                                       "Accept": "text/csv", "Cache-Control": "no-cache"}) as answer:
                 if answer.status_code == 202:  # not finished within the wait: poll, then read
                     job = answer.json()["job_id"]
                     while session.get(f"{base}/jobs/{job}/status", headers={"Prefer": "wait=10"},
@@ -161,14 +183,17 @@ def main() -> None:
         try:
             print(f"{args.runs} runs per batch, median of {args.repeat}\n")
             print(f"{'model':10} {'direct (s)':>11} {'end to end (s)':>15} {'e2e/direct':>11} "
-                  f"{'client JSON (s)':>16} {'rest/direct':>12}")
+                  f"{'client (s)':>11} {'rest/direct':>12} {'CPU: direct':>12} {'stack':>7} {'ratio':>6}")
             for model in models:
                 inputs = batch(model, args.runs)
-                t_direct = direct(model, inputs, args.repeat, args.runs)
+                t_direct, cpu_direct = direct(model, inputs, args.repeat, args.runs)
+                before = stack_cpu(proc)
                 t_e2e, t_client = (end_to_end_csv if args.csv else end_to_end)(base, model, inputs, args.repeat,
                                                                                args.runs)
-                print(f"{model:10} {t_direct:11.3f} {t_e2e:15.3f} {t_e2e / t_direct:11.1f} "
-                      f"{t_client:16.3f} {(t_e2e - t_client) / t_direct:12.1f}", flush=True)
+                cpu_stack = (stack_cpu(proc) - before) / args.repeat
+                print(f"{model:10} {t_direct:11.3f} {t_e2e:15.3f} {t_e2e / t_direct:11.2f} "
+                      f"{t_client:11.3f} {(t_e2e - t_client) / t_direct:12.2f} {cpu_direct:12.3f} "
+                      f"{cpu_stack:7.3f} {cpu_stack / cpu_direct:6.2f}", flush=True)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)

@@ -19,7 +19,8 @@ same client and callbacks; it differs in one setting. The gateway's per-client
 fair-use limits (``QED_RATE_LIMIT``, 50 requests/s, and ``QED_MAX_ACTIVE_JOBS``,
 50 jobs in flight) are lifted for the run: the benchmark is one client doing the
 work of many, and with the defaults most of its 300 submissions would be refused
-with 429 by design. Everything else (metrics, the SQLite store, gunicorn and
+with 429 by design. Every submission asks not to be answered from the result cache
+(``Cache-Control: no-cache``), so that each is a run, as each raw Celery task is. Everything else (metrics, the SQLite store, gunicorn and
 worker settings) is as a deployment runs it. ``common`` and ``jobload`` are the
 harness's own, imported from its folder (``ANCHORS_DIR``, by default
 ``../shared/bench`` beside the project).
@@ -48,7 +49,10 @@ def default_venv(project):
 
 def make_callbacks(base):
     def submit_one(sess):
-        r = sess.post(f"{base}/pram/rice", json={"inputs": RICE}, timeout=30)
+        # Cache-Control: no-cache: every submission a run, as every raw Celery task is one
+        # (the same inputs would otherwise be answered from the result cache after the first).
+        r = sess.post(f"{base}/pram/rice", json={"inputs": RICE}, timeout=30,
+                      headers={"Cache-Control": "no-cache"})
         if r.status_code != 202:
             return None, f"HTTP {r.status_code}"
         return r.json()["job_id"], None

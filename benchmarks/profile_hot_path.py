@@ -45,6 +45,7 @@ def main() -> None:
                       QED_INSTANCE_PATH=str(scratch), QED_RATE_LIMIT=os.environ.get("QED_RATE_LIMIT", "off"),
                       QED_MAX_ACTIVE_JOBS="1000000")
     try:
+        from flask_qed.runtime import runtime_of
         from flask_qed.tasks import create_celery, run_job
         from flask_qed.web import create_gateway
         celery = create_celery()
@@ -53,8 +54,10 @@ def main() -> None:
         model = runtime.app("pram").model("rice")
         queue = celery.conf.task_default_queue
 
-        def submit() -> str:
-            answer = client.post("/pram/rice", json={"inputs": RICE})
+        made = iter(range(10 ** 9))
+
+        def submit() -> str:  # each job its own inputs: a run, not an answer from the result cache
+            answer = client.post("/pram/rice", json={"inputs": {**RICE, "mai": 0.05 + next(made) * 1e-9}})
             assert answer.status_code == 202, answer.get_data(as_text=True)
             return answer.get_json()["job_id"]
 

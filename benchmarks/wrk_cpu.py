@@ -6,7 +6,8 @@ the project's settings; ``granian``: granian's WSGI mode), with a SQLite store.
 Then, per round:
 
 * ``wrk -t2 -c8`` POSTs whole jobs (``benchmarks/wrk_jobs.lua``: ``Prefer: wait``,
-  only finished answers counted) for ``--duration`` seconds, and the CPU time
+  only finished answers counted; each request a new job, or with ``--same-inputs``
+  the same job, answered from the result cache) for ``--duration`` seconds, and the CPU time
   (user + system, from /proc) the gateway, the worker and Redis spent meanwhile is
   divided by the finished jobs: the server's CPU per job, client excluded;
 * ``wrk -t1 -c1`` the same for 5 s: the idle round trip (p50);
@@ -139,8 +140,12 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="also measure a bare GET /healthz per round")
     ap.add_argument("--guarantees", action="store_true",
                     help="also: 200 slow clients while probing, a 300 MiB chunked body, a 64 KiB header and URI")
+    ap.add_argument("--same-inputs", action="store_true",
+                    help="every request the same job: all but the first answered from the result cache")
     ap.add_argument("--py-spy", dest="pyspy", help="folder for py-spy's collapsed stacks of the first round")
     args = ap.parse_args()
+    if args.same_inputs:
+        os.environ["WRK_SAME_INPUTS"] = "1"  # read by wrk_jobs.lua
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian: apt-get install wrk)")
 

@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import config
+from . import config, startup
 from .config import load_settings
 from .embedded import die_with_parent, free_port, start_redis
 
@@ -50,10 +50,14 @@ def _wait_healthy(url: str, procs: Sequence[tuple[str, subprocess.Popen]], timeo
 
 
 def port_is_free(host: str, port: int) -> bool:
-    """Whether nothing listens on ``host:port`` (so what answers there later is ours)."""
+    """Whether nothing listens on ``host:port`` (so what answers there later is ours).
+
+    With SO_REUSEADDR, as gunicorn binds: the connections a server just stopped has
+    left in TIME-WAIT do not make its port look busy; a listening socket still does."""
     import socket
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host or "0.0.0.0", port))
         except OSError:
@@ -112,7 +116,7 @@ def up(host: str, port: int, concurrency: int) -> int:
     """
     # Longer than a function should be: the whole life of the stack, start to stop, in order.
     os.umask(0o077)
-    settings = load_settings()
+    settings, _apps = startup.check()  # a configuration mistake stops qed up before anything starts
     instance = Path(settings.instance_path).resolve()
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     if instance.stat().st_uid == os.getuid():
@@ -245,11 +249,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys_sub.add_parser("revoke", help="remove every key of a client").add_argument("name")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if args.command == "up":
-        return up(args.host, args.port or free_port(), args.concurrency)
-    if args.command == "keys":
-        return keys(args)
-    return apps() if args.command == "apps" else purge()
+    # The apps are loaded here only to be listed or checked; the gateway and workers log their own.
+    logging.getLogger("flask_qed.plugins").setLevel(logging.WARNING)
+    try:
+        if args.command == "up":
+            return up(args.host, args.port or free_port(), args.concurrency)
+        if args.command == "keys":
+            return keys(args)
+        return apps() if args.command == "apps" else purge()
+    except startup.MISTAKES as exc:  # settings or apps: one line that names the mistake
+        print(f"qed {args.command}: {startup.one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,6 +25,10 @@ DEFAULT_MAX_CONTENT_LENGTH = 256 * 1024 * 1024
 DEFAULT_RATE_LIMIT = "50/second"  # requests per client; QED_RATE_LIMIT=off removes it
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be read, or contradicts another; the message says which and how."""
+
+
 def _integer(low: int, rule: str) -> Callable[[str, str], int]:
     """A parser of whole numbers of at least ``low`` (``rule`` says so in its refusal)."""
     def parse(name: str, raw: str) -> int:
@@ -111,7 +115,10 @@ class Variable:
         raw = self.text(env)
         if raw is None:
             return self.default(env) if callable(self.default) else self.default
-        return TYPES[self.type](self.name, raw)
+        try:
+            return TYPES[self.type](self.name, raw)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def shown_default(self) -> str:
@@ -322,10 +329,6 @@ class Settings:
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "memory")
 STORE_SCHEMES = ("sqlite://", "mongodb://", "mongodb+srv://", "mongomock://")
-
-
-class ConfigError(ValueError):
-    """Settings that contradict each other; the message says which and how to fix it."""
 
 
 def check_settings(s: "Settings") -> None:

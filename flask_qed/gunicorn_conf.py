@@ -5,6 +5,11 @@ their checks are declared in :data:`flask_qed.config.VARIABLES` (this module run
 the application, so it reads them itself, through that table).
 """
 from flask_qed.config import read as _env
+from flask_qed.startup import check_or_exit as _check_or_exit
+
+# A mistake in the settings or the apps stops gunicorn here, with one line naming it,
+# before it logs anything or starts workers that would each fail with a traceback.
+_check_or_exit("gateway", "gunicorn")
 
 bind = _env("QED_BIND")
 workers = _env("GUNICORN_WORKERS")

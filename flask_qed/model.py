@@ -19,7 +19,9 @@ Optional: ``EXAMPLE`` (one run's inputs that run: the web form's prefill) and
 ``{"Chemical": ["koc", ...], ...}``; an input declared with its own ``section``
 keeps it), ``ALIASES`` (extra paths under the app prefix), ``MAX_ROWS``,
 ``read_upload(data: bytes, filename: str) -> dict`` (turn an uploaded file
-into the value of the ``UPLOAD_FIELD`` input), and the cost model:
+into the value of the ``UPLOAD_FIELD`` input), ``RISK`` (risk quotient outputs ->
+their levels of concern), ``LOCS`` and ``GLOSSARY`` (see :mod:`flask_qed.risk`: each
+run's exceedances are then in the results), and the cost model:
 
     TIME_LIMIT = 120                   # s: past it the job fails with TimeLimitExceeded
                                        # (default DEFAULT_TIME_LIMIT; capped by QED_TASK_TIME_LIMIT)
@@ -48,9 +50,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
-from .batch import CHUNKED, ChunkedInputs, run_chunked, run_rows
+from .batch import CHUNKED, ChunkedInputs, Exceeds, run_chunked, run_rows
 from .codec import columns_to_json, json_safe
 from .columns import Column, Columns, rows_to_columns, to_rows
+from .risk import Risk
 from .validation import (MAX_ERRORS, VALIDATE_CHUNK, InputError, drop_blanks, input_errors, short_value,
                          validate_rows, with_cost_limit)
 # Looked up here at call time (not bound into Model.validate_packed): a test replaces it
@@ -90,6 +93,7 @@ class Model:
     max_cost: float | None = None
     estimate_cost: Callable[[Any], float] | None = None
     cost_units: str = "units"
+    risk: Risk | None = None  # which outputs are risk quotients, and their levels of concern
 
     def __post_init__(self) -> None:
         if self.max_cost is None:
@@ -115,6 +119,7 @@ class Model:
             sections=get("SECTIONS", {}),
             time_limit=get("TIME_LIMIT", DEFAULT_TIME_LIMIT), max_cost=get("MAX_COST"),
             estimate_cost=get("estimate_cost"), cost_units=get("COST_UNITS", "units"),
+            risk=Risk.from_module(module),
         )
 
     # -- validation ---------------------------------------------------------
@@ -173,7 +178,7 @@ class Model:
         """
         if not self.batch:
             return json_safe(self.compute(validated))
-        return run_rows(self.compute, validated, self.chunk_rows, progress)
+        return run_rows(self.compute, validated, self.chunk_rows, progress, self._exceeds())
 
     # -- bounded memory: large batches as chunks, never whole as Python objects ----------
     def validate_packed(self, inputs: Any, on_invalid: str = "fail") -> tuple[Any, int]:
@@ -201,7 +206,11 @@ class Model:
         result is written as packed JSON as it is computed (each field's values kept
         compressed until the whole document is assembled), in exactly the form
         :meth:`run` returns. Inputs stored otherwise are run by :meth:`run`."""
-        return run_chunked(self.compute, packed, self.chunk_rows, progress, self.run)
+        return run_chunked(self.compute, packed, self.chunk_rows, progress, self.run, self._exceeds())
+
+    def _exceeds(self) -> Exceeds | None:
+        """A batch's exceedances of its levels of concern, for models that declare RQs."""
+        return self.risk
 
     def describe(self) -> dict[str, Any]:
         """The description endpoint's body."""
@@ -212,4 +221,7 @@ class Model:
             "outputs": {k: dict(v) for k, v in self.outputs.items()},
             "max_rows": self.max_rows if self.batch else None,
             "upload_field": self.upload_field,
+            # a body ready to POST to the run endpoint as it is: the declared example run
+            "example": {"inputs": dict(self.example)} if self.example is not None else None,
+            **({"risk": self.risk.describe()} if self.risk is not None else {}),
         }

@@ -107,24 +107,53 @@ def _as_app(label: str, obj: Any) -> App:
 
 def discover(extra: Iterable[str] = ()) -> list[App]:
     """Load every app from the entry points and ``extra`` specs; check they do not clash."""
-    apps: list[App] = []
-    sources: list[tuple[str, Callable[[], Any]]] = [
-        (f"entry point {ep.name} ({ep.value})", ep.load) for ep in entry_points(group=GROUP)]
-    sources += [(f"QED_APPS {spec}", lambda spec=spec: _resolve(spec)) for spec in extra]
-    for label, load in sources:
-        try:
-            app = _as_app(label, load())
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(f"plugin {label} failed to load: {type(exc).__name__}: {exc}") from exc
-        clash = next((a for a in apps if a.name == app.name or a.prefix == app.prefix), None)
-        if clash is not None:
-            raise PluginError(f"plugin {label}: app {app.name} ({app.prefix}) clashes with "
-                              f"{clash.name} ({clash.prefix})")
-        apps.append(app)
-        logger.info("loaded app %s at %s (%d models)", app.name, app.prefix, len(app.models))
-    return apps
+    loaded: list[tuple[str, App]] = []
+    for ep in entry_points(group=GROUP):
+        _add(loaded, f"entry point {ep.name} ({ep.value})", ep.load)
+    installed = [app for _label, app in loaded]
+    for spec in extra:
+        _add(loaded, f"QED_APPS {spec}", lambda spec=spec: _load_extra(spec, installed))
+    return [app for _label, app in loaded]
+
+
+def _load_extra(spec: str, installed: Sequence[App]) -> Any:
+    """The object a ``QED_APPS`` entry names; a PluginError naming the installed apps when
+    the entry is not ``module:attr`` or names a module or attribute that does not exist."""
+    module, colon, attr = spec.partition(":")
+    known = "installed apps: " + (", ".join(f"{a.name} ({a.prefix})" for a in installed) or "none")
+    if not (colon and module and attr):
+        raise PluginError(f"QED_APPS entry {spec!r} is not module:attr (e.g. my_app:plugin); QED_APPS adds "
+                          f"apps that are not installed; {known}")
+    try:
+        obj = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module == exc.name or module.startswith(exc.name + ".")):
+            raise  # the module exists, but an import inside it fails
+        raise PluginError(f"QED_APPS names {spec!r}, but there is no module {module!r}; {known}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise PluginError(f"QED_APPS names {spec!r}, but module {module} has no {attr!r}; {known}")
+        obj = getattr(obj, part)
+    return obj
+
+
+def _add(loaded: list[tuple[str, App]], label: str, load: Callable[[], Any]) -> None:
+    try:
+        app = _as_app(label, load())
+    except PluginError:
+        raise
+    except Exception as exc:
+        raise PluginError(f"plugin {label} failed to load: {type(exc).__name__}: {exc}") from exc
+    for other_label, other in loaded:
+        if other.name == app.name:
+            installed_twice = label.startswith("QED_APPS") and other_label.startswith("entry point")
+            raise PluginError(f"plugin {label}: app {app.name} is loaded already, from {other_label}; " + (
+                "an installed app needs no QED_APPS entry" if installed_twice else "app names must be unique"))
+        if other.prefix == app.prefix:
+            raise PluginError(f"plugin {label}: app {app.name}'s prefix {app.prefix} is taken by app "
+                              f"{other.name}, from {other_label}; prefixes must be unique")
+    loaded.append((label, app))
+    logger.info("loaded app %s at %s (%d models)", app.name, app.prefix, len(app.models))
 
 
 def task_routes(apps: Sequence[App]) -> dict[str, tuple[App, Model]]:

@@ -1,5 +1,10 @@
-"""Job results as a table: ubertool's column form (``{"inputs": {field: {run: v}},
-"outputs": {...}}``) written as CSV, one row per run, streamed row by row.
+"""Job results as a table: what ``/jobs/<id>/results`` answers for ``Accept: text/csv`` and
+what the workbench's CSV download is. ubertool's column form (``{"inputs": {field: {run: v}},
+"outputs": {...}}``) is written one row per run, streamed row by row; other results are a
+table where their shape makes one (:func:`data_table`: a split table, a time series, records
+per feature); any other result has no table form. Results with an ``exceeds`` member (each
+run's exceedances of its levels of concern, see :mod:`flask_qed.risk`) get a last column
+``exceeds``: ``output>=level (loc)``, semicolon-separated.
 
 Stored results are read with :func:`packed_table`: the JSON text is parsed a field at a
 time (:class:`~flask_qed.streamjson.TextStream`) into compact columns (float64 arrays
@@ -14,6 +19,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import orjson
+
+from .risk import exceeds_text
+
+EXCEEDS = "exceeds"  # the member of the results, and the CSV column, of the runs' exceedances
 
 
 def _csv_lines() -> tuple[io.StringIO, Any, Callable[[], str]]:
@@ -38,6 +47,8 @@ def is_tabular(data: Any) -> bool:
 def csv_rows(data: dict[str, Any]) -> Iterator[str]:
     """CSV text, a header then one line per run: run key, inputs, outputs (lists as JSON)."""
     sections = [(name, data.get(name) or {}) for name in ("inputs", "outputs")]
+    if isinstance(data.get(EXCEEDS), dict):
+        sections.append((EXCEEDS, {EXCEEDS: {run: exceeds_text(v) for run, v in data[EXCEEDS].items()}}))
     columns = [(section, field) for name, section in sections for field in section]
     runs: dict[str, None] = {}  # every run key, in the order the columns give them
     for _, section in sections:
@@ -63,24 +74,16 @@ class Table:
         self.runs: dict[str, None] = {}
 
     def rows(self) -> Iterator[str]:
-        """CSV text as :func:`csv_rows` writes it, a chunk of runs at a time: each column's
-        cells are made as text in one pass (numbers as the csv module writes them, with
-        ``repr``'s text; see :func:`_column_text`), then joined row by row; only text that
-        needs quoting goes through the csv module."""
-        buffer, writer, flush = _csv_lines()
-
-        writer.writerow(["run", *(field for field, _, _ in self.columns)])
-        yield flush()
+        """CSV text as :func:`csv_rows` writes it (see :func:`rows_of`)."""
         runs = list(self.runs)
         aligned = all(keys is runs or keys == runs for _, keys, _ in self.columns)
-        for start in range(0, len(runs), CSV_CHUNK):
-            part = runs[start:start + CSV_CHUNK]
+
+        def cells(start: int, stop: int) -> list[list[str]]:
             if aligned:
-                cells = [_column_text(col, start, start + CSV_CHUNK) for _, _, col in self.columns]
-            else:  # columns with other runs: looked up by run key
-                cells = [[_text(lookup.get(run)) for run in part] for lookup in self._lookups()]
-            lines = map(",".join, zip([_text(run) for run in part], *cells))
-            yield "\n".join(lines) + "\n"
+                return [column_text(col, start, stop) for _, _, col in self.columns]
+            # columns with other runs: looked up by run key
+            return [[_text(lookup.get(run)) for run in runs[start:stop]] for lookup in self._lookups()]
+        return rows_of([field for field, _, _ in self.columns], runs, cells)
 
     def _lookups(self) -> list[dict[str, Any]]:
         if not hasattr(self, "_lookup_cache"):
@@ -89,6 +92,21 @@ class Table:
 
 
 CSV_CHUNK = 500  # runs written per step: a step holds its cells as text (about 70 bytes each)
+
+
+def rows_of(fields: list[str], runs: list[str], cells: Callable[[int, int], list[list[str]]]) -> Iterator[str]:
+    """CSV text as :func:`csv_rows` writes it, a header then :data:`CSV_CHUNK` runs at a
+    time: ``cells(start, stop)`` gives each column's cells of those runs as text, asked for
+    in order (numbers as the csv module writes them, with ``repr``'s text; see
+    :func:`column_text`); they are joined row by row, and only text that needs quoting
+    goes through the csv module."""
+    buffer, writer, flush = _csv_lines()
+    writer.writerow(["run", *fields])
+    yield flush()
+    for start in range(0, len(runs), CSV_CHUNK):
+        part = runs[start:start + CSV_CHUNK]
+        lines = map(",".join, zip([_text(run) for run in part], *cells(start, start + len(part))))
+        yield "\n".join(lines) + "\n"
 
 
 def packed_table(packed: bytes) -> Table | None:
@@ -101,12 +119,16 @@ def packed_table(packed: bytes) -> Table | None:
     text = TextStream(unpacked_pieces(packed, size=4 << 20))
     if text.peek() != "{":
         return None
-    sections: dict[str, list[tuple[str, list[str], Any]]] = {"inputs": [], "outputs": []}
+    sections: dict[str, list[tuple[str, list[str], Any]]] = {"inputs": [], "outputs": [], EXCEEDS: []}
     ref: list[str] | None = None
     outputs_seen = False
     for name in text.members():
         if name not in sections or text.peek() != "{":
             text.value()  # another member (errors): read past it
+            continue
+        if name == EXCEEDS:  # one column: each run's list, made a cell of text as it is read
+            cells = [(run, exceeds_text(entries)) for run, entries in text.items()]
+            sections[EXCEEDS].append((EXCEEDS, [run for run, _ in cells], Column([c for _, c in cells])))
             continue
         outputs_seen = outputs_seen or name == "outputs"
         found = sections[name]
@@ -126,7 +148,10 @@ def packed_table(packed: bytes) -> Table | None:
         return None
     table = Table()
     ref_added = False
-    for section in ("inputs", "outputs"):
+    for field, keys, col in sections[EXCEEDS]:  # the same runs as the outputs, as one list
+        if keys == ref:
+            sections[EXCEEDS] = [(field, ref, col)]
+    for section in ("inputs", "outputs", EXCEEDS):
         for field, keys, col in sections[section]:
             table.columns.append((field, keys, col))
             if keys is not ref or not ref_added:
@@ -158,10 +183,17 @@ def _text(value: Any) -> str:
     return flush()[:-2]
 
 
-def _column_text(col: Any, start: int, stop: int) -> list[str]:
+def column_text(col: Any, start: int, stop: int) -> list[str]:
     """The cells of runs ``start:stop`` of a column (:class:`~flask_qed.columns.Column`)."""
     if isinstance(col.values, list):
-        return [_text(v) for v in col.values[start:stop]]
+        values = col.values[start:stop]
+        # text, blanks and floats (a choice of word or number: "calculated" or 0.5) as
+        # _text writes them, in one pass; only when some cell needs quoting, cell by cell
+        cells = [v if (t := type(v)) is str else "" if v is None else repr(v) if t is float else _text(v)
+                 for v in values]
+        if _NEEDS_QUOTES.search("\x00".join(cells)) is None:
+            return cells
+        return [_text(v) for v in values]
     values = col.values[start:stop]
     # orjson writes the same shortest digits as repr, several times faster, and the same
     # text from 1e-4 up to 1e16 (and zero); outside that, repr writes an exponent where
@@ -179,3 +211,125 @@ def _column_text(col: Any, start: int, stop: int) -> list[str]:
         for i in np.flatnonzero(col.is_null[start:stop]).tolist():
             out[i] = ""
     return out
+
+
+# -- other results with a table form (HMS and the like) ---------------------------------
+INDEX = "dates"  # a list of this name indexes the rows of the series beside it
+LABELS = "segments"  # a list of this name labels the positions of a series of rows
+
+
+def results_csv(packed: bytes) -> Iterator[str] | None:
+    """The CSV of stored (packed) results, or None when they have no table form: column
+    form streamed from compact columns (:func:`packed_table`), else :func:`data_table`."""
+    table = packed_table(packed)
+    if table is not None:
+        return table.rows()
+    from .jsonutil import unpacked_pieces
+    found = data_table(orjson.loads(b"".join(unpacked_pieces(packed))))
+    if found is None:
+        return None
+    return _written(*found)
+
+
+def data_table(data: Any) -> tuple[list[str], list[list[Any]]] | None:
+    """(header, rows) of results in one of these shapes, else None:
+
+    * a split table, ``{"columns": [...], "data": [[row], ...]}``: the columns, then the rows;
+    * a series, members that are lists of one length (``dates``' when given, which
+      then heads each row): one column per list of values, one per position of a list of
+      equal-length rows (``flow segment 1`` when ``segments`` labels the positions, else
+      ``flow[0]``); members of another length or kind are left out;
+    * records per feature, ``{member: {key: {"points": [{...}, ...]}}}``: one row per
+      record, its key first (``feature`` for a ``geometry`` member), then the record's fields.
+    """
+    if not isinstance(data, dict):
+        return None
+    return _split(data) or _series(data) or _records(data)
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (list, dict))
+
+
+def _split(data: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    columns, rows = data.get("columns"), data.get("data")
+    if not (isinstance(columns, list) and columns and isinstance(rows, list)
+            and all(_scalar(c) for c in columns)):
+        return None
+    if not all(isinstance(r, list) and len(r) == len(columns) and all(_scalar(c) for c in r) for r in rows):
+        return None
+    return [str(c) for c in columns], rows
+
+
+def _width(values: list[Any]) -> int | None:
+    """0 for a list of values, the row length for a list of equal-length rows of values."""
+    if all(_scalar(v) for v in values):
+        return 0
+    first = values[0]
+    if isinstance(first, list) and first and all(
+            isinstance(v, list) and len(v) == len(first) and all(_scalar(c) for c in v) for v in values):
+        return len(first)
+    return None
+
+
+def _series(data: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    index = data.get(INDEX)
+    dated = isinstance(index, list) and bool(index) and all(_scalar(v) for v in index)
+    labels = data.get(LABELS)
+    labels = labels if isinstance(labels, list) and all(_scalar(v) for v in labels) else None
+    lists = [(k, v) for k, v in data.items()
+             if k not in (INDEX, LABELS) and isinstance(v, list) and v and _width(v) is not None]
+    if not lists:
+        return None
+    n = len(index) if dated else len(lists[0][1])
+    header: list[str] = []
+    columns: list[list[Any]] = []
+    for name, values in lists:
+        if len(values) != n:
+            continue
+        width = _width(values)
+        if not width:
+            header.append(name)
+            columns.append(values)
+            continue
+        named = labels is not None and len(labels) == width
+        header += [f"{name} segment {labels[j]}" if named else f"{name}[{j}]" for j in range(width)]
+        columns += [[row[j] for row in values] for j in range(width)]
+    if not columns:
+        return None
+    keys = index if dated else list(range(n))
+    return [INDEX if dated else "index", *header], [[keys[i], *(c[i] for c in columns)] for i in range(n)]
+
+
+def _records(data: dict[str, Any]) -> tuple[list[str], list[list[Any]]] | None:
+    for member, groups in data.items():
+        if not (isinstance(groups, dict) and groups and all(isinstance(g, dict) for g in groups.values())):
+            continue
+        found = [(key, _record_list(group)) for key, group in groups.items()]
+        if any(records is None for _, records in found):
+            continue
+        fields: dict[str, None] = {}
+        for _, records in found:
+            for record in records or []:
+                fields.update(dict.fromkeys(record))
+        rows = [[key, *(record.get(f) for f in fields)] for key, records in found for record in records or []]
+        return ["feature" if member == "geometry" else member, *fields], rows
+    return None
+
+
+def _record_list(group: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The one list of flat records a group holds, or None."""
+    lists = [v for v in group.values() if isinstance(v, list)]
+    if len(lists) != 1 or not all(isinstance(r, dict) and all(_scalar(c) for c in r.values()) for r in lists[0]):
+        return None
+    return lists[0]
+
+
+def _written(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
+    buffer, writer, flush = _csv_lines()
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+        if buffer.tell() > 65536:
+            yield flush()
+    yield flush()

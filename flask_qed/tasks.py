@@ -250,7 +250,9 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
         logger.exception("job %s failed", job_id, extra={"job_id": job_id, "event": "failed"})
         return _fail(store, job_id, jobs.error_text(exc), record)
     done = {"status": jobs.SUCCESS, "progress": 100, "finished": jobs.now_iso(), "lease_until": 0}
-    if store.finish(job_id, {**done, "data": data}):
+    # A large batch's results as columns too (flask_qed.tablepack): its CSV is written from them.
+    table = getattr(data, "table", None)
+    if store.finish(job_id, {**done, "data": data, **({"table": table} if table is not None else {})}):
         logger.info("job %s: %s.%s done", job_id, record.get("app"), model.name,
                     extra={"job_id": job_id, "event": "succeeded", "model": model.name})
         return {**record, **done}

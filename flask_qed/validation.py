@@ -36,6 +36,21 @@ class InputError(ValueError):
         super().__init__(f"{where}{first.get('field')}: {first.get('rule')}")
 
 
+WRAP = 'required: wrap the values in {"inputs": {...}}'
+
+
+def missing_inputs(body: Any, schema: type[BaseModel] | None) -> InputError:
+    """The error for a JSON body without ``inputs``: it says to wrap the values, and names
+    the model's inputs the body gave at its top level (the usual slip)."""
+    known = set(_input_names(schema)) if schema is not None else set()
+    given = [str(k) for k in body if k in known] if isinstance(body, dict) else []
+    rule = WRAP
+    if given:
+        listed = ", ".join(given[:5]) + (", …" if len(given) > 5 else "")
+        rule += f" ({listed} {'is an input' if len(given) == 1 else 'are inputs'} of this model, given at the top level)"
+    return InputError([{"run": None, "field": "inputs", "value": None, "rule": rule}])
+
+
 def short_value(value: Any) -> Any:
     """An offending value as an error shows it: itself when short and plain, else its
     repr cut to 80 characters."""

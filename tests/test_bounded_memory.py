@@ -119,6 +119,10 @@ def test_csv_from_stored_results_is_the_same_table():
     odd = {"inputs": {"c": {"5": 1.5}}, "outputs": {"a": {"1": 1, "0": None, "2": [1, 2]}, "b": {"0": "x"}},
            "errors": {"3": [{"run": "3"}]}}
     assert "".join(packed_table(zlib.compress(orjson.dumps(odd))).rows()) == "".join(csv_rows(odd))
+    # a word or a number (kabam's "calculated" or a rate), and the like, with and without cells to quote
+    mixed = {"outputs": {"w": {"0": "calculated", "1": 0.1, "2": None, "3": True, "4": 7, "5": 1e-7, "6": 2.5e16},
+                         "q": {"0": "a,b", "1": 0.5, "2": 'say "x"', "3": None, "4": [1, 2], "5": "", "6": 3}}}
+    assert "".join(packed_table(zlib.compress(orjson.dumps(mixed))).rows()) == "".join(csv_rows(mixed))
     for not_a_table in ({"outputs": {"a": 1}}, {"x": 1}, [1]):
         assert packed_table(zlib.compress(orjson.dumps(not_a_table))) is None
 

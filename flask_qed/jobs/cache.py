@@ -35,12 +35,13 @@ from ..stores import JobNotFound, JobStore
 from ..jsonutil import Packed
 from . import follow
 from .prov import software
-from .record import now_iso, run_facts
+from .record import created_iso, run_facts
 from .states import PENDING, STARTED, SUCCESS
 
 logger = logging.getLogger(__name__)
 
 HIT, JOIN, MISS = "hit", "join", "miss"
+LOOK_AT = 20  # identical jobs read by a lookup at once
 
 
 def scope_owner(runtime: Runtime, owner: str | None) -> tuple[bool, str | None]:
@@ -58,13 +59,16 @@ def lookup(runtime: Runtime, fingerprint: str, owner: str | None,
     found: tuple[str, dict[str, Any] | None] = (MISS, None)
     if look:
         store = runtime.store
-        done = store.with_fingerprint(fingerprint, (SUCCESS,), owner=whose)
+        # One query for both (a miss, the common case, costs one); a finished run serves
+        # before a running one is joined.
+        same = store.with_fingerprint(fingerprint, (SUCCESS, PENDING, STARTED), owner=whose, limit=LOOK_AT)
+        done = [r for r in same if r.get("status") == SUCCESS]
+        if not done and len(same) == LOOK_AT:  # many running: a finished one may be further down
+            done = store.with_fingerprint(fingerprint, (SUCCESS,), owner=whose)
         if done:
             found = (HIT, done[0])
-        else:
-            running = store.with_fingerprint(fingerprint, (PENDING, STARTED), owner=whose)
-            if running:
-                found = (JOIN, running[0])
+        elif same:
+            found = (JOIN, same[0])
     metrics.CACHE_LOOKUPS.labels(*labels, found[0]).inc()
     return found
 
@@ -73,17 +77,19 @@ def answer_hit(store: JobStore, job_id: str, fields: dict[str, Any], origin: dic
     """Record ``job_id`` as answered from ``origin``; the record written (without data),
     or None when ``origin`` is no longer there to serve (the caller then runs it)."""
     try:
-        found = store.get(origin["job_id"], packed=True)
+        found = store.get(origin["job_id"], packed=True, table=True)
     except JobNotFound:
         return None
     if found.get("status") != SUCCESS:
         return None
     data = found.pop("data", None)
-    now = now_iso()
+    table = found.pop("table", None)
+    now = created_iso()
     record = {**fields, "status": SUCCESS, "progress": 100, "created": now, "started": now, "finished": now,
               "queued_at": 0.0, "cached_from": origin["job_id"], "origin": run_facts(found),
               "software": software(libraries=False)}
-    store.create(job_id, {**record, "data": Packed(data) if data is not None else None})
+    store.create(job_id, {**record, "data": Packed(data) if data is not None else None,
+                          **({"table": Packed(table)} if table is not None else {})})
     logger.info("job %s: answered from job %s", job_id, origin["job_id"],
                 extra={"job_id": job_id, "event": "cache_hit", "origin": origin["job_id"]})
     return {**record, "job_id": job_id}

@@ -36,6 +36,7 @@ from .. import metrics
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
+from .label import check_label
 from .record import new_record
 from .steps import ADVANCE, advance
 from .submit import check_quota, submit
@@ -69,6 +70,7 @@ def submit_chain(runtime: Runtime, celery: Any, find: Find, app: App, model: Mod
     steps = nested(inputs)
     if not steps:
         return submit(runtime, celery, app, model, inputs, owner, extra, callback_base=callback_base)
+    label = check_label((extra or {}).get("label"))
     names = set(model.inputs.model_fields) if model.inputs is not None else set()
     job_id = str(uuid.uuid4())
     bindings: dict[str, dict[str, str]] = {}
@@ -99,7 +101,7 @@ def submit_chain(runtime: Runtime, celery: Any, find: Find, app: App, model: Mod
                                 owner, {"feeds": job_id}, callback_base, prepare, depth + 1)
         bindings[name] = {"job": inner_id, "output": output, "process": pid}
     check_quota(runtime, owner, 0)
-    fields = {k: v for k, v in (extra or {}).items() if v is not None}
+    fields = {k: v for k, v in {**(extra or {}), "label": label}.items() if v is not None}
     own = {k: v for k, v in inputs.items() if k not in steps}
     record = {**new_record(app.name, model.name, model.version, ADVANCE), "owner": owner, "rows": 0}
     runtime.store.create(job_id, {**fields, **record, "inputs": own, "waits_for": bindings})

@@ -2,8 +2,9 @@
 and the view a client is shown."""
 from __future__ import annotations
 
+import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypedDict
 
 from .states import PENDING
@@ -26,6 +27,7 @@ class JobRecord(TypedDict, total=False):
     error: str | None
     queued_at: float       # epoch seconds: when last handed to the broker
     owner: str | None
+    label: str             # the client's name for the job (flask_qed.jobs.label); not an input
     rows: int
     inputs: Any
     data: Any
@@ -44,9 +46,9 @@ class JobRecord(TypedDict, total=False):
     feeds: str                                     # a step: the job its output goes into
 
 
-PUBLIC_FIELDS = ("job_id", "app", "model", "version", "status", "progress", "created",
+PUBLIC_FIELDS = ("job_id", "label", "app", "model", "version", "status", "progress", "created",
                  "started", "finished", "attempts", "error", "cached_from", "waits_for", "steps", "feeds", "data")
-_SHOWN_WHEN_SET = ("error", "cached_from", "waits_for", "steps", "feeds")
+_SHOWN_WHEN_SET = ("label", "error", "cached_from", "waits_for", "steps", "feeds")
 # What a job that took another's result keeps of that job's run (its provenance).
 RUN_FACTS = ("job_id", "status", "error", "worker", "host", "software", "started", "finished", "attempts")
 
@@ -55,19 +57,39 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_created_lock = threading.Lock()
+_last_created: list[datetime] = []
+
+
+def created_iso() -> str:
+    """``now_iso`` for a job's ``created``, strictly increasing within a process: two jobs
+    made in one millisecond get successive milliseconds, so the listing (newest first,
+    by ``created`` then id) keeps the order in which one gateway process took them."""
+    stamp = datetime.now(timezone.utc)
+    now = stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+    with _created_lock:
+        if _last_created and now <= _last_created[0]:
+            now = _last_created[0] + timedelta(milliseconds=1)
+        _last_created[:] = [now]
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def new_record(app: str, model: str | None, version: str | None, task: str) -> JobRecord:
     """The record written before the submit response returns. ``queued_at`` (epoch
     seconds) is when the job was last handed to the broker: the reconciler publishes
     a job again when it has waited too long since then (see flask_qed.reconciler)."""
     return {"app": app, "model": model, "version": version, "task": task, "status": PENDING,
-            "progress": 0, "created": now_iso(), "started": None, "finished": None,
+            "progress": 0, "created": created_iso(), "started": None, "finished": None,
             "attempts": 0, "error": None, "queued_at": time.time()}
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:
-    """What a client sees: the record without internals; ``id`` kept for old clients."""
+    """What a client sees: the record without internals; ``id`` kept for old clients;
+    ``runs``: how many runs it holds."""
     view = {k: record[k] for k in PUBLIC_FIELDS if k in record}
     view["id"] = record["job_id"]
+    if record.get("rows") is not None:
+        view["runs"] = int(record["rows"])  # how many runs the job holds (a batch's rows)
     for name in _SHOWN_WHEN_SET:
         if view.get(name) is None:
             view.pop(name, None)

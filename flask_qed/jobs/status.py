@@ -30,4 +30,6 @@ def status_info(record: dict[str, Any], base: str) -> dict[str, Any]:
     if status == "successful":
         info["links"].append({"href": f"{base}/jobs/{job_id}/results", "rel": REL + "results",
                               "type": JSON, "title": "results"})
+    if record.get("label"):
+        info["label"] = record["label"]  # the client's name for the job (not a standard member)
     return {k: v for k, v in info.items() if v is not None}

@@ -25,6 +25,7 @@ from ..stores import JobNotFound, JobStore, StoreUnavailable
 from ..version import __version__
 from . import cache as results_cache
 from .fingerprint import fingerprint
+from .label import check_label
 from .record import new_record, now_iso
 from .states import FAILURE, PENDING, SUCCESS
 from .subscriber import check_subscriber
@@ -58,12 +59,14 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     """Validate, answer from the result cache or check the owner's quota, write the
     record, queue the task.
 
-    ``extra``: more fields for the record (``subscriber``, ``ogc``); ``None`` values
-    are left out. ``callback_base``: the OGC root the links of a callback point at.
+    ``extra``: more fields for the record (``subscriber``, ``ogc``, ``label``); ``None``
+    values are left out. A ``label`` is checked (:mod:`.label`) and is no part of the
+    fingerprint. ``callback_base``: the OGC root the links of a callback point at.
     ``cache``: False when the request opted out of the result cache (:mod:`.cache`).
     ``uploads``: form field → SHA-256 of each uploaded file's bytes."""
+    label = check_label((extra or {}).get("label"))
     validated, rows = model.validate_packed(inputs, on_invalid=on_invalid)
-    fields = {k: v for k, v in (extra or {}).items() if v is not None}
+    fields = {k: v for k, v in {**(extra or {}), "label": label}.items() if v is not None}
     if "subscriber" in fields:
         fields["subscriber"] = check_subscriber(fields["subscriber"], runtime.settings.callback_allowlist)
         fields["callback_base"] = callback_base or "/ogcapi"

@@ -71,16 +71,19 @@ def slots_of(runtime: Runtime) -> WaitSlots:
     return slots
 
 
-def wait_for_job(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any] | None:
-    """The job's record (without its data) once finished, or as it is after ``seconds``;
-    None at once, without reading the store, when no waiting slot is free."""
+def wait_for_job(runtime: Runtime, job_id: str, seconds: float, **read: Any) -> dict[str, Any] | None:
+    """The job's record once finished, or as it is after ``seconds``; None at once,
+    without reading the store, when no waiting slot is free. ``read``: how the record is
+    read (``store.get``'s options; by default without its data): a job's data exists only
+    once it has ended, so asking for it costs the reads before nothing, and the finished
+    record needs no read of its own."""
     with slots_of(runtime).slot() as held:
         if not held:
             return None
-        return _wait(runtime, job_id, seconds)
+        return _wait(runtime, job_id, seconds, read or {"data": False})
 
 
-def _wait(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any]:
+def _wait(runtime: Runtime, job_id: str, seconds: float, read: dict[str, Any]) -> dict[str, Any]:
     """Woken by the job's notice (:mod:`.notices`) when one can come, else polling; the
     store is read first (after the watch is set, so no notice falls between) and again
     at least every ``FALLBACK`` seconds."""
@@ -89,9 +92,9 @@ def _wait(runtime: Runtime, job_id: str, seconds: float) -> dict[str, Any]:
     with ears.watch(job_id) if ears is not None else nullcontext(None) as woken:
         pause = _FIRST_PAUSE
         while True:
-            record = runtime.store.get(job_id, data=False)
-            if follow.joining(record):  # a joiner: ended here if the job it joined has ended
-                record = follow.settle(runtime.store, record) or record
+            record = runtime.store.get(job_id, **read)
+            if follow.joining(record) and follow.settle(runtime.store, record) is not None:
+                record = runtime.store.get(job_id, **read)  # a joiner, ended now with the job it joined
             left = deadline - time.monotonic()
             if record["status"] in TERMINAL or left <= 0:
                 return record

@@ -10,8 +10,9 @@ from ..jsonutil import Packed, dumps, loads
 
 from ..jobs.states import PENDING, STARTED, SUCCESS, TERMINAL
 
-# Fields kept small and queryable; "inputs" and "data" are stored compressed.
-BLOB_FIELDS = ("inputs", "data")
+# Fields kept small and queryable; "inputs" and "data" are stored compressed, and so is a
+# large batch's "table" (its results as columns, for CSV: flask_qed.tablepack).
+BLOB_FIELDS = ("inputs", "data", "table")
 # A job that is queued or running never expires: its time to live starts when it finishes.
 FINISHED = TERMINAL  # a finished job expires QED_RESULT_TTL after it finished
 NEVER = datetime(9999, 1, 1, tzinfo=timezone.utc)
@@ -74,9 +75,10 @@ class JobStore(ABC):
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
         """The record; raises :class:`JobNotFound` for unknown or expired ids.
 
+        With ``table``, a batch's ``table`` (its results as columns, as stored) when it has one.
         With ``raw``, ``data`` is its JSON text (bytes), to be sent on without parsing.
         With ``packed``, ``inputs`` and ``data`` are as stored: compressed JSON
         (:func:`pack`), to be read a piece at a time (``jsonutil.unpacked_pieces``).

@@ -69,7 +69,8 @@ class MongoStore(JobStore):
                 db.jobs.create_index([("owner", 1), ("created", -1)])
                 db.jobs.create_index([("created", -1)])
                 db.jobs.create_index([("status", 1), ("queued_at", 1)])
-                db.jobs.create_index([("fingerprint", 1), ("created", -1)])
+                # With cached_from: a lookup (cached_from null) skips the copies answered from the cache.
+                db.jobs.create_index([("fingerprint", 1), ("cached_from", 1), ("created", -1)])
                 db.jobs.create_index("cached_from")
             self._indexed = True
         return db
@@ -117,7 +118,7 @@ class MongoStore(JobStore):
                 raise ValueError(f"job {job_id} already exists") from None
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
         with self._errors():
             db = self._db()
             doc = db.jobs.find_one({"_id": job_id, **_live()})
@@ -125,11 +126,11 @@ class MongoStore(JobStore):
                 raise JobNotFound(job_id)
             for name in HIDDEN:
                 doc.pop(name, None)
-            for name, wanted in (("inputs", inputs), ("data", data)):
+            for name, wanted in (("inputs", inputs), ("data", data), ("table", table)):
                 gen = doc.pop(f"{name}_gen", None)
                 if wanted and gen:
                     doc[name] = self._get_blob(db, job_id, name, gen, raw=raw and name == "data",
-                                               packed=packed)
+                                               packed=packed or name == "table")
             return doc
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
@@ -218,7 +219,8 @@ class MongoStore(JobStore):
         if before is not None:
             query["$or"] = [{"created": {"$lt": before[0]}},
                             {"created": before[0], "_id": {"$lt": before[1]}}]
-        hidden = {"expires_at": False, "expires_ts": False, "inputs_gen": False, "data_gen": False}
+        hidden = {"expires_at": False, "expires_ts": False, "inputs_gen": False, "data_gen": False,
+                  "table_gen": False}
         with self._errors():
             docs = list(self._db().jobs.find(query, projection=hidden)
                         .sort([("created", -1), ("_id", -1)]).limit(int(limit)))
@@ -239,7 +241,7 @@ class MongoStore(JobStore):
 
     def _small(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         hidden = {"_id": False, "expires_at": False, "expires_ts": False, "inputs_gen": False,
-                  "data_gen": False}
+                  "data_gen": False, "table_gen": False}
         with self._errors():
             return list(self._db().jobs.find(query, projection=hidden)
                         .sort([("created", -1), ("_id", -1)]).limit(int(limit)))

@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     expires_at REAL NOT NULL,
     meta TEXT NOT NULL,
     inputs BLOB,
-    data BLOB
+    data BLOB,
+    results_table BLOB
 );
 CREATE INDEX IF NOT EXISTS jobs_expires_at ON jobs (expires_at);
 CREATE INDEX IF NOT EXISTS jobs_owner_status
@@ -51,7 +52,8 @@ CREATE INDEX IF NOT EXISTS jobs_owner_status
 CREATE INDEX IF NOT EXISTS jobs_owner_created
     ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.created'), id);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (json_extract(meta, '$.created'), id);
-CREATE INDEX IF NOT EXISTS jobs_fingerprint ON jobs (json_extract(meta, '$.fingerprint'));
+CREATE INDEX IF NOT EXISTS jobs_serving ON jobs (json_extract(meta, '$.fingerprint'))
+    WHERE json_extract(meta, '$.cached_from') IS NULL;
 CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (json_extract(meta, '$.cached_from'));
 CREATE TABLE IF NOT EXISTS probe (id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS active (
@@ -63,8 +65,12 @@ CREATE TABLE IF NOT EXISTS active (
 # 1: ``active`` holds each owner's queued and running jobs and runs, kept in step by
 # every write that changes a status, so that a quota check reads one row instead of
 # counting the queue.
-SCHEMA_VERSION = 1
+# 2: the fingerprint index holds only the jobs that can serve the cache (``jobs_serving``:
+# those not answered from it), so a lookup for often-repeated inputs does not walk
+# every copy made of their result.
+SCHEMA_VERSION = 2
 NEVER_TS = NEVER.timestamp()
+BLOB_COLUMNS = {"inputs": "inputs", "data": "data", "table": "results_table"}  # field -> column
 
 
 def _upgrade(conn: sqlite3.Connection) -> None:
@@ -79,6 +85,9 @@ def _upgrade(conn: sqlite3.Connection) -> None:
                 "sum(coalesce(json_extract(meta, '$.rows'), 1)) FROM jobs WHERE json_extract(meta, '$.owner') "
                 "IS NOT NULL AND json_extract(meta, '$.status') IN ('PENDING', 'STARTED') "
                 "GROUP BY json_extract(meta, '$.owner')")
+        conn.execute("DROP INDEX IF EXISTS jobs_fingerprint")
+        if "results_table" not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
+            conn.execute("ALTER TABLE jobs ADD COLUMN results_table BLOB")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -203,7 +212,8 @@ class SQLiteStore(JobStore):
         meta["job_id"] = job_id
         blobs = [pack(fields[k]) if k in fields else None for k in BLOB_FIELDS]
         try:
-            self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data) VALUES (?, ?, ?, ?, ?)",
+            self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
                         (job_id, self.expiry(meta.get("status", PENDING)).timestamp(),
                          _dump(meta), *blobs),
                         active=meta if meta.get("status", PENDING) in ACTIVE else None)
@@ -212,8 +222,9 @@ class SQLiteStore(JobStore):
         self._maybe_purge()
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False) -> dict[str, Any]:
-        cols = "meta" + (", inputs" if inputs else ", NULL") + (", data" if data else ", NULL")
+            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
+        cols = "meta" + (", inputs" if inputs else ", NULL") + (", data" if data else ", NULL") \
+            + (", results_table" if table else ", NULL")
         try:
             row = self._conn().execute(
                 f"SELECT {cols} FROM jobs WHERE id = ? AND expires_at > ?",  # noqa: S608 - fixed columns
@@ -225,6 +236,8 @@ class SQLiteStore(JobStore):
                 record["inputs"] = bytes(row[1]) if packed else unpack(row[1])
             if data and row[2] is not None:
                 record["data"] = bytes(row[2]) if packed else unpack(row[2], raw=raw)
+            if table and row[3] is not None:
+                record["table"] = bytes(row[3])
         except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:  # a damaged row or file
             raise self._unavailable(exc) from exc
         return record
@@ -303,7 +316,7 @@ class SQLiteStore(JobStore):
                 expires = self.expiry(meta.get("status")).timestamp() if "status" in fields else row[1]
                 sets, params = ["meta = ?", "expires_at = ?"], [_dump(meta), expires]
                 for k, blob in (blobs or {}).items():
-                    sets.append(f"{k} = ?")
+                    sets.append(f"{BLOB_COLUMNS[k]} = ?")
                     params.append(blob)
                 conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))  # noqa: S608
                 conn.execute("COMMIT")
@@ -346,7 +359,7 @@ class SQLiteStore(JobStore):
         if owner is not None:
             where.append("json_extract(meta, '$.owner') = ?")
             params.append(owner)
-        return self._select_meta(" AND ".join(where), params, limit, index="jobs_fingerprint")
+        return self._select_meta(" AND ".join(where), params, limit, index="jobs_serving")
 
     def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
         return self._select_meta("json_extract(meta, '$.cached_from') = ? AND expires_at >= ?",

@@ -16,6 +16,8 @@ _SUBSCRIBER = {"type": "object", "description": "URLs the worker POSTs the job's
                    k: {"type": "string", "format": "uri"} for k in ("successUri", "failedUri", "inProgressUri")}}
 _CACHE = {"type": "boolean", "default": True, "description": "false: run again, never answered from an "
           "identical job's result (see the result cache in docs/api.md)"}
+_LABEL = {"type": "string", "maxLength": 200, "description": "your name for the job, plain text on one line; "
+          "shown in job records and listings, never part of the inputs or of the result cache's match"}
 _CACHE_CONTROL = {"name": "Cache-Control", "in": "header", "required": False, "schema": {"type": "string"},
                   "description": "no-cache: run again, never answered from an identical job's result"}
 
@@ -41,12 +43,14 @@ def _inputs_schema(app: App, model: Any, components: dict[str, Any]) -> dict[str
 def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": ["inputs"],
                             "properties": {"inputs": _inputs_schema(app, model, components),
-                                           "subscriber": _SUBSCRIBER, "cache": _CACHE}}
+                                           "subscriber": _SUBSCRIBER, "cache": _CACHE, "label": _LABEL}}
     if model.batch:
         body["properties"]["on_invalid"] = {
             "enum": ["fail", "skip"], "default": "fail",
             "description": "skip: compute the valid runs, report the invalid ones under data.errors"}
     content: dict[str, Any] = {"application/json": {"schema": body}}
+    if model.example is not None:  # the declared example run: "Try it out" posts a body that runs
+        content["application/json"]["example"] = {"inputs": dict(model.example)}
     if model.batch:
         content["text/csv"] = {"schema": {"type": "string", "description":
                                           "a header row of input names, then one run per line "
@@ -97,7 +101,8 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "status": {"enum": [s.value for s in State]},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
             "data": {"type": "object"}, "error": {"type": "string"},
-            "cached_from": {"type": "string", "description": "the job whose result answered this one"}}},
+            "cached_from": {"type": "string", "description": "the job whose result answered this one"},
+            "label": _LABEL}},
     }
     paths: dict[str, Any] = {
         "/": {"get": {"summary": "The mounted apps and their models", "operationId": "index",
@@ -141,6 +146,14 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "responses": {"200": {"description": "the output's value", "content": {
                 "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
                 **_error_responses(401, 404, 406, 409, 429, 503)}}},
+        "/jobs/{job_id}/inputs": {"get": {
+            "summary": "The inputs a job ran, ready to send again: an object for one run, rows for a batch",
+            "operationId": "get_job_inputs",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "job_id, app, model, label, runs and inputs",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object", "required": ["job_id", "runs", "inputs"]}}}},
+                          **_error_responses(401, 404, 413, 429, 503)}}},
         "/jobs/{job_id}/prov": {"get": {
             "summary": "A job's provenance, W3C PROV-JSON (inputs, model, versions, worker, times, "
                        "and the job a cached result came from)", "operationId": "get_job_prov",

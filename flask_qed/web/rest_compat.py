@@ -137,7 +137,7 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
                            on_invalid=body.get("on_invalid", "fail"),
                            cache=cache_allowed(body, request.headers.getlist("Cache-Control")))
     run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
-    record = wait_for_job(runtime, job_id, wait)
+    record = wait_for_job(runtime, job_id, wait, data=True)
     if record is None or record["status"] not in jobs.TERMINAL:
         location = f"{app.prefix}/data?job_id={job_id}"
         why = (f"still running after {wait:g} s" if record is not None else
@@ -146,8 +146,6 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
                  "status": record["status"] if record is not None else jobs.PENDING,
                  "url": location, "message": f"{why}: poll {location}"},
                 202, {"Location": location})
-    if record["status"] == jobs.SUCCESS:
-        record = runtime.store.get(job_id)
     if record["status"] != jobs.SUCCESS:  # the inputs passed validation but the run failed
         raise ApiError(422, f"the {model.name} run did not finish: {record['status']}"
                             + (f": {record['error']}" if record.get("error") else ""))

@@ -57,8 +57,10 @@ def _one_or_list(kind: Any) -> Any:
     return kind | Annotated[list[kind], Field(min_length=1)]  # type: ignore[valid-type]
 
 
-def _series(units: str, description: str, default: Any = ...) -> Any:
-    return Field(default, description=description, json_schema_extra={"units": units})
+def _series(units: str, description: str, default: Any = ..., time: bool = False) -> Any:
+    """A field of one value or a list; ``time``: its rows are time steps (the form's hint)."""
+    extra = {"units": units, "series": "time"} if time else {"units": units}
+    return Field(default, description=description, json_schema_extra=extra)
 
 
 class RoutingInputs(BaseModel):
@@ -75,7 +77,7 @@ class RoutingInputs(BaseModel):
                             json_schema_extra={"units": "s"})
     boundary_flow: _one_or_list(Flow) = _series(
         "m3/s", "Inflow at the upstream boundary: one value (constant), one per step "
-        "(t1..tN) or one per output time (t0..tN); 0 .. 1e6")
+        "(t1..tN) or one per output time (t0..tN); 0 .. 1e6", time=True)
     segments: int | None = Field(None, ge=1, le=MAX_VALUES, description="Number of segments (default: "
                                  "length of the per-segment lists, else 1)", json_schema_extra={"units": "-"})
     length: _one_or_list(Length) = _series("m", "Segment length (one value or one per segment); 1 .. 1e6")

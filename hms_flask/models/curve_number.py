@@ -46,7 +46,7 @@ class Inputs(BaseModel):
 
     precipitation: list[Depth] = Field(..., min_length=1, max_length=MAX_VALUES,
                                        description="Precipitation depth of each step; 0 .. 2000",
-                                       json_schema_extra={"units": "mm"})
+                                       json_schema_extra={"units": "mm", "series": "time"})
     curve_number: float | None = Field(None, ge=1, le=100, description="Runoff curve number for "
                                        "average moisture (AMC II), 1 .. 100; or give land_cover and "
                                        "hydrologic_soil_group", json_schema_extra={"units": "-"})

@@ -50,12 +50,13 @@ class Inputs(BaseModel):
     start_date: date = Field(..., description="Date of the first day", json_schema_extra={"units": "ISO 8601"})
     tmin: list[Temperature] = Field(..., min_length=1, max_length=MAX_DAYS,
                                     description="Daily minimum air temperature; -90 .. 70",
-                                    json_schema_extra={"units": "degC"})
+                                    json_schema_extra={"units": "degC", "series": "time"})
     tmax: list[Temperature] = Field(..., min_length=1, max_length=MAX_DAYS,
                                     description="Daily maximum air temperature; -90 .. 70",
-                                    json_schema_extra={"units": "degC"})
+                                    json_schema_extra={"units": "degC", "series": "time"})
     rs: list[Radiation] | None = Field(None, description="Daily solar (shortwave) radiation, for "
-                                       "priestley_taylor; 0 .. 50", json_schema_extra={"units": "MJ/m2/day"})
+                                       "priestley_taylor; 0 .. 50", json_schema_extra={"units": "MJ/m2/day",
+                                                                           "series": "time"})
     elevation: float = Field(0.0, ge=-500, le=9000, description="Elevation above sea level "
                              "(priestley_taylor)", json_schema_extra={"units": "m"})
     albedo: float = Field(0.23, ge=0, le=1, description="Surface albedo (priestley_taylor; FAO-56 "

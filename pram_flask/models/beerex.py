@@ -159,6 +159,18 @@ for _kind in ("acute", "chronic"):
         OUTPUTS[f"out_{_stage}_{_kind}_rq"] = {"description": f"{_kind.capitalize()} risk quotient, {_stage}",
                                                 "units": "-"}
 
+# Risk at a glance (flask_qed.risk): EPA's levels of concern for bees, 0.4 for an acute
+# and 1.0 for a chronic RQ (as EPA's BeeREX tool compares them).
+_BEE = "EPA's BeeREX tool and Guidance for Assessing Pesticide Risks to Bees (2014)"
+LOCS = {"bee_acute": {"level": 0.4, "label": "bee acute", "source": _BEE},
+        "bee_chronic": {"level": 1.0, "label": "bee chronic", "source": _BEE}}
+RISK = {f"out_{stage}_{kind}_rq": [f"bee_{kind}"] for kind in ("acute", "chronic") for stage in STAGES}
+GLOSSARY = {"lw1": "larval worker, day 1 (lw2 … lw5: days 2 to 5)", "ld6": "larval drone, day 6",
+            "lq1": "larval queen, day 1 (lq2 … lq4: days 2 to 4)", "aw": "adult worker", "ad": "adult drone",
+            "aq": "adult queen", "cell": "cell cleaning", "brood": "brood and queen tending, nurse bees",
+            "comb": "comb building", "pollen": "pollen foraging", "nectar": "nectar foraging",
+            "winter": "inside the hive in winter", "eec": "estimated environmental concentration"}
+
 
 def eec_by_method(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """EEC (ug/mg) for each application method; NaN for runs not using that method."""

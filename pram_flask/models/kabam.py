@@ -230,6 +230,12 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# Risk at a glance (flask_qed.risk): EPA's LOCs for animals, acute 0.5/0.2/0.1, chronic 1.0.
+RISK = {name: ["chronic"] if name.startswith("out_chronic") else ["acute", "acute_restricted", "acute_endangered"]
+        for name in OUTPUTS if "_rq_" in name}
+GLOSSARY = {"m0": "mammal 0 (of six: m0 … m5)", "a0": "bird 0 (of six: a0 … a5)",
+            "diet": "dietary (concentration in the diet)", "dose": "dose-based (per kg body weight)"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

@@ -124,6 +124,17 @@ OUTPUTS = {
     "out_chronconm": {"description": "Chronic level of concern, mammals", "units": "text"},
 }
 
+# Risk at a glance (flask_qed.risk): ubertool's SIP calls drinking water an exposure route
+# of concern when the acute ratio is at or above 0.1 or the chronic ratio at or above 1.
+_SIP = "EPA's SIP (ubertool: an acute ratio >= 0.1, a chronic ratio >= 1 is a concern)"
+LOCS = {"sip_acute": {"level": 0.1, "label": "drinking water, acute", "source": _SIP},
+        "sip_chronic": {"level": 1.0, "label": "drinking water, chronic", "source": _SIP}}
+RISK = {"out_acute_bird": ["sip_acute"], "out_acute_mamm": ["sip_acute"],
+        "out_chron_bird": ["sip_chronic"], "out_chron_mamm": ["sip_chronic"]}
+GLOSSARY = {"fw": "daily water intake", "at": "adjusted acute toxicity value (LD50)",
+            "det": "dose-equivalent chronic toxicity value", "act": "adjusted chronic toxicity value (NOAEL)",
+            "chron": "chronic", "acucon": "acute level of concern", "chroncon": "chronic level of concern"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

@@ -91,6 +91,14 @@ OUTPUTS = {
        for k, v in _RATIOS.items()},
 }
 
+# Risk at a glance (flask_qed.risk): ubertool's STIR calls an inhalation ratio at or above
+# 0.1 a reason to proceed to refinements (below it, exposure is not likely significant).
+LOCS = {"stir": {"level": 0.1, "label": "inhalation (proceed to refinements)",
+                 "source": "EPA's STIR (ubertool: a ratio >= 0.1 means proceed to refinements)"}}
+RISK = {f"out_ratio_{k}": ["stir"] for k in _RATIOS}
+GLOSSARY = {"vid": "vapour inhalation dose", "sid": "spray droplet inhalation dose",
+            "ar2": "application rate", "cf": "conversion factor", "sat_air_conc": "saturated air concentration"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

@@ -100,6 +100,15 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# Risk at a glance (flask_qed.risk): ubertool's TerrPlant calls a plant RQ at or above
+# 1.0 a potential risk (its out_*_loc_* messages).
+LOCS = {"plant": {"level": 1.0, "label": "plant", "source": "EPA's TerrPlant (ubertool: an RQ >= 1.0 "
+                                                           "indicates a potential risk)"}}
+RISK = {name: ["plant"] for name in OUTPUTS if "_rq_" in name}
+GLOSSARY = {"nms": "non-listed monocot seedlings", "lms": "listed monocot seedlings",
+            "nds": "non-listed dicot seedlings", "lds": "listed dicot seedlings", "dry": "runoff to dry areas",
+            "semi": "runoff to semi-aquatic areas", "spray": "spray drift", "ec25": "25 % effect concentration"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

@@ -94,6 +94,16 @@ def _outputs() -> dict[str, dict[str, Any]]:
 
 OUTPUTS = _outputs()
 
+# Risk at a glance (flask_qed.risk): each RQ against EPA's levels of concern for
+# terrestrial animals — an acute RQ against the acute (0.5), acute restricted-use (0.2)
+# and acute endangered-species (0.1) LOCs, a chronic RQ against the chronic LOC (1.0).
+_ACUTE = ["acute", "acute_restricted", "acute_endangered"]
+RISK = {name: ["chronic"] if "chronic" in spec["description"].lower() else _ACUTE
+        for name, spec in OUTPUTS.items() if " RQ" in spec["description"]}
+GLOSSARY = {"herp": "herptiles (reptiles and terrestrial-phase amphibians)", "bl": "broadleaf plants",
+            "bp": "broadleaf plants", "fr": "fruits and pods", "hm": "herbivorous mammals",
+            "im": "insectivorous mammals", "tp": "terrestrial-phase amphibians", "mean": "mean residues (else upper-bound)"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

@@ -146,6 +146,16 @@ def _outputs() -> dict[str, dict[str, str]]:
 
 OUTPUTS = _outputs()
 
+# Risk at a glance (flask_qed.risk): each RQ against EPA's levels of concern for
+# terrestrial animals — an acute RQ against the acute (0.5), acute restricted-use (0.2)
+# and acute endangered-species (0.1) LOCs, a chronic RQ against the chronic LOC (1.0).
+_ACUTE = ["acute", "acute_restricted", "acute_endangered"]
+RISK = {name: ["chronic"] if "chronic" in spec["description"].lower() else _ACUTE
+        for name, spec in OUTPUTS.items() if " RQ" in spec["description"]}
+GLOSSARY = {"sa": "seed treatment, acute", "sc": "seed treatment, chronic", "s": "small", "m": "medium",
+            "l": "large", "a": "acute (dietary RQ of birds, from the LC50)",
+            "c": "chronic (dietary RQ of birds, from the NOAEC)", "ld50_ft2": "LD50s per square foot"}
+
 # The form's prefill: EPA's first QA/QC case (tests/pram/data), as the JSON API takes it.
 EXAMPLE_SOURCE = "EPA's QA/QC case"
 EXAMPLE = {

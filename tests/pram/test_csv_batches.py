@@ -91,3 +91,46 @@ def test_csv_in_and_out_in_one_request(client: Any) -> None:
     single = client.post("/hms/constant_volume", json={"inputs": {}},
                          headers={"Prefer": "wait=5", "Accept": "text/csv"})
     assert single.status_code == 422 and single.is_json
+
+
+@pytest.mark.parametrize("model", ["kabam", "trex", "agdrift", "beerex"])
+def test_a_large_batch_keeps_its_columns_and_writes_the_same_csv_from_them(client: Any, stack_env: Any,
+                                                                           model: str) -> None:
+    """A batch of 600 runs (the QA/QC file over and over) is stored with its columns for
+    CSV (flask_qed.tablepack); the CSV written from them is the CSV written from its
+    JSON, byte for byte, and holds EPA's values."""
+    from flask_qed.results import packed_table
+    from flask_qed.stores import open_store
+    from flask_qed.tablepack import read_table
+
+    body, cases = _csv_without_case(model)
+    head, *lines = body.splitlines()
+    runs = [lines[i % len(lines)] for i in range(600)]
+    answer = client.post(f"/pram/{model}", data="\n".join([head, *runs]) + "\n",
+                         content_type="text/csv")
+    assert answer.status_code == 202, answer.get_json()
+    job = answer.get_json()["job_id"]
+    record = wait_for(client, job)
+    assert record["status"] == "SUCCESS", record.get("error")
+    stored = open_store(stack_env["QED_STORE_URL"], 3600).get(job, packed=True, table=True)
+    answered = client.get(f"/jobs/{job}/results", headers={"Accept": "text/csv"}).get_data(as_text=True)
+    assert stored.get("table"), "a 600-run batch keeps its columns"
+    assert "".join(read_table(stored["table"]).rows()) == "".join(packed_table(stored["data"]).rows())
+    assert answered == "".join(read_table(stored["table"]).rows())
+    rows = list(csv.DictReader(io.StringIO(answered)))
+    assert len(rows) == 600
+    expected = {case: exp for case, _, exp in load_cases(model)}
+    bad = []
+    for run in (0, 1, len(lines) - 1, 599):
+        case = cases[run % len(cases)]
+        actual = {k: _number(v) for k, v in rows[run].items()}
+        bad += [f"run {run}, case {case}: {m}" for m in mismatches(
+            {k: v for k, v in expected[case].items() if k in actual}, actual, tolerance(model))]
+    assert bad == []
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text or None

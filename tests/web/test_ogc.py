@@ -275,7 +275,7 @@ def test_process_list_pages_and_descriptions_come_from_the_declarations(stack):
         seen += [p["id"] for p in body["processes"]]
         url, pages = links.get("next", {}).get("href"), pages + 1
     assert sorted(seen) == sorted(declared) and pages == -(-len(declared) // 4)
-    assert {p["id"] for p in Processes(ogc).processes()} <= declared  # default limit 10
+    assert declared <= {p["id"] for p in Processes(ogc).processes()}  # one page: every process
     check_exception(requests.get(f"{ogc}/processes?limit=0", timeout=10), 400, "invalid-query-parameter-value")
     check_exception(requests.get(f"{ogc}/processes/pram.nothing", timeout=10), 404, "no-such-process")
     for pid in sorted(declared):
@@ -292,7 +292,8 @@ def test_process_list_pages_and_descriptions_come_from_the_declarations(stack):
             assert spec["description"] == prop.get("description", "")
             if "units" in prop:  # units kept, beside the schema (schema.yaml allows no other member)
                 assert units_of(spec) == prop["units"] and "units" not in spec["schema"]
-        assert set(process["outputs"]) == set(described["outputs"])
+        # a risk model's exceedances are one more output (the native description has them under "risk")
+        assert set(process["outputs"]) == set(described["outputs"]) | ({"exceeds"} if "risk" in described else set())
         for name, out in described["outputs"].items():
             assert units_of(process["outputs"][name]) == out["units"]
     assert units_of(Processes(ogc).process("pram.rice")["inputs"]["mai"]) == "kg"
@@ -319,8 +320,11 @@ def test_every_model_through_owslib_matches_the_native_api(stack):
         results = requests.get(results_link, timeout=30)
         assert results.status_code == 200 and results.headers["Content-Type"].startswith("application/json")
         got, want = results.json(), native_data(base, native_ids[pid])
-        if pid.startswith("pram."):  # one run: each output one value
-            assert got == {name: column["0"] for name, column in want["outputs"].items()}, pid
+        if pid.startswith("pram."):  # one run: each output one value (and a risk model's exceedances)
+            expected = {name: column["0"] for name, column in want["outputs"].items()}
+            if "exceeds" in want:
+                expected["exceeds"] = want["exceeds"]["0"]
+            assert got == expected, pid
         else:
             assert got == want, pid
         assert requests.get(f"{base}/jobs/{info['jobID']}", timeout=10).json()["data"] == want
@@ -355,6 +359,35 @@ def test_a_pram_batch_is_array_valued_inputs_and_runs_synchronously(stack):
     uneven = requests.post(f"{ogc}/processes/pram.rice/execution", timeout=30,
                            json={"inputs": {**columns, "mai": columns["mai"][:1]}})
     assert check_exception(uneven, 422)["errors"]
+
+
+def test_a_risk_models_exceedances_are_an_output_run_by_run(stack):
+    """T-REX's RQs over their levels of concern come out of OGC as they do natively: an
+    ``exceeds`` output (declared in the description) holding each run's list, selectable,
+    and sent by reference to a link that gives the same."""
+    base, ogc = stack["base"], stack["ogc"]
+    description = requests.get(f"{ogc}/processes/pram.trex", timeout=10).json()
+    assert "exceeds" in description["outputs"]
+    assert "exceeds" not in requests.get(f"{ogc}/processes/pram.rice", timeout=10).json()["outputs"]
+    one = requests.get(f"{base}/pram/trex", timeout=10).json()["example"]["inputs"]  # EPA's first QA/QC case
+    runs = [one, {**one, "app_rates": [r * 1e-6 for r in one["app_rates"]]}]  # the second: no RQ reaches a level
+    want = native_data(base, native(base, "/pram/trex", runs))
+    columns = {name: [run[name] for run in runs] for name in one}
+    document = requests.post(f"{ogc}/processes/pram.trex/execution", timeout=60,
+                             json={"inputs": columns, "response": "document"})
+    assert document.status_code == 200, document.text
+    got = document.json()
+    assert got["exceeds"] == [want["exceeds"]["0"], want["exceeds"]["1"]]
+    assert got["exceeds"][0] and all(e["value"] >= e["level"] for e in got["exceeds"][0])
+    assert got["exceeds"][1] == []
+    selected = requests.post(f"{ogc}/processes/pram.trex/execution", timeout=60, json={
+        "inputs": {name: [value] for name, value in one.items()}, "outputs": {"exceeds": {"transmissionMode": "reference"}}, "response": "document"})
+    assert selected.status_code == 200 and list(selected.json()) == ["exceeds"], selected.text
+    link = selected.json()["exceeds"]["href"]
+    assert requests.get(link, timeout=30).json() == [want["exceeds"]["0"]]  # an array of one run, as asked
+    refused = requests.post(f"{ogc}/processes/pram.rice/execution", timeout=30,
+                            json={"inputs": pram_inputs(base, "rice"), "outputs": {"exceeds": {}}})
+    check_exception(refused, 400, "no-such-output")
 
 
 def test_a_long_job_answers_async_without_prefer_and_is_dismissed(stack):

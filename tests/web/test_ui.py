@@ -318,19 +318,15 @@ def test_every_pram_form_runs_its_epa_example_as_epa_expects(tab, stack):
         assert page.locator("#table-outputs tbody tr").count() == len(outputs), model
 
 
-def test_list_inputs_are_rows_to_add_and_remove_and_trex_runs(tab, stack):
+def test_list_inputs_are_series_boxes_and_trex_runs(tab, stack):
     from tests.pram.qaqc import load_cases
     page = tab.page
     tab.open("/ui/pram/trex")
-    rows = page.locator('ol[data-rows="app_rates"] li.row')
-    assert rows.count() == 3 and page.locator('select[name="application_type"]').input_value() == "Broadcast-Liquid"
-    assert [i.input_value() for i in page.locator('input[name="day_out"]').all()] == ["1", "11", "21"]
-    page.get_by_role("button", name="Add a value to app_rates").click()
-    assert rows.count() == 4
-    assert page.evaluate("() => document.activeElement.id") == "in-app_rates-4"
-    assert page.locator('label[for="in-app_rates-4"]').inner_text() == "Value 4"
-    page.get_by_role("button", name="Remove value 4 of app_rates").click()
-    assert rows.count() == 3
+    assert page.locator('select[name="application_type"]').input_value() == "Broadcast-Liquid"
+    assert page.locator("#in-app_rates").input_value().split() == ["1.15", "1.15", "1.15"]
+    assert page.locator("#in-day_out").input_value().split() == ["1", "11", "21"]
+    assert page.locator("#count-day_out").inner_text() == "3 values"
+    assert page.locator(".series[data-series=day_out] tbody th").all_inner_texts() == ["value 1", "value 2", "value 3"]
     data = run_form(tab, "pram", "trex")
     assert data["inputs"]["app_rates"]["0"] == [1.15, 1.15, 1.15]
     expected = load_cases("trex")[0][2]
@@ -352,6 +348,7 @@ def test_routing_forms_run_and_draw_a_hydrograph(tab, stack, model):
     for line in lines.all():
         assert len(line.get_attribute("points").split()) >= 2
     assert chart.bounding_box()["width"] > 300
+    assert chart.locator(".axis-label").all_text_contents().count("Flow (m³/s)") == 1  # the unit's symbol
     rows = page.locator("#table-routing tbody tr")
     if model == "constant_volume":  # each segment carries the example's boundary flow, 12.5 m3/s
         assert {float(t) for t in page.locator("#table-routing tbody td").all_inner_texts()} == {12.5}
@@ -530,7 +527,8 @@ def test_a_failed_job_says_why_in_plain_words(tab, stack):
     assert page.locator("#job-error").inner_text() == \
         "The model could not finish: the sleepy model was asked to fail"
     assert page.locator("#results").is_hidden()
-    assert page.get_by_role("link", name="Run this model again").get_attribute("href") == "/ui/testing/sleepy"
+    assert page.get_by_role("link", name="Run this model again").get_attribute("href") == \
+        f"/ui/testing/sleepy?from={tab.job_id()}"
 
 
 def test_without_a_key_the_page_asks_for_one_then_works(tab, stack):
@@ -551,7 +549,7 @@ def test_without_a_key_the_page_asks_for_one_then_works(tab, stack):
     assert page.locator("#open-notice").count() == 0 and "Your jobs" in page.locator("main").inner_text()
     mine = api_get(stack, "/jobs?limit=50").json()["jobs"]
     assert page.locator("#jobs tbody tr").count() == len(mine)
-    assert page.locator("#jobs tbody tr").first.locator("th").inner_text() == mine[0]["job_id"][:8]
+    assert page.locator("#jobs tbody tr").first.locator("th code").inner_text() == mine[0]["job_id"]
     page.get_by_label("Model").select_option("testing/sleepy")
     page.get_by_label("Status").select_option("REVOKED")
     page.get_by_role("button", name="Show").click()
@@ -559,7 +557,7 @@ def test_without_a_key_the_page_asks_for_one_then_works(tab, stack):
     revoked = api_get(stack, "/jobs?app=testing&model=sleepy&status=REVOKED").json()["jobs"]
     page.wait_for_function(f"() => document.querySelectorAll('#jobs tbody tr').length === {len(revoked)}"
                            if revoked else "() => !document.getElementById('jobs-empty').hidden")
-    assert set(page.locator("#jobs tbody td:nth-child(3)").all_inner_texts()) <= {"Cancelled"}
+    assert set(page.locator("#jobs tbody td.status").all_inner_texts()) <= {"Cancelled"}
     # another client's key sees no such job
     other = keyfile.add_key(Path(stack["env"]["QED_API_KEYS_FILE"]), "bob")
     tab.allowed.append(re.compile(r"status of 404"))
@@ -611,7 +609,7 @@ def test_without_keys_the_job_pages_say_that_every_job_is_visible(browser, open_
         assert notice.is_visible()
         assert "This server has no API keys: every job here can be seen by anyone who can reach it" \
             in " ".join(notice.inner_text().split())
-        assert page.locator("#jobs tbody tr").first.locator("th").inner_text() == job_id[:8]  # not the viewer's
+        assert page.locator("#jobs tbody tr").first.locator("th code").inner_text() == job_id  # not the viewer's
         assert "Your jobs" not in page.locator("main").inner_text()
         tab.shot("my-jobs")
         tab.open(f"/ui/jobs/{job_id}")

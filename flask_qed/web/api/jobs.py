@@ -10,11 +10,11 @@ from flask import Flask, request
 
 from ... import jobs
 from ...errors import ApiError
-from ...jobs import access, cancel, listing, prov, waiting
+from ...jobs import access, cancel, inputs, listing, prov, waiting
 from ...runtime import Runtime
 from .. import prefer
 from ..security import caller_of
-from .responses import job_response, output_response, results_response
+from .responses import job_response, output_response, results_response, wants_csv
 
 LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
 
@@ -32,9 +32,10 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
         record = read(job_id, **kwargs)
         if wait is None or record["status"] in jobs.TERMINAL:
             return job_response(record)
-        if waiting.wait_for_job(runtime, job_id, wait) is None:  # no waiting slot free: as it is
+        ended = waiting.wait_for_job(runtime, job_id, wait, **kwargs)
+        if ended is None:  # no waiting slot free: as it is
             return job_response(record)
-        answer = job_response(store.get(job_id, **kwargs))
+        answer = job_response(ended)
         answer.headers["Preference-Applied"] = f"wait={wait:g}"
         return answer
 
@@ -49,12 +50,20 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
 
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:
-        return results_response(read(job_id, packed=True))
+        return results_response(read(job_id, packed=True, table=wants_csv()))
 
     @root.get("/jobs/<job_id>/results/<output>")
     def job_output(job_id: str, output: str) -> Any:
         """One output of a finished job (JSON, or CSV where it is a column or series)."""
         return output_response(read(job_id, packed=True), output)
+
+    @root.get("/jobs/<job_id>/inputs")
+    def job_inputs(job_id: str) -> Any:
+        """The inputs the job ran, ready to send again (``{"inputs": ...}``)."""
+        try:
+            return inputs.given(read(job_id, inputs=True, data=False, packed=True))
+        except inputs.TooManyRuns as exc:
+            raise ApiError(413, str(exc)) from None
 
     @root.get("/jobs/<job_id>/prov")
     def job_prov(job_id: str) -> Any:

@@ -15,9 +15,11 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from ... import jobs, jsonutil
 from ...errors import ApiError
 from ...jobs import access, submit, waiting
+from ...jobs.label import check_label
 from ...legacy import guard_legacy_app
 from ...columns import Columns, columns_from_csv
 from ...model import InputError, Model
+from ...validation import missing_inputs
 from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
@@ -27,7 +29,10 @@ from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
 from ..wsgi import empty_path_is_root
-from .responses import job_response, results_response
+from .responses import job_response, results_response, wants_csv
+
+# Fields of a multipart form that are about the job, not inputs of the model.
+FORM_FIELDS = ("label",)
 
 
 def mount_app(app: App, runtime: Runtime, celery: Celery) -> Any:
@@ -81,8 +86,9 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
         on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
+        label = body.get("label") if isinstance(body, dict) else _form_label()
         started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
-                               {"subscriber": subscriber}, on_invalid=on_invalid,
+                               {"subscriber": subscriber, "label": label}, on_invalid=on_invalid,
                                callback_base=request.host_url.rstrip("/") + "/ogcapi",
                                cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
                                uploads=request.environ.get("qed.uploads"))
@@ -92,15 +98,18 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
                                    runtime.settings.sync_wait)
         if wait is not None:  # Prefer: wait=N: the finished job, if it ends within N s
-            record = waiting.wait_for_job(runtime, job_id, wait)  # None: no waiting slot free
+            # None: no waiting slot free; else read as the answer needs it, data and all
+            record = waiting.wait_for_job(runtime, job_id, wait, packed=True, table=wants_csv())
             if record is not None:
                 headers["Preference-Applied"] = f"wait={wait:g}"
                 if record["status"] in jobs.TERMINAL:
-                    answer = _finished_answer(runtime.store.get(job_id, packed=True))
+                    answer = _finished_answer(record)
                     answer.headers.update(headers)
                     return answer
         answer = {"job_id": job_id, "id": job_id, "status": started.status, "app": app.name,
                   "model": model.name, "version": model.version, "url": location}
+        if check_label(label):  # as stored (it passed the check already)
+            answer["label"] = check_label(label)
         if started.cached_from:  # answered from an identical job's result, or joined its run
             answer["cached_from"] = started.cached_from
         return answer, 202, headers
@@ -131,7 +140,7 @@ def read_inputs(model: Model) -> Any:
         if not isinstance(body, dict):
             raise ApiError(400, 'the body must be a JSON object: {"inputs": ...}')
         if "inputs" not in body:
-            raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
+            raise missing_inputs(body, model.inputs)
         return body["inputs"]
     if request.mimetype == "text/csv" and model.batch:
         return _csv_body()
@@ -141,7 +150,7 @@ def read_inputs(model: Model) -> Any:
         if upload is None:
             raise InputError([{"run": None, "field": model.upload_field, "value": None,
                                "rule": f"upload a file in the form field {model.upload_field!r}"}])
-        inputs: dict[str, Any] = {k: v for k, v in request.form.items()}
+        inputs: dict[str, Any] = {k: v for k, v in request.form.items() if k not in FORM_FIELDS}
         content = upload.read()
         request.environ["qed.uploads"] = {model.upload_field: hashlib.sha256(content).hexdigest()}
         try:
@@ -187,6 +196,13 @@ def _csv_body() -> Columns:
 
 def _plain(lazy: Any) -> Any:
     return dict(lazy.items()) if lazy.is_object else [v for _, v in lazy.items()]
+
+
+def _form_label() -> Any:
+    """``label`` of a form, or the query of a CSV body (a job's name, not an input)."""
+    if request.mimetype == "multipart/form-data":
+        return request.form.get("label")
+    return request.args.get("label")
 
 
 def _form_on_invalid() -> Any:

@@ -10,7 +10,8 @@ from flask import Response, request
 from ... import jobs, jsonutil
 from ...errors import ApiError
 from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
-from ...results import packed_table
+from ...results import results_csv
+from ...tablepack import read_table
 from ...stores.base import unpack
 
 STREAM_OVER = 1 << 20  # bytes of stored (compressed) data past which an answer is streamed
@@ -52,20 +53,24 @@ def wants_csv() -> bool:
 
 
 def results_response(record: dict[str, Any]) -> Response:
-    """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives a table
-    of runs for results in column form."""
+    """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives its table
+    (:mod:`flask_qed.results`): runs, a series, a split table or records per feature."""
     finished(record)
     packed = record.get("data")
     if not wants_csv():
         if packed is None:
             return Response(b"{}", mimetype="application/json")
         return Response(spliced(b"", packed, b""), mimetype="application/json")
-    # Parsed a field at a time into compact columns: a large batch is never whole as Python objects.
-    table = packed_table(packed) if packed is not None else None
-    if table is None:
-        raise ApiError(406, "these results are not a table of runs; ask for application/json")
+    # A large batch's columns as the worker kept them (flask_qed.tablepack); else a table of
+    # runs parsed a field at a time into compact columns (a large batch is never whole as
+    # Python objects), or other results as a table where their shape makes one.
+    table = read_table(record["table"]) if record.get("table") else None
+    rows = table.rows() if table is not None else results_csv(packed) if packed is not None else None
+    if rows is None:
+        raise ApiError(406, "these results have no table form (not runs, a series, a split table or "
+                            "records per feature); ask for application/json")
     name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
-    return Response(table.rows(), mimetype="text/csv",
+    return Response(rows, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

@@ -72,13 +72,69 @@ def describe(pid: str, app: App, model: Model, base: str, full: bool = True) -> 
     body["outputs"] = {name: {
         "title": name, "description": spec.get("description", ""),
         "schema": {k: v for k, v in (("description", note), ("contentMediaType", JSON)) if v is not None},
-        **units_parameters(spec.get("units"))}
+        **output_parameters(model, name, spec.get("units"))}
         for name, spec in model.outputs.items()}
+    if model.risk is not None:  # each run's RQs at or above a level of concern (flask_qed.risk)
+        body["outputs"]["exceeds"] = exceeds_output(note)
+    example = execute_example(model)
+    if example is not None:  # an execute request that runs, as it is: the declared example
+        body["example"] = example
+    if model.risk is not None:
+        body["additionalParameters"] = risk_parameters(model)
     body["links"] += [
         {"href": f"{href}/execution", "rel": REL + "execute", "type": JSON, "title": "execute"},
         {"href": f"{base}/jobs?processID={pid}", "rel": REL + "job-list", "type": JSON,
          "title": "this process's jobs"}]
     return body
+
+
+def execute_example(model: Model) -> dict[str, Any] | None:
+    """The model's example run as an execute request (``{"inputs": {id: value}}``), or None.
+    In a batch an array reads as one value per run, so an input that is itself an array of
+    arrays (a matrix) is given as a one-run array around it."""
+    if model.example is None:
+        return None
+    values = dict(model.example)
+    if model.batch:
+        props, _ = input_schemas(model)
+        for name, value in values.items():
+            if isinstance(value, list) and value and all(isinstance(v, list) for v in value) \
+                    and is_array_schema(props.get(name, {})):
+                values[name] = [value]
+    return {"inputs": values}
+def output_parameters(model: Model, name: str, units: str | None) -> dict[str, Any]:
+    """An output's units and, for a risk quotient, the levels of concern it is compared to."""
+    found = units_parameters(units)
+    locs = model.risk.rqs.get(name) if model.risk is not None else None
+    if locs:
+        extra = {"name": "levels_of_concern",
+                 "value": [model.risk.locs[n].describe() for n in locs]}  # type: ignore[union-attr]
+        found = found or {"additionalParameters": {"title": "units and levels of concern", "parameters": []}}
+        found["additionalParameters"]["parameters"].append(extra)
+    return found
+
+
+def exceeds_output(note: str | None) -> dict[str, Any]:
+    """The description of a risk model's ``exceeds`` output: a run's exceedances, each the
+    highest level of concern an RQ reaches (see ``additionalParameters``). An array either
+    way (a run's list; a batch's, a list a run), so one type, as the standard asks."""
+    return {"title": "exceeds",
+            "description": "the risk quotients at or above a level of concern in a run, each as "
+                           "{output, loc, level, value, ratio}: the highest level it reaches and value / level "
+                           "(an empty list when none does)",
+            "schema": {"type": "array", "contentMediaType": JSON, **({"description": note} if note else {})}}
+
+
+def risk_parameters(model: Model) -> dict[str, Any]:
+    """The process's risk quotients, levels of concern and glossary (``additionalParameters``):
+    each run's results list, under ``exceeds``, the RQs at or above a level of concern."""
+    risk = model.risk.describe()  # type: ignore[union-attr]
+    return {"title": "risk at a glance", "parameters": [
+        {"name": "rule", "value": [risk["rule"]]},
+        {"name": "levels_of_concern", "value": list(risk["levels_of_concern"].values())},
+        {"name": "risk_quotients", "value": [{"output": k, "levels_of_concern": v}
+                                              for k, v in risk["risk_quotients"].items()]},
+        {"name": "glossary", "value": [{"term": k, "meaning": v} for k, v in risk["glossary"].items()]}]}
 
 
 # -- inputs: OGC execute request → the native form ---------------------------------------

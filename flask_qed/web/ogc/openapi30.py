@@ -8,11 +8,14 @@ from ...jobs.status import NATIVE
 from ...model import Model
 from ...plugins import App
 from ..openapi import document
-from .describe import TRANSMISSION, input_schemas, is_array_schema
+from .describe import TRANSMISSION, execute_example, input_schemas, is_array_schema
 from .schemas import to_oas30
 
 JSON = "application/json"
 MAX_LIMIT = 10_000  # most processes or jobs one page may hold
+# A process list without ``limit`` holds every process (the standard leaves the default
+# to the server): a client that reads one page sees the whole catalogue.
+PROCESS_LIMIT = MAX_LIMIT
 OAS30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
@@ -37,6 +40,7 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
         "status": {"type": "string", "enum": list(NATIVE)}, "message": {"type": "string"},
         **{k: {"type": "string", "format": "date-time"} for k in ("created", "started", "finished", "updated")},
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "label": {"type": "string", "maxLength": 200},
         "links": {"type": "array", "items": ref("link")}}}
     subscriber = {"type": "object", "properties": {
         k: {"type": "string", "format": "uri"} for k in ("successUri", "inProgressUri", "failedUri")}}
@@ -84,7 +88,7 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
             "summary": "The processes", "operationId": "ogc_processes", "tags": ["ogc"],
             "parameters": [
                 {"name": "limit", "in": "query", "required": False, "style": "form", "explode": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": PROCESS_LIMIT}},
                 {"name": "offset", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 0, "default": 0}}],
             "responses": {"200": doc("process summaries", ref("processList")), **errors(400, 401, 429)}}},
@@ -138,21 +142,23 @@ def openapi30(processes: dict[str, tuple[App, Model]]) -> dict[str, Any]:
                 alternatives.append({"type": "array", "items": one, "minItems": 1, "maxItems": model.max_rows})
             inputs[name] = {"oneOf": alternatives} if not model.batch or not is_array_schema(prop) \
                 else {"anyOf": alternatives}
-        body = {"type": "object", "required": ["inputs"] if required else [], "properties": {
+        body = {"type": "object", "required": ["inputs"], "properties": {
             "inputs": {"type": "object", "properties": inputs, "required": sorted(required)},
             "outputs": {"type": "object", "additionalProperties": {"type": "object", "properties": {
                 "transmissionMode": {"type": "string", "enum": list(TRANSMISSION), "default": "value"}}}},
             "response": {"type": "string", "enum": ["raw", "document"], "default": "raw"},
             "subscriber": ref("subscriber")}}
-        if not body["required"]:
-            del body["required"]
+        media: dict[str, Any] = {"schema": body}
+        example = execute_example(model)
+        if example is not None:
+            media["example"] = example
         paths[f"/processes/{pid}/execution"] = {"post": {
             "summary": f"Execute {pid}: {model.title}", "description": model.description,
             "operationId": f"ogc_execute_{pid.replace('.', '_')}", "tags": [app.name],
             "parameters": [{"name": "Prefer", "in": "header", "required": False,
                             "schema": {"type": "string"},
                             "description": "respond-async: answer 201 at once; wait=N: wait at most N s"}],
-            "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
+            "requestBody": {"required": True, "content": {JSON: media}},
             "responses": {"200": {"description": "the results (synchronous): " + RESULTS_NOTE, "content": {
                 JSON: {"schema": outputs}, "multipart/related": {"schema": {"type": "string"}}}},
                 "201": {"description": "the job (asynchronous)", "headers": {

@@ -11,6 +11,7 @@ from flask import Response
 from ... import jsonutil
 from ...jobs.outputs import outputs_of
 from ...model import Model
+from ...results import EXCEEDS
 from .describe import JSON, REL
 from .exceptions import OgcError
 
@@ -26,6 +27,9 @@ def results_of(record: dict[str, Any], model: Model | None, selected: bool = Tru
         as_array = ogc.get("array", int(record.get("rows") or 1) > 1)
         keys = list(next(iter(found.values.values()), {}))
         values = {name: [col.get(k) for k in keys] for name, col in found.values.items()}
+        flagged = data.get(EXCEEDS) if model.risk is not None else None
+        if isinstance(flagged, dict):  # a risk model's exceedances: one more output, run by run
+            values[EXCEEDS] = [flagged.get(k, []) for k in keys]
         if not as_array:
             values = {name: v[0] if v else None for name, v in values.items()}
     else:

@@ -46,7 +46,7 @@ def to_oas30(schema: Any) -> Any:
             continue
         elif key == "units":
             out["x-units"] = value
-        elif key in ("section", "label", "units_by"):  # the workbench's layout hints: extensions here
+        elif key in ("section", "label", "units_by", "series"):  # the workbench's layout hints: extensions here
             out[f"x-{key}"] = value
         elif key == "type" and isinstance(value, list):
             types = [t for t in value if t != "null"]

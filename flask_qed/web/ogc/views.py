@@ -16,6 +16,8 @@ from ...jobs import access, cancel, chain, submit
 from ...jobs.status import STATUS, status_info
 from ...jobs.waiting import wait_for_job
 from ...model import Model
+from ...results import EXCEEDS
+from ...validation import missing_inputs
 from ...plugins import App
 from ...runtime import Runtime
 from ..cache_control import cache_allowed
@@ -25,7 +27,7 @@ from .args import int_arg
 from .describe import JSON, REL, TRANSMISSION, describe, native_inputs
 from .exceptions import OgcError
 from .joblist import job_list_page
-from .openapi30 import MAX_LIMIT, OAS30, openapi30
+from .openapi30 import MAX_LIMIT, OAS30, PROCESS_LIMIT, openapi30
 from ...jobs.outputs import NoSuchOutput
 from .results import failure, results_of, results_response
 
@@ -93,7 +95,7 @@ def api() -> Any:
 
 
 def process_list() -> Any:
-    limit = int_arg("limit", 10, 1, MAX_LIMIT)
+    limit = int_arg("limit", PROCESS_LIMIT, 1, MAX_LIMIT)
     offset = int_arg("offset", 0, 0, None)
     processes = face().processes
     ids = list(processes)
@@ -119,12 +121,14 @@ def execute(pid: str) -> Any:
     app, model = lookup(pid)
     state = face()
     body = json_body()
+    if "inputs" not in body:  # an execute request names its inputs, even a flat body's
+        raise missing_inputs(body, model.inputs)
     mode = body.get("response", "raw")
     if mode not in ("raw", "document"):
         raise OgcError(400, "bad-request", "response must be 'raw' or 'document'")
     wanted, references = outputs(model, body.get("outputs"))
     inputs, as_array = native_inputs(model, body.get("inputs", {}))
-    extra = {"subscriber": subscriber(body.get("subscriber")),
+    extra = {"subscriber": subscriber(body.get("subscriber")), "label": body.get("label"),
              "ogc": {"outputs": wanted, "references": references, "response": mode, "array": as_array}}
     if chain.nested(inputs):  # Part 3: inputs that are other processes' outputs
         job_id = chain.submit_chain(state.runtime, state.celery, state.processes.get, app, model, inputs,
@@ -141,9 +145,8 @@ def execute(pid: str) -> Any:
         wait = wait_seconds(prefer, state.runtime.settings.sync_wait)
         if wait is None:
             wait = state.runtime.settings.sync_wait
-        record = wait_for_job(state.runtime, job_id, wait)  # None: no waiting slot free
+        record = wait_for_job(state.runtime, job_id, wait, raw=True)  # None: no waiting slot free
         if record is not None and record["status"] == jobs.SUCCESS:
-            record = store.get(job_id, raw=True)
             # rel=monitor unquoted: a token (RFC 8288), as OGC's test suite matches it
             return results_response(record, model, base(), mode, {"Link": f"<{location}>; rel=monitor"})
         if record is not None and record["status"] == jobs.FAILURE:
@@ -230,7 +233,7 @@ def outputs(model: Model, given: Any) -> tuple[list[str] | None, list[str]]:
         return None, []
     if not isinstance(given, dict):
         raise OgcError(400, "bad-request", "outputs must be an object: {output id: {...}}")
-    known = set(model.outputs)
+    known = set(model.outputs) | ({EXCEEDS} if model.risk is not None else set())
     unknown = [k for k in given if known and k not in known]
     if unknown:
         raise OgcError(400, "no-such-output", f"no output {unknown[0]!r}; outputs are {sorted(known)}")

@@ -184,6 +184,7 @@ def form_fields(model: Model) -> list[dict[str, Any]]:
             "exclusiveMinimum": base.get("exclusiveMinimum"), "exclusiveMaximum": base.get("exclusiveMaximum"),
             "default": prop.get("default"), "words": words,
         }
+        field["series"] = _series_kind(field, prop)
         field["range"] = ", or ".join(filter(None, [_range_text(field) or ("a number" if words else ""),
                                                     " / ".join(words)]))
         field["values"] = _as_values(value, field)
@@ -191,6 +192,14 @@ def form_fields(model: Model) -> list[dict[str, Any]]:
         field["help"] = "" if field["label"] == field["description"].rstrip(".") else field["description"]
         fields.append(field)
     return fields
+
+
+def _series_kind(field: dict[str, Any], prop: dict[str, Any]) -> str | None:
+    """A list of numbers is entered as a pasted column (a series): "time" when the model
+    says its rows are time steps (the ``series`` hint), else "values"; None for other inputs."""
+    if not field["list"] or field["kind"] != "number" or field["words"]:
+        return None
+    return "time" if prop.get("series") == "time" else "values"
 
 
 def _units_by(rule: Any) -> dict[str, Any] | None:
@@ -284,7 +293,7 @@ def _client_spec(app: App, model: Model, fields: list[dict[str, Any]]) -> dict[s
     return {"app": app.name, "model": model.name, "batch": model.batch, "max_rows": model.max_rows,
             "url": f"{app.prefix}/{model.name}", "upload_field": model.upload_field,
             "fields": [{k: f[k] for k in ("name", "kind", "type", "required", "list", "scalar_ok", "words",
-                                          "min_items", "options", "minimum", "maximum",
+                                          "min_items", "options", "minimum", "maximum", "series",
                                           "exclusiveMinimum", "exclusiveMaximum")} for f in fields]}
 
 

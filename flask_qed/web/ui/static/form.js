@@ -76,7 +76,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const words = control.dataset.words.split("|");
       if (!words.includes(v) && !isNumber(v)) control.setCustomValidity(`Enter a number or ${words.join(" or ")}.`);
     }
-    if (v !== "" && control.tagName === "TEXTAREA") {
+    if (v !== "" && control.tagName === "TEXTAREA" && !control.dataset.series) {
       try { JSON.parse(v); } catch (e) { control.setCustomValidity(`This is not valid JSON (${e.message}).`); }
     }
     return control.checkValidity() ? "" : control.validationMessage;
@@ -106,6 +106,13 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const field of spec.fields) {
       const list = controls(field.name);
       if (!list.length) continue;
+      const series = field.series && window.qedForm ? window.qedForm.readSeries(field.name) : null; // series.js
+      if (series) {
+        if (series.problems.length) problems.push({ field: field.name, message: series.problems.join("; "), control: list[0] });
+        else if (series.values.length) inputs[field.name] = field.scalar_ok && series.values.length === 1 ? series.values[0] : series.values;
+        else if (field.required) problems.push({ field: field.name, message: "Enter at least one value.", control: list[0] });
+        continue;
+      }
       if (field.list) {
         const values = [];
         for (const c of list) {
@@ -191,6 +198,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // -- submit ----------------------------------------------------------------------------
+  /* What the body says about the job beside its inputs (its label: prefill.js). */
+  function jobFields() { return window.QEDRun ? window.QEDRun.fields() : {}; }
   function remember(jobId, inputs) {
     try {
       const text = JSON.stringify(inputs);
@@ -208,11 +217,12 @@ document.addEventListener("DOMContentLoaded", () => {
         for (const [k, v] of Object.entries(inputs)) {
           if (k !== spec.upload_field) data.append(k, typeof v === "object" ? JSON.stringify(v) : String(v));
         }
+        for (const [k, v] of Object.entries(jobFields())) data.append(k, v);
         data.append(spec.upload_field, upload.files[0]);
         response = await QED.call(spec.url, { method: "POST", body: data, headers: { Accept: "application/json" } });
       } else {
         response = await QED.call(spec.url, {
-          method: "POST", body: JSON.stringify({ inputs }),
+          method: "POST", body: JSON.stringify(Object.assign({ inputs }, jobFields())),
           headers: { "Content-Type": "application/json", Accept: "application/json" },
         });
       }

@@ -25,6 +25,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   function render(job) {
     $("job-model").textContent = job.app && job.model ? `${job.app}/${job.model}` : "";
+    $("job-label").textContent = job.label || "";
+    $("job-label").hidden = !job.label;
     $("job-status").textContent = `${WORDS[job.status] || job.status} (${job.status})`;
     const progress = job.status === "SUCCESS" ? 100 : Math.max(0, Math.min(100, Math.round(job.progress || 0)));
     $("job-progress").value = progress;
@@ -42,7 +44,7 @@ document.addEventListener("DOMContentLoaded", () => {
     else error.hidden = true;
     if (job.app && job.model) {
       const again = $("job-again");
-      again.href = `${QED.ui}/${encodeURIComponent(job.app)}/${encodeURIComponent(job.model)}`;
+      again.href = `${QED.ui}/${encodeURIComponent(job.app)}/${encodeURIComponent(job.model)}?from=${encodeURIComponent(job.job_id)}`;
       again.hidden = !TERMINAL.has(job.status);
     }
   }
@@ -101,28 +103,22 @@ document.addEventListener("DOMContentLoaded", () => {
     section.hidden = false;
     const base = `${job.app}-${job.model}-${jobId}`;
     link($("dl-json"), `${path}/results`, `${base}.json`, "application/json");
-    let table = null;
     if (isTabular(data)) {
-      link($("dl-csv"), `${path}/results?f=csv`, `${base}.csv`, "text/csv");
       runsTable(data, model);
     } else if (Array.isArray(data.flow) && Array.isArray(data.dates)) {
-      table = routingView(data, model);
+      routingView(data, model);
     } else if (Array.isArray(data.columns) && Array.isArray(data.data)) {
-      table = splitView(data, model);
+      splitView(data, model);
     } else if (data.geometry && data.metadata && data.metadata["cell size (degrees)"]) {
-      table = cellsView(data, job);
+      cellsView(data, job);
     } else {
       $("tables").append(QED.el("pre", { className: "json", text: JSON.stringify(data, null, 1) }));
     }
-    if (table) {
-      $("dl-csv").href = "#";
-      $("dl-csv").addEventListener("click", (event) => {
-        event.preventDefault();
-        QED.saveBlob(new Blob([toCsv(table)], { type: "text/csv" }), `${base}.csv`);
-      });
-    } else if (!isTabular(data)) {
-      $("dl-csv").hidden = true;
-    }
+    // The CSV is the API's (GET /jobs/<id>/results as text/csv): offered where the results have a
+    // table form (runs always have one; other results are asked, the answer's body unread).
+    const csv = isTabular(data) || (await QED.call(`${path}/results?f=csv`, { method: "HEAD", headers: { Accept: "text/csv" } })).ok;
+    if (csv) link($("dl-csv"), `${path}/results?f=csv`, `${base}.csv`, "text/csv");
+    else $("dl-csv").hidden = true;
   }
   function link(anchor, apiPath, filename, accept) {
     anchor.href = QED.api + apiPath;
@@ -159,22 +155,32 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
     const box = $("tables");
+    // risk at a glance: the RQs at or above a level of concern, first; their cells marked
+    const flags = data.exceeds ? QEDRisk.index(data) : null;
+    const marking = (e) => e && ((td) => QEDRisk.mark(td, model, e)); // a cell's marker, or nothing
+    if (flags) box.append(QEDRisk.summary(data, model, runs));
+    const glossary = flags ? QEDRisk.glossary(model, Object.keys(data.outputs)) : null;
     if (runs.length === 1) {
       for (const section of ["outputs", "inputs"]) {
-        const rows = columns.filter((c) => c.section === section).map((c) => [c.name, data[section][c.name][runs[0]], QED.units(c.units), c.description]);
+        const shown = columns.filter((c) => c.section === section);
+        const rows = shown.map((c) => [c.name, data[section][c.name][runs[0]], QED.units(c.units), c.description]);
+        const marks = flags && section === "outputs" ? (i, j) => j === 1 && marking((flags[runs[0]] || {})[shown[i].name]) : null;
         box.append(QED.el("h3", { text: section === "outputs" ? "Outputs" : "Inputs" }));
         box.append(pagedTable({
           id: `table-${section}`, caption: `${section === "outputs" ? "Outputs" : "Inputs"} of the run`,
-          columns: [{ name: "name" }, { name: "value" }, { name: "units" }, { name: "description" }], rows, rowHeader: 0, pageSize: 500,
+          columns: [{ name: "name" }, { name: "value" }, { name: "units" }, { name: "description" }], rows, rowHeader: 0, pageSize: 500, marks,
         }));
       }
+      if (glossary) box.append(glossary);
       return;
     }
     const rows = runs.map((run) => [QED.runNumber(run), ...columns.map((c) => data[c.section][c.name][run])]);
+    const marks = flags ? (i, j) => j > 0 && columns[j - 1].section === "outputs" && marking((flags[runs[i]] || {})[columns[j - 1].name]) : null;
     box.append(QED.el("p", { text: `${runs.length} runs, one row each, numbered from 1; outputs first, then inputs.` }));
     box.append(pagedTable({
-      id: "table-runs", caption: "Runs", columns: [{ name: "run" }, ...columns], rows, rowHeader: 0, pageSize: 25,
+      id: "table-runs", caption: "Runs", columns: [{ name: "run" }, ...columns], rows, rowHeader: 0, pageSize: 25, marks,
     }));
+    if (glossary) box.append(glossary);
   }
 
   /* Routing: flow[time][segment], dates, boundary_flow. */
@@ -184,9 +190,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const units = (data.metadata && data.metadata.units) || {};
     const series = [{ name: "Inflow at the upstream boundary", values: data.boundary_flow }];
     segments.forEach((s, j) => series.push({ name: `Outflow of segment ${s}`, values: data.flow.map((row) => row[j]) }));
+    const flowUnits = QED.units(units.flow || "m3/s");
     QEDChart.lines($("chart"), {
-      title: "Hydrograph", description: `Inflow at the upstream boundary and the outflow of each of ${segments.length} segments over time, in ${units.flow || "m3/s"}.`,
-      x, yLabel: `Flow (${units.flow || "m3/s"})`, series,
+      title: "Hydrograph", description: `Inflow at the upstream boundary and the outflow of each of ${segments.length} segments over time, in ${flowUnits}.`,
+      x, yLabel: `Flow (${flowUnits})`, series,
     });
     const columns = [{ name: "time", units: "ISO 8601" }, { name: "boundary_flow", units: units.boundary_flow || "m3/s" },
       ...segments.map((s) => ({ name: `flow segment ${s}`, units: units.flow || "m3/s" })),
@@ -201,10 +208,11 @@ document.addEventListener("DOMContentLoaded", () => {
   /* The original constant-volume layout: columns DateTime, 0..N-1; data rows. */
   function splitView(data) {
     const units = ((data.metadata || {}).units || {}).flow || "m3/s";
+    const shown = QED.units(units);
     const names = data.columns.slice(1).map(String);
     QEDChart.lines($("chart"), {
-      title: "Hydrograph", description: `Flow of each of ${names.length} segments over time, in ${units}. With a constant volume, each segment's inflow is the boundary flow and its outflow equals its inflow.`,
-      x: data.data.map((row) => instant(String(row[0]).replace(" ", "T"))), yLabel: `Flow (${units})`,
+      title: "Hydrograph", description: `Flow of each of ${names.length} segments over time, in ${shown}. With a constant volume, each segment's inflow is the boundary flow and its outflow equals its inflow.`,
+      x: data.data.map((row) => instant(String(row[0]).replace(" ", "T"))), yLabel: `Flow (${shown})`,
       series: names.map((n, j) => ({ name: `Inflow and outflow of segment ${n}`, values: data.data.map((row) => row[j + 1]) })),
     });
     const table = { columns: [{ name: "DateTime" }, ...names.map((n) => ({ name: `segment ${n}`, units }))], rows: data.data };
@@ -254,8 +262,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("tables").append(details);
   }
 
-  /* A table shown one page at a time; the whole table goes into the CSV. */
-  function pagedTable({ id, caption, columns, rows, rowHeader, pageSize }) {
+  /* A table shown one page at a time. */
+  function pagedTable({ id, caption, columns, rows, rowHeader, pageSize, marks }) {
     const wrap = QED.el("div", { className: "table-block" });
     const scroller = QED.el("div", { className: "table-wrap", tabindex: "0", role: "region", "aria-label": caption });
     const table = QED.el("table", { id, className: "data" }, QED.el("caption", { text: caption }));
@@ -277,8 +285,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const next = QED.el("button", { type: "button", text: "Next page" });
     function show() {
       const start = page * pageSize;
-      body.replaceChildren(...rows.slice(start, start + pageSize).map((row) => QED.el("tr", {}, ...row.map((v, j) =>
-        j === rowHeader ? QED.el("th", { scope: "row", text: QED.fmt(v) }) : cell(v)))));
+      body.replaceChildren(...rows.slice(start, start + pageSize).map((row, i) => QED.el("tr", {}, ...row.map((v, j) => {
+        if (j === rowHeader) return QED.el("th", { scope: "row", text: QED.fmt(v) });
+        const marker = marks && marks(start + i, j); // marks: (row, column) -> a cell's marker, or nothing
+        return marker ? marker(cell(v)) : cell(v);
+      }))));
       status.textContent = `Rows ${rows.length ? start + 1 : 0}–${Math.min(rows.length, start + pageSize)} of ${rows.length} (page ${page + 1} of ${pages})`;
       prev.disabled = page === 0;
       next.disabled = page >= pages - 1;
@@ -297,13 +308,5 @@ document.addEventListener("DOMContentLoaded", () => {
     return QED.el("td", { text: shown, className: typeof v === "number" ? "num" : v === null || v === undefined ? "na" : null,
       title: full !== null && full !== shown ? full : null, "data-value": full });
   }
-  function toCsv({ columns, rows }) {
-    const cell = (v) => {
-      const text = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
-      return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, "\"\"")}"` : text;
-    };
-    return [columns.map((c) => cell(c.name)), ...rows.map((r) => r.map(cell))].map((r) => r.join(",")).join("\n") + "\n";
-  }
-
   poll();
 });
