@@ -212,6 +212,14 @@ class Model:
         """A batch's exceedances of its levels of concern, for models that declare RQs."""
         return self.risk
 
+    def units(self) -> dict[str, str]:
+        """Each input's and output's declared units (ASCII, as in the declarations), where
+        it has any; dimensionless (``-``) and units that follow another input are left out."""
+        props = self.inputs.model_json_schema().get("properties", {})
+        found = {name: prop.get("units") for name, prop in props.items() if not prop.get("units_by")}
+        found.update({name: spec.get("units") for name, spec in self.outputs.items()})
+        return {name: u for name, u in found.items() if isinstance(u, str) and u.strip() not in ("", "-")}
+
     def describe(self) -> dict[str, Any]:
         """The description endpoint's body."""
         return {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import orjson
@@ -107,6 +107,24 @@ def rows_of(fields: list[str], runs: list[str], cells: Callable[[int, int], list
         part = runs[start:start + CSV_CHUNK]
         lines = map(",".join, zip([_text(run) for run in part], *cells(start, start + len(part))))
         yield "\n".join(lines) + "\n"
+
+
+def with_units(rows: Iterator[str], units: Mapping[str, str]) -> Iterator[str]:
+    """``rows`` (CSV text, a header first) with each header name that has units written
+    ``name (units)``: a field's own column, or a series' column named after its field
+    (``flow segment 2`` of ``flow``); the rows themselves unchanged."""
+    first = next(rows, "")
+    head, newline, rest = first.partition("\n")
+    names = next(csv.reader([head]), [])
+    longest_first = sorted(units, key=len, reverse=True)
+
+    def headed(name: str) -> str:
+        field = name if name in units else next((f for f in longest_first if name.startswith(f + " ")), None)
+        return f"{name} ({units[field]})" if field is not None else name
+    buffer, writer, flush = _csv_lines()
+    writer.writerow([headed(n) for n in names])
+    yield (flush() if newline else flush().rstrip("\n")) + rest
+    yield from rows
 
 
 def packed_table(packed: bytes) -> Table | None:

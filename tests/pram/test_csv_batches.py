@@ -134,3 +134,37 @@ def _number(text: str) -> Any:
         return float(text)
     except ValueError:
         return text or None
+
+
+def test_units_in_the_csv_header_when_asked(client: Any) -> None:
+    """``?units=1``: each column with declared units is headed ``name (units)``, the rows
+    are unchanged; the flag is checked before anything is stored."""
+    body, cases = _csv_without_case("rice")
+    answer = client.post("/pram/rice?units=1", data=body, content_type="text/csv",
+                         headers={"Prefer": "wait=30", "Accept": "text/csv"})
+    assert answer.status_code == 200 and answer.mimetype == "text/csv", answer.get_data(as_text=True)[:300]
+    head, *lines = answer.get_data(as_text=True).splitlines()
+    names = next(csv.reader([head]))
+    assert names[0] == "run"
+    for plain, headed in [("mai", "mai (kg)"), ("area", "area (m2)"), ("out_cw", "out_cw (ug/L)"),
+                          ("out_mass_area", "out_mass_area (kg/ha)")]:
+        assert headed in names and plain not in names, names
+    assert "osed" in names  # declared without units: the name alone
+    plain = client.get(answer.headers["Content-Location"], headers={"Accept": "text/csv"}).get_data(as_text=True)
+    assert plain.splitlines()[1:] == lines and len(lines) == len(cases)  # the rows themselves unchanged
+    headed = client.get(answer.headers["Content-Location"] + "?units=true", headers={"Accept": "text/csv"})
+    assert headed.get_data(as_text=True) == answer.get_data(as_text=True)
+    # a series (HMS routing) names the units of its columns too
+    example = client.get("/hms/kinematic_wave").get_json()["example"]
+    routing = client.post("/hms/kinematic_wave?units=1", json=example,
+                          headers={"Prefer": "wait=30", "Accept": "text/csv"})
+    assert routing.status_code == 200 and routing.mimetype == "text/csv", routing.get_data(as_text=True)[:300]
+    series = next(csv.reader([routing.get_data(as_text=True).splitlines()[0]]))
+    assert series[:2] == ["dates (ISO 8601)", "boundary_flow (m3/s)"]
+    assert "flow segment 1 (m3/s)" in series and "depth segment 3 (m)" in series and "volume segment 2 (m3)" in series
+    # a flag that is neither yes nor no is a 400 that names it, and stores nothing
+    jobs_before = len(client.get("/jobs?limit=1000").get_json()["jobs"])
+    bad = client.post("/pram/rice?units=maybe", data=body, content_type="text/csv")
+    assert bad.status_code == 400 and "units" in bad.get_json()["message"]
+    assert len(client.get("/jobs?limit=1000").get_json()["jobs"]) == jobs_before
+    assert client.get(answer.headers["Content-Location"] + "?units=2", headers={"Accept": "text/csv"}).status_code == 400

@@ -14,7 +14,7 @@ from ...jobs import access, cancel, inputs, listing, prov, waiting
 from ...runtime import Runtime
 from .. import prefer
 from ..security import caller_of
-from .responses import job_response, output_response, results_response, wants_csv
+from .responses import job_response, output_response, results_response, units_asked, wants_csv
 
 LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
 
@@ -50,7 +50,9 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
 
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:
-        return results_response(read(job_id, packed=True, table=wants_csv()))
+        units = units_asked()
+        record = read(job_id, packed=True, table=wants_csv())
+        return results_response(record, declared_units(runtime, record) if units else None)
 
     @root.get("/jobs/<job_id>/results/<output>")
     def job_output(job_id: str, output: str) -> Any:
@@ -82,6 +84,14 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
             status = store.get(job_id, data=False)["status"]
             raise ApiError(409, f"job {job_id} is already {status}")
         return job_response(store.get(job_id, packed=True))
+
+
+def declared_units(runtime: Runtime, record: dict[str, Any]) -> dict[str, str]:
+    """The units its model declares for a job's inputs and outputs (none for a model
+    no longer served)."""
+    app = runtime.app(record.get("app") or "")
+    model = app.model(record.get("model") or "") if app is not None else None
+    return model.units() if model is not None else {}
 
 
 def list_page(runtime: Runtime) -> dict[str, Any]:

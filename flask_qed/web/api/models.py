@@ -29,7 +29,7 @@ from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
 from ..wsgi import empty_path_is_root
-from .responses import job_response, results_response, wants_csv
+from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
 FORM_FIELDS = ("label",)
@@ -82,6 +82,7 @@ def _describe_view(model: Model) -> Any:
 
 def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
     def view() -> Any:
+        units = units_asked()  # checked before anything is stored
         inputs = read_inputs(model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
@@ -103,7 +104,7 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
             if record is not None:
                 headers["Preference-Applied"] = f"wait={wait:g}"
                 if record["status"] in jobs.TERMINAL:
-                    answer = _finished_answer(record)
+                    answer = _finished_answer(record, model.units() if units else None)
                     answer.headers.update(headers)
                     return answer
         answer = {"job_id": job_id, "id": job_id, "status": started.status, "app": app.name,
@@ -116,7 +117,7 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
     return view
 
 
-def _finished_answer(record: dict[str, Any]) -> Any:
+def _finished_answer(record: dict[str, Any], units: dict[str, str] | None = None) -> Any:
     """A job that ended while its submission waited: its record, or, when the client
     asked for CSV (``Accept: text/csv`` or ``?f=csv``) and the job succeeded, its table
     of runs alone (``Content-Location`` names where it stays), so a CSV batch goes in
@@ -125,7 +126,7 @@ def _finished_answer(record: dict[str, Any]) -> Any:
         ["application/json", "text/csv"], default="application/json")
     if wanted in ("csv", "text/csv") and record.get("status") == jobs.SUCCESS:
         try:
-            answer = results_response(dict(record))
+            answer = results_response(dict(record), units)
         except ApiError:  # not a table of runs: the record, which names the job, as JSON
             return job_response(record)
         answer.headers["Content-Location"] = f"/jobs/{record['job_id']}/results"

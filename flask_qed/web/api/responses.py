@@ -3,14 +3,14 @@ never parsed again; large data streamed a piece at a time; CSV for tables of run
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Response, request
 
 from ... import jobs, jsonutil
 from ...errors import ApiError
 from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
-from ...results import results_csv
+from ...results import results_csv, with_units
 from ...tablepack import read_table
 from ...stores.base import unpack
 
@@ -52,9 +52,23 @@ def wants_csv() -> bool:
     return wanted in ("csv", "text/csv")
 
 
-def results_response(record: dict[str, Any]) -> Response:
+_YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
+
+
+def units_asked() -> bool:
+    """``?units=1``: a CSV header names each column's units, ``out_cw (ug/L)``."""
+    value = request.args.get("units")
+    if value is None or value.lower() in _NO:
+        return False
+    if value.lower() in _YES:
+        return True
+    raise ApiError(400, f"units: {value!r} is neither 1 nor 0 (true or false)")
+
+
+def results_response(record: dict[str, Any], units: Mapping[str, str] | None = None) -> Response:
     """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives its table
-    (:mod:`flask_qed.results`): runs, a series, a split table or records per feature."""
+    (:mod:`flask_qed.results`): runs, a series, a split table or records per feature;
+    with ``units``, its header names each column's units where it has any."""
     finished(record)
     packed = record.get("data")
     if not wants_csv():
@@ -69,6 +83,8 @@ def results_response(record: dict[str, Any]) -> Response:
     if rows is None:
         raise ApiError(406, "these results have no table form (not runs, a series, a split table or "
                             "records per feature); ask for application/json")
+    if units:
+        rows = with_units(rows, units)
     name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
     return Response(rows, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
