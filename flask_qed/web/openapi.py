@@ -131,10 +131,13 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "operationId": "get_job_results",
             "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
                            {"name": "f", "in": "query", "required": False,
-                            "schema": {"enum": ["json", "csv"]}}],
+                            "schema": {"enum": ["json", "csv"]}},
+                           {"name": "units", "in": "query", "required": False,
+                            "description": "CSV: head each column with declared units 'name (units)'",
+                            "schema": {"enum": ["1", "0", "true", "false", "yes", "no"]}}],
             "responses": {"200": {"description": "the data", "content": {
                 "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}},
-                **_error_responses(401, 404, 406, 409, 429, 503)}}},
+                **_error_responses(400, 401, 404, 406, 409, 429, 503)}}},
         "/jobs/{job_id}/results/{output}": {"get": {
             "summary": "One output of a finished job; Accept: text/csv gives a column, series or table as CSV",
             "description": "404 names the job's outputs when it has none of this name.",
