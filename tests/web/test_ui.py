@@ -634,12 +634,18 @@ def test_no_serious_accessibility_violations(tab, stack, where):
         run_form(tab, "pram", "rice")
         tab.open("/ui/jobs")
         page.locator("#jobs tbody tr").first.wait_for()
+    serious = axe_serious(page)
+    assert not serious, serious
+    assert AXE.exists()
+
+
+def axe_serious(page) -> list:
+    """axe-core's serious and critical violations on the page as it stands."""
     page.add_script_tag(url="/ui/static/vendor/axe-core/axe.min.js")
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
                for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert not serious, serious
-    assert AXE.exists()
+    return serious
 
 
 def test_layout_fits_a_phone_screen(tab, stack):

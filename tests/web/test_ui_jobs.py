@@ -14,7 +14,7 @@ from flask_qed import keys as keyfile
 from flask_qed.plugins import discover
 from tests.pram.qaqc import load_cases
 from tests.web.test_ui import artifacts, browser, stack, tab  # noqa: F401  (fixtures)
-from tests.web.test_ui import api_get
+from tests.web.test_ui import api_get, axe_serious
 
 ISO = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)")
 
@@ -158,8 +158,5 @@ def test_no_serious_accessibility_violations_on_run_again_and_my_jobs(tab, stack
         if where == "my-jobs":
             tab.open("/ui/jobs")
             page.locator("#jobs tbody button.cancel").first.wait_for()
-        page.add_script_tag(url="/ui/static/vendor/axe-core/axe.min.js")
-        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-        found += [(where, v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                  for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        found += [(where, *v) for v in axe_serious(page)]
     assert not found, found

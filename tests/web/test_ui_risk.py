@@ -10,7 +10,7 @@ import requests
 
 from tests.pram.qaqc import case_inputs, pram_model
 from tests.web.test_ui import artifacts, browser, stack, tab  # noqa: F401  (fixtures)
-from tests.web.test_ui import run_form
+from tests.web.test_ui import axe_serious, run_form
 
 
 def test_trex_summary_names_each_rq_over_its_loc(tab, stack):
@@ -53,6 +53,8 @@ def test_trex_summary_names_each_rq_over_its_loc(tab, stack):
     assert {"sg", "tg", "arq", "crq", "rq", "loc", "sm", "mamm"} <= set(terms), terms
     assert glossary.locator("abbr[title='short grass']").count() == 1
     tab.shot("risk")
+    serious = axe_serious(page)  # marked cells, summary and glossary open
+    assert not serious, serious
 
 
 def test_a_batch_summary_counts_the_runs_over_each_loc(tab, stack):
@@ -70,3 +72,5 @@ def test_a_batch_summary_counts_the_runs_over_each_loc(tab, stack):
     chronic = next(i for i in items if i.startswith("Chronic dose RQ, small mammal, sg:"))
     assert chronic.endswith("(highest, run 1); in 1 of 2 runs"), chronic
     assert tab.page.locator("#table-runs td.exceeds").count() > 0
+    serious = axe_serious(tab.page)  # a batch's table of runs with its marked cells
+    assert not serious, serious

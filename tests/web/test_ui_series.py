@@ -11,7 +11,7 @@ import re
 import requests
 
 from tests.web.test_ui import artifacts, browser, stack, tab  # noqa: F401  (fixtures)
-from tests.web.test_ui import api_get, run_form
+from tests.web.test_ui import api_get, axe_serious, run_form
 
 KM_PER_DEGREE = 111.32
 YEAR_HOURS = 8760
@@ -28,13 +28,6 @@ def _paste(box, text: str) -> None:
     box.evaluate("(b, text) => { b.focus(); b.value = text;"
                  " b.dispatchEvent(new InputEvent('input', {bubbles: true, inputType: 'insertFromPaste'}));"
                  " b.dispatchEvent(new Event('change', {bubbles: true})); }", text)
-
-
-def _axe_serious(page) -> list:
-    page.add_script_tag(url="/ui/static/vendor/axe-core/axe.min.js")
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_numeric_lists_are_series_and_time_series_say_so(gateway):
@@ -70,7 +63,7 @@ def test_a_pasted_year_of_hourly_inflow_runs_end_to_end(tab, stack):
     preview = page.locator(".series[data-series=boundary_flow] svg.chart polyline.series")
     assert preview.count() == 1 and len(preview.get_attribute("points").split()) >= 1000
     tab.shot("year-form")
-    assert not _axe_serious(page)
+    assert not axe_serious(page)
     page.get_by_role("button", name="Run", exact=True).click()
     page.wait_for_url(re.compile(r"/ui/jobs/[0-9a-f-]{36}$"))
     assert tab.wait_done(timeout=120_000) == "Finished (SUCCESS)"
@@ -156,7 +149,7 @@ def test_sixteen_hydrograph_lines_all_look_different_and_a_picker_chooses_them(t
     picker.get_by_role("button", name="Draw all").click()
     assert lines.evaluate_all(visible) == 16
     tab.shot_of("#chart", "sixteen")
-    assert not _axe_serious(page)
+    assert not axe_serious(page)
     picker.get_by_role("button", name="Draw none").click()
     assert lines.evaluate_all(visible) == 0
 
