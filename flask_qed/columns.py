@@ -14,7 +14,8 @@ import csv
 import io
 import math
 import re
-from operator import itemgetter
+from itertools import repeat
+from operator import is_, itemgetter
 from typing import Any, Iterator
 
 import numpy as np
@@ -26,6 +27,9 @@ __all__ = ["Column", "Columns", "to_rows", "rows_to_columns"]
 
 _INT_KEY = re.compile(r"^-?[0-9]{1,18}$")
 _MISSING = object()  # a run that a column does not give
+
+
+_TEXT = frozenset({str, type(None)})
 
 
 class Column:
@@ -43,21 +47,24 @@ class Column:
         if numbers and numbers <= {int, float}:
             is_null = None
             if len(numbers) < len(types):
-                is_null = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+                is_null = np.array(list(map(is_, values, repeat(None))), dtype=bool)
                 values = [math.nan if v is None else v for v in values]
             try:
                 array = np.array(values, dtype=np.float64)
             except OverflowError:
                 return
             if int in types:
-                is_int = np.fromiter((type(v) is int for v in values), dtype=bool, count=len(values))
+                is_int = np.array(list(map(is_, map(type, values), repeat(int))), dtype=bool)
                 if not (np.abs(array[is_int]) <= 2 ** 53).all():
                     return  # not exact as a float: kept as it is
                 self.is_int = is_int
             self.values, self.is_null = array, is_null
         elif str in types:
             shared: dict[str, str] = {}
-            self.values = [shared.setdefault(v, v) if type(v) is str else v for v in values]
+            if types <= _TEXT:  # each equal text one object, a cell at a time in C
+                self.values = list(map(shared.setdefault, values, values))
+            else:
+                self.values = [shared.setdefault(v, v) if type(v) is str else v for v in values]
 
     def __len__(self) -> int:
         return len(self.values)
@@ -278,11 +285,11 @@ def _numbers_at_once(cells: tuple[str, ...]) -> list[Any] | None:
         values = orjson.loads("[" + ",".join(cells) + "]")
     except orjson.JSONDecodeError:
         return None
-    if len(values) != len(cells) or not set(map(type, values)) <= {int, float}:
+    types = set(map(type, values))
+    if len(values) != len(cells) or not types <= {int, float}:
         return None  # a quoted cell holding a comma, or a cell holding JSON that is no number
-    ints = [v for v in values if type(v) is int]
-    if ints and (max(ints) >= _LARGEST_INTEGER or min(ints) <= -_LARGEST_INTEGER):
-        return None
+    if int in types and (max(values) >= _LARGEST_INTEGER or min(values) <= -_LARGEST_INTEGER):
+        return None  # (a float this large sends the column to the loop too: the same values)
     return values
 
 

@@ -80,7 +80,7 @@ class Table:
 
         def cells(start: int, stop: int) -> list[list[str]]:
             if aligned:
-                return [column_text(col, start, stop) for _, _, col in self.columns]
+                return columns_text([col for _, _, col in self.columns], start, stop)
             # columns with other runs: looked up by run key
             return [[_text(lookup.get(run)) for run in runs[start:stop]] for lookup in self._lookups()]
         return rows_of([field for field, _, _ in self.columns], runs, cells)
@@ -199,6 +199,59 @@ def _text(value: Any) -> str:
     buffer, writer, flush = _csv_lines()
     writer.writerow([text, ""])  # two fields: a lone empty field would be quoted
     return flush()[:-2]
+
+
+def columns_text(cols: list[Any], start: int, stop: int) -> list[list[str]]:
+    """The cells of runs ``start:stop`` of ``cols`` for :func:`rows_of`, each column's a
+    list, except that neighbouring columns of plain floats are written together, a row's
+    cells already joined (:func:`float_rows`): a few strings a row, not one a cell."""
+    out: list[list[str]] = []
+    block: list[np.ndarray] = []
+    for col in cols:
+        values = col.values
+        if isinstance(values, np.ndarray) and (col.is_int is None or not col.is_int[start:stop].any()):
+            block.append(values[start:stop])
+            continue
+        if block:
+            out.append(float_rows(block))
+            block = []
+        out.append(column_text(col, start, stop))
+    if block:
+        out.append(float_rows(block))
+    return out
+
+
+_OTHER = 1.7976931348623157e308  # stands in for the cells repr writes otherwise than orjson
+_OTHER_TEXT = repr(_OTHER)
+
+
+def float_rows(columns: list[np.ndarray]) -> list[str]:
+    """Each row's cells of float64 ``columns`` (NaN for null), comma-joined, as
+    :func:`column_text` writes each cell: all of them formatted by one orjson call on the
+    block as a matrix. orjson writes repr's digits, and its text, for zero and from 1e-4
+    up to 1e16; every other cell is written by repr and put in its place (each stands in
+    the matrix as one value whose text nothing else in it can contain)."""
+    rows = len(columns[0])
+    if rows == 0:
+        return []
+    matrix = np.column_stack(columns) if len(columns) > 1 else columns[0].reshape(-1, 1)
+    with np.errstate(invalid="ignore"):
+        size = np.abs(matrix)
+        other = (size < 1e-4) & (matrix != 0) | (size >= 1e16)
+    others = matrix[other].tolist() if other.any() else []
+    if others:
+        matrix = np.where(other, _OTHER, matrix)
+    text = orjson.dumps(np.ascontiguousarray(matrix), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    if others:
+        pieces = text.split(_OTHER_TEXT)
+        joined: list[str] = [""] * (2 * len(pieces) - 1)
+        joined[::2] = pieces
+        joined[1::2] = map(repr, others)
+        text = "".join(joined)
+    text = text[2:-2]
+    if np.isnan(matrix).any():
+        text = text.replace("null", "")
+    return text.split("],[")
 
 
 def column_text(col: Any, start: int, stop: int) -> list[str]:

@@ -126,10 +126,10 @@ class StreamedTable:
 
     def rows(self) -> Iterator[str]:
         """The CSV text (:func:`flask_qed.results.rows_of`), as the JSON's would be."""
-        from .results import column_text, rows_of
+        from .results import columns_text, rows_of
 
         def cells(start: int, stop: int) -> list[list[str]]:
-            return [column_text(reader.take(stop - start), 0, stop - start) for _, reader in self.columns]
+            return columns_text([reader.take(stop - start) for _, reader in self.columns], 0, stop - start)
         return rows_of([name for name, _ in self.columns], self.keys, cells)
 
 
@@ -178,7 +178,9 @@ class _ColumnReader:
             self._values.extend(loads(self._text[:end]))
             self._text = self._text[end + 1:]
         values, self._values = self._values[:n], self._values[n:]
-        return Column(values)
+        col = Column.__new__(Column)  # as the values are: the CSV writes a list's cells as they come
+        col.values, col.is_int, col.is_null = values, None, None
+        return col
 def _float_column(values: np.ndarray) -> Any:
     """A float64 column as parsing its JSON would give it: NaN and infinities were
     written as null."""
