@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .jsonutil import SMALL_MEMLEVEL, Packed, dumps, loads
+from .jsonutil import LEVEL, SMALL_MEMLEVEL, Packed, compress, compressobj, dumps, loads
 
 MAGIC = b"qed-table-2\n"
 INPUT_PIECE = 4096  # compressed bytes fed to a column's decompressor at once
@@ -37,7 +37,7 @@ class _ColumnBytes:
 
     def __init__(self, kind: str) -> None:
         self.kind, self.runs = kind, 0
-        self._z = zlib.compressobj(1, zlib.DEFLATED, 12, SMALL_MEMLEVEL)
+        self._z = compressobj(LEVEL, zlib.DEFLATED, 12, SMALL_MEMLEVEL)
         self._parts: list[bytes] = []
 
     def add(self, text: bytes, runs: int) -> None:
@@ -95,7 +95,7 @@ class TableWriter:
                 body = col.close()
                 heads.append({"section": section, "name": name, "kind": col.kind, "size": len(body)})
                 bodies.append(body)
-        head = zlib.compress(dumps({"keys": self._keys, "columns": heads}), 1)
+        head = compress(dumps({"keys": self._keys, "columns": heads}), LEVEL)
         return Packed(b"".join([MAGIC, len(head).to_bytes(4, "big"), head, *bodies]))
 
 

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..jsonutil import Packed, dumps, loads
+from ..jsonutil import LEVEL, Packed, compress, dumps, loads
 
 from ..jobs.states import PENDING, STARTED, SUCCESS, TERMINAL
 
@@ -41,7 +41,7 @@ def pack(value: Any) -> bytes:
     A :class:`~flask_qed.jsonutil.Packed` value is that already and is written as it is."""
     if isinstance(value, Packed):
         return value  # bytes already: no copy of a large value
-    return zlib.compress(dumps(value), 1)
+    return compress(dumps(value), LEVEL)
 
 
 def unpack(blob: bytes, raw: bool = False) -> Any:
