@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 from .codec import columns_to_json, members_text, numeric_column
 from .columns import rows_to_columns
 from .jsonutil import Packed, PackedJoin, PackedWriter, PieceWriter, dumps, loads, unpacked_lines
-from .tablepack import TableWriter
+from .tablepack import IN_TABLE, TableWriter
 
 __all__ = ["CHUNKED", "ChunkedInputs", "Exceeds", "run_rows", "run_chunked"]
 
@@ -103,11 +103,13 @@ class ChunkedInputs:
 
 
 def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Progress | None,
-                unchunked: Callable[[Any, Progress | None], Any], exceeds: Exceeds | None = None) -> Any:
+                unchunked: Callable[[Any, Progress | None], Any], exceeds: Exceeds | None = None,
+                in_table: bool = True) -> Any:
     """:func:`run_rows` on inputs stored by :class:`ChunkedInputs`, a chunk at a time: the
     result is written as packed JSON as it is computed, in exactly the form
-    :func:`run_rows` returns. Inputs stored otherwise are parsed and handed to
-    ``unchunked`` (with ``progress``)."""
+    :func:`run_rows` returns; a batch of :data:`TABLE_MIN_RUNS` runs or more as its table
+    alone, whose JSON is that text (``in_table``: see :func:`flask_qed.tablepack.json_of`).
+    Inputs stored otherwise are parsed and handed to ``unchunked`` (with ``progress``)."""
     lines = unpacked_lines(packed)
     head = next(lines, b"")
     found = _HEAD.match(head)
@@ -115,7 +117,7 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
         return unchunked(loads(zlib.decompress(packed)), progress)
     total = max(1, int(found.group(1)))
     # One chunk: its fields are small, kept as text (compressing each costs more than it saves).
-    result = _ResultWriter(compute, total, total <= chunk_rows, progress, exceeds)
+    result = _ResultWriter(compute, total, total <= chunk_rows, progress, exceeds, in_table)
     tail: dict[str, Any] = {}
     keys: list[str] = []
     rows: list[dict[str, Any]] = []
@@ -130,7 +132,10 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
             result.add(keys, rows)
     if rows:
         result.add(keys, rows)
-    return result.close(tail.get("errors"))
+    data = result.close(tail.get("errors"))
+    if data is None:  # a field missing from some runs, which a table cannot hold: the JSON, as written
+        return run_chunked(compute, packed, chunk_rows, progress, unchunked, exceeds, in_table=False)
+    return data
 
 
 class _TextWriter:
@@ -151,7 +156,7 @@ class _ResultWriter:
     (compressed pieces, or plain text when ``one_chunk``)."""
 
     def __init__(self, compute: Compute, total: int, one_chunk: bool, progress: Progress | None,
-                 exceeds: Exceeds | None = None) -> None:
+                 exceeds: Exceeds | None = None, in_table: bool = True) -> None:
         self.compute, self.total, self.one_chunk, self.progress = compute, total, one_chunk, progress
         self.exceeds = exceeds
         self.flagged: Any = None  # the writer of the exceedances' members, once a chunk has some
@@ -161,6 +166,10 @@ class _ResultWriter:
         # The same columns as arrays, for CSV (flask_qed.tablepack); a small batch's JSON is
         # parsed in less time than the table would take to write.
         self.table = TableWriter() if total >= TABLE_MIN_RUNS else None
+        # A batch with a table keeps its result as the table alone: its JSON is written from
+        # the table when it is read (tablepack.json_of), not here, where it cost more than
+        # half the time of a run whose results are asked for as CSV.
+        self.in_table = in_table and self.table is not None
 
     def add(self, keys: list[str], rows: list[dict[str, Any]]) -> None:
         """Compute the runs ``keys``/``rows`` and append their fields' text; empties both
@@ -178,15 +187,21 @@ class _ResultWriter:
                 if section == "inputs" and name not in self.given and _has_value(col):
                     self.given.add(name)
                 if numeric_column(col, len(keys)):
-                    names = names or [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
-                    text = members_text(col, names)
                     if table is not None:
                         table.add(section, name, col, len(keys), numeric=True)
+                    if self.in_table:
+                        writers.setdefault(name, None)  # the field, in the order the JSON gives it
+                        continue
+                    names = names or [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
+                    text = members_text(col, names)
                 else:
                     members = columns_to_json({name: col}, keys)[name]
-                    text = dumps(members)[1:-1]
                     if table is not None:
                         table.add(section, name, list(members.values()), len(keys), numeric=False)
+                    if self.in_table:
+                        writers.setdefault(name, None)  # the field, in the order the JSON gives it
+                        continue
+                    text = dumps(members)[1:-1]
                 writer = writers.get(name)
                 if writer is None:
                     writer = writers[name] = _TextWriter() if self.one_chunk else PieceWriter()
@@ -211,12 +226,13 @@ class _ResultWriter:
             # One writer, of text that repeats itself (the same members in every exceedance):
             # a full window at level 6 makes it 17 times smaller than the fields' small one,
             # in less time (10,000 kabam runs: 33.8 MB of text to 0.36 MB, not 6.0).
-            self.flagged = _TextWriter() if self.one_chunk else PieceWriter(level=6, window=15, memlevel=8)
+            self.flagged = _TextWriter() if self.one_chunk and not self.in_table \
+                else PieceWriter(level=6, window=15, memlevel=8)
         elif text:
             self.flagged.write(b",")
         self.flagged.write(text)
 
-    def close(self, errors: Any) -> Packed:
+    def close(self, errors: Any) -> Packed | None:
         """The whole result as one packed value. The fields' compressed text is joined as
         it is: never decompressed and compressed again. Its ``table`` is the same columns
         for CSV (:mod:`flask_qed.tablepack`), or None."""
@@ -224,6 +240,14 @@ class _ResultWriter:
                 for section in ("inputs", "outputs")}
         if self.flagged is not None:
             kept["exceeds"] = ["exceeds"]
+        if self.in_table:  # the table alone (None: it could not hold every run; see run_chunked)
+            table = self.table.close(kept, errors, self.flagged.close() if self.flagged is not None else None)
+            self.table = None
+            if table is None:
+                return None
+            result = Packed(IN_TABLE)
+            result.table = table
+            return result
         table = self.table.close(kept) if self.table is not None else None
         self.table = None
         out = PackedJoin()

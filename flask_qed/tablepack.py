@@ -20,12 +20,14 @@ whole table.
 """
 from __future__ import annotations
 
+import math
 import zlib
 from typing import Any, Iterator
 
 import numpy as np
 
-from .jsonutil import LEVEL, SMALL_MEMLEVEL, Packed, compress, compressobj, dumps, loads
+from .codec import members_text
+from .jsonutil import LEVEL, SMALL_MEMLEVEL, Packed, PackedJoin, Piece, PieceWriter, compress, compressobj, dumps, loads
 
 MAGIC = b"qed-table-2\n"
 INPUT_PIECE = 4096  # compressed bytes fed to a column's decompressor at once
@@ -52,6 +54,24 @@ class _ColumnBytes:
         self._parts.append(self._z.flush())
         return b"".join(self._parts)
 
+    def as_json(self) -> "_ColumnBytes":
+        """This float64 column, so far, as a JSON column (a later chunk was not floats)."""
+        values = np.frombuffer(zlib.decompress(self.close()), dtype="<f8")
+        out = _ColumnBytes("json")
+        if len(values):
+            out.add(dumps(values.tolist()), self.runs)  # NaN: null, as in the JSON
+        return out
+
+
+def _as_float64(col: Any, numeric: bool) -> np.ndarray | None:
+    """A chunk's values as float64 (None as NaN) when they are floats and nulls (a short
+    chunk's, or a value given once for every run), else None."""
+    if numeric or not isinstance(col, list):
+        return None
+    if not set(map(type, col)) <= {float, type(None)}:
+        return None
+    return np.array([math.nan if v is None else v for v in col], dtype=np.float64)
+
 
 class TableWriter:
     """Columns of a batch result, a chunk of runs at a time (see the module's docstring).
@@ -74,45 +94,115 @@ class TableWriter:
         found = self._columns.get((section, name))
         if found is None:
             found = self._columns[(section, name)] = _ColumnBytes("f8" if float64 else "json")
-        if found.kind == "f8" and not float64:  # changed type between chunks: no table
-            found.kind = "mixed"
-        if found.kind == "mixed":
-            return
+        if found.kind == "f8" and not float64:  # another type in this chunk
+            as_floats = _as_float64(col, numeric)
+            if as_floats is not None:
+                col, numeric, float64 = as_floats, True, True
+            else:  # the column is JSON from here on, the runs before included
+                found = self._columns[(section, name)] = found.as_json()
         if found.kind == "f8":
             found.add(np.ascontiguousarray(col, dtype="<f8").tobytes(), runs)
         else:
             found.add(dumps(col) if not numeric else dumps(np.ascontiguousarray(col)), runs)
 
-    def close(self, kept: dict[str, list[str]]) -> Packed | None:
-        """The table of the columns ``kept`` (section -> names, in order), or None."""
+    def close(self, kept: dict[str, list[str]], errors: Any = None, exceeds: Piece | None = None) -> Packed | None:
+        """The table of the columns ``kept`` (section -> names, in order), or None when a
+        column does not hold every run. With the runs' ``errors`` and the ``exceeds``
+        member's JSON text, it holds everything the result's JSON holds (:func:`json_of`)."""
         total = len(self._keys)
         heads, bodies = [], []
         for section in ("inputs", "outputs", "exceeds"):
             for name in kept.get(section, []):
                 col = self._columns.get((section, name))
-                if col is None or col.runs != total or col.kind == "mixed":
+                if col is None or col.runs != total:
                     return None
                 body = col.close()
                 heads.append({"section": section, "name": name, "kind": col.kind, "size": len(body)})
                 bodies.append(body)
-        head = compress(dumps({"keys": self._keys, "columns": heads}), LEVEL)
+        about: dict[str, Any] = {"keys": self._keys, "columns": heads}
+        if errors:
+            about["errors"] = errors
+        if exceeds is not None:  # after the columns: raw deflate, joined into the JSON as it is
+            about["exceeds_json"] = {"size": len(exceeds), "adler": exceeds.adler, "length": exceeds.size}
+            bodies.append(exceeds)
+        head = compress(dumps(about), LEVEL)
         return Packed(b"".join([MAGIC, len(head).to_bytes(4, "big"), head, *bodies]))
+
+
+def _head(blob: bytes) -> tuple[dict[str, Any], int]:
+    at = len(MAGIC)
+    size = int.from_bytes(blob[at:at + 4], "big")
+    return loads(zlib.decompress(blob[at + 4:at + 4 + size])), at + 4 + size
 
 
 def read_table(blob: bytes) -> "StreamedTable | None":
     """The table held in ``blob`` (a :class:`StreamedTable`), or None when it is not one."""
     if not blob.startswith(MAGIC):
         return None
-    at = len(MAGIC)
-    size = int.from_bytes(blob[at:at + 4], "big")
-    head = loads(zlib.decompress(blob[at + 4:at + 4 + size]))
-    at += 4 + size
+    head, at = _head(blob)
     table = StreamedTable(head["keys"])
     view = memoryview(blob)
     for spec in head["columns"]:
         table.columns.append((spec["name"], _ColumnReader(spec["kind"], view[at:at + spec["size"]])))
         at += spec["size"]
     return table
+
+
+# -- the JSON of a result kept as its table alone ------------------------------------------
+IN_TABLE = b"qed-json-in-table-1"  # a job's stored data when its JSON is written from its table
+
+
+def json_in_table(data: bytes | memoryview | None) -> bool:
+    """Whether stored data is the mark of a result kept as its table alone."""
+    return data is not None and bytes(data[:len(IN_TABLE)]) == IN_TABLE
+
+
+def json_of(blob: bytes) -> Packed:
+    """The result's JSON, packed as the stores pack a value, written from its table: the
+    same text the worker would have written beside it (ubertool's column form: ``inputs``
+    and ``outputs`` as ``{field: {run: value}}``, then ``exceeds`` and ``errors`` when the
+    result has them). A column at a time, each compressed on its own and joined."""
+    if not blob.startswith(MAGIC):
+        raise ValueError("a result kept as its table has no table")
+    head, at = _head(blob)
+    keys: list[str] = head["keys"]
+    view = memoryview(blob)
+    sections: dict[str, list[tuple[dict[str, Any], memoryview]]] = {"inputs": [], "outputs": []}
+    for spec in head["columns"]:
+        if spec["section"] in sections:
+            sections[spec["section"]].append((spec, view[at:at + spec["size"]]))
+        at += spec["size"]
+    names = [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
+    out, glue = PackedJoin(), [b"{"]
+    for s, section in enumerate(("inputs", "outputs")):
+        glue.append((b"," if s else b"") + dumps(section) + b":{")
+        for i, (spec, data) in enumerate(sections[section]):
+            glue.append((b"," if i else b"") + dumps(spec["name"]) + b":{")
+            out.text(b"".join(glue))
+            glue = []
+            writer = PieceWriter()
+            if spec["kind"] == "f8":
+                writer.write(members_text(np.frombuffer(zlib.decompress(data), dtype="<f8"), names))
+            else:
+                values = [v for line in zlib.decompress(data).splitlines() for v in loads(line)]
+                writer.write(dumps(dict(zip(keys, values)))[1:-1])
+            out.piece(writer.close())
+            glue.append(b"}")
+        glue.append(b"}")
+    flagged = head.get("exceeds_json")
+    if flagged is not None:
+        glue.append(b',"exceeds":{')
+        out.text(b"".join(glue))
+        glue = []
+        piece = Piece(view[at:at + flagged["size"]])
+        piece.adler, piece.size = flagged["adler"], flagged["length"]
+        out.piece(piece)
+        glue.append(b"}")
+    if head.get("errors"):
+        glue.append(b',"errors":' + dumps(head["errors"]))
+    glue.append(b"}")
+    out.text(b"".join(glue))
+    return out.close()
 
 
 class StreamedTable:

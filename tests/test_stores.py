@@ -116,6 +116,35 @@ def test_packed_values_are_written_and_read_as_stored(store):
     assert store.get(jid, raw=True)["data"] == b'{"x":[0,1,2]}'
 
 
+def test_a_result_kept_as_its_table_is_read_as_its_json(store):
+    """A batch whose result is stored as its table alone (the data a mark) reads as the JSON
+    written from the table, however it is asked for; ``as_stored`` copies the mark, and the
+    copy with its table reads the same."""
+    import importlib
+    import zlib
+
+    from benchmarks.bench_pram import batch
+    from flask_qed.jsonutil import Packed
+    from flask_qed.model import Model
+    from flask_qed.tablepack import json_in_table, json_of
+    model = Model.from_module(importlib.import_module("pram_flask.models.rice"))
+    packed, _ = model.validate_packed(batch("rice", 600))
+    result = model.run_packed(packed)
+    assert json_in_table(result)
+    expected = zlib.decompress(json_of(result.table))
+    jid = new_id()
+    store.create(jid, {"status": "STARTED"})
+    assert store.finish(jid, {"status": "SUCCESS", "data": result, "table": result.table})
+    assert store.get(jid, raw=True)["data"] == expected
+    assert store.get(jid)["data"] == json.loads(expected) and len(store.get(jid)["data"]["outputs"]["out_cw"]) == 600
+    assert zlib.decompress(store.get(jid, packed=True)["data"]) == expected
+    found = store.get(jid, packed=True, table=True, as_stored=True)
+    assert json_in_table(found["data"]) and found["table"] == result.table
+    copy = new_id()
+    store.create(copy, {"status": "SUCCESS", "data": Packed(found["data"]), "table": Packed(found["table"])})
+    assert store.get(copy, raw=True)["data"] == expected
+
+
 def test_unknown_id_is_not_found(store):
     with pytest.raises(JobNotFound):
         store.get(new_id())

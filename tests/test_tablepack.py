@@ -4,11 +4,14 @@ text with commas and quotes, lists, a column that is null in every run, and inpu
 no run gave (left out of both)."""
 from __future__ import annotations
 
-import numpy as np
+import zlib
 
-from flask_qed.batch import TABLE_MIN_RUNS, _ResultWriter
+import numpy as np
+import orjson
+
+from flask_qed.batch import TABLE_MIN_RUNS, _ResultWriter, run_chunked
 from flask_qed.results import packed_table
-from flask_qed.tablepack import read_table
+from flask_qed.tablepack import json_in_table, json_of, read_table
 
 N = TABLE_MIN_RUNS + 37
 
@@ -23,18 +26,32 @@ def _compute(columns):
             "never": np.full(len(x), np.nan), "tiny": x * 1e-9, "huge": x * 1e20}
 
 
-def _result(chunk: int):
-    writer = _ResultWriter(_compute, N, one_chunk=False, progress=None)
+def _result(chunk: int, in_table: bool = True, errors=None):
+    writer = _ResultWriter(_compute, N, one_chunk=chunk >= N, progress=None, in_table=in_table)
     keys = [str(i) for i in range(N)]
     rows = [{"x": float(i % 9), "name": None, "note": "a,b" if i % 2 else "c"} for i in range(N)]
     for start in range(0, N, chunk):
         writer.add(keys[start:start + chunk], rows[start:start + chunk])
-    return writer.close(errors={})
+    return writer.close(errors=errors or {})
+
+
+def test_a_batch_with_a_table_keeps_the_table_alone_and_its_json_is_the_json_written():
+    """The JSON written from the table (tablepack.json_of) is the text the worker writes
+    beside it, byte for byte: floats with NaN and infinities, integers, booleans, text,
+    lists, a column null in every run, the runs' errors; in one chunk, several, and chunks
+    too small for the numeric path."""
+    errors = {"9999": [{"run": "9999", "field": "x", "rule": "a number"}]}
+    for chunk in (N, 200, 7):
+        kept = _result(chunk, errors=errors)
+        assert json_in_table(kept) and kept.table is not None
+        written = _result(chunk, in_table=False, errors=errors)
+        assert zlib.decompress(json_of(kept.table)) == zlib.decompress(written)
+    assert orjson.loads(zlib.decompress(json_of(kept.table)))["errors"] == errors
 
 
 def test_the_table_gives_the_csv_the_json_gives():
     for chunk in (N, 200, 7):  # one chunk; several; chunks too small for the numeric path
-        data = _result(chunk)
+        data = _result(chunk, in_table=False)
         assert data.table is not None
         from_json = "".join(packed_table(data).rows())
         from_table = "".join(read_table(data.table).rows())
@@ -50,17 +67,45 @@ def test_a_small_batch_keeps_no_table():
     assert writer.close(errors={}).table is None
 
 
-def test_columns_that_change_type_between_chunks_fall_back_to_the_json():
-    calls = iter([np.arange(300, dtype=float), ["a"] * (N - 300)])
+def test_columns_that_change_type_between_chunks_are_kept_as_json():
+    """A float column whose later chunk is words becomes a JSON column, the runs before
+    included; one whose short last chunk comes as a list of floats and nulls stays floats."""
+    def result(in_table):
+        calls = iter([{"y": np.arange(300, dtype=float), "z": np.linspace(0, 1, 300)},
+                      {"y": ["a"] * (N - 300 - 10), "z": np.full(N - 310, np.nan)},
+                      {"y": [None] * 10, "z": [0.5, None] * 5}])
+        writer = _ResultWriter(lambda columns: next(calls), N, one_chunk=False, progress=None, in_table=in_table)
+        keys, rows = [str(i) for i in range(N)], [{"x": 1.0} for _ in range(N)]
+        for start, stop in ((0, 300), (300, N - 10), (N - 10, N)):
+            writer.add(keys[start:stop], rows[start:stop])
+        return writer.close(errors={})
+    kept, written = result(True), result(False)
+    assert json_in_table(kept)
+    assert zlib.decompress(json_of(kept.table)) == zlib.decompress(written)
+    assert "".join(read_table(kept.table).rows()) == "".join(packed_table(written).rows())
 
+
+def _packed_inputs(n: int):
+    from flask_qed.batch import ChunkedInputs
+    inputs = ChunkedInputs(n)
+    for start in range(0, n, 100):
+        keys = [str(i) for i in range(start, min(n, start + 100))]
+        inputs.add(keys, orjson.dumps([{"x": float(i)} for i in range(start, start + len(keys))]))
+    return inputs.close({})
+
+
+def test_a_field_missing_from_some_runs_is_written_as_json():
+    """A table holds every run of every field; a result with a field only some chunks give
+    is run again and written as JSON, as it was before tables."""
     def compute(columns):
-        return {"y": next(calls)}
-    writer = _ResultWriter(compute, N, one_chunk=False, progress=None)
-    keys, rows = [str(i) for i in range(N)], [{"x": 1.0} for _ in range(N)]
-    writer.add(keys[:300], rows[:300])
-    writer.add(keys[300:], rows[300:])
-    data = writer.close(errors={})
-    assert data.table is None and "".join(packed_table(data).rows()).count("\n") == N + 1
+        x = np.asarray(columns["x"], dtype=float)
+        return {"y": x * 2, **({"late": x + 1} if x[0] >= 300 else {})}
+    packed = _packed_inputs(N)
+    data = run_chunked(compute, packed, 100, None, lambda *a: None)
+    assert not json_in_table(data)
+    outputs = orjson.loads(zlib.decompress(data))["outputs"]
+    assert len(outputs["y"]) == N and len(outputs["late"]) == N - 300
+    assert data == run_chunked(compute, packed, 100, None, lambda *a: None, in_table=False)
 
 
 def test_something_else_is_not_a_table():
@@ -77,9 +122,11 @@ def test_a_risk_models_table_carries_its_exceedances_as_the_json_does():
     model = Model.from_module(importlib.import_module("pram_flask.models.trex"))
     packed, _ = model.validate_packed(batch("trex", 600))
     data = model.run_packed(packed)
-    assert data.table is not None
+    assert json_in_table(data) and data.table is not None
+    written = run_chunked(model.compute, packed, model.chunk_rows, None, model.run, model.risk, in_table=False)
+    assert zlib.decompress(json_of(data.table)) == zlib.decompress(written)  # exceeds and all
     from_table = "".join(read_table(data.table).rows())
-    assert from_table == "".join(packed_table(data).rows())
+    assert from_table == "".join(packed_table(written).rows())
     head = from_table.splitlines()[0]
     assert head.endswith(",exceeds") and ">=1.0 (chronic)" in from_table
 

@@ -77,7 +77,7 @@ def answer_hit(store: JobStore, job_id: str, fields: dict[str, Any], origin: dic
     """Record ``job_id`` as answered from ``origin``; the record written (without data),
     or None when ``origin`` is no longer there to serve (the caller then runs it)."""
     try:
-        found = store.get(origin["job_id"], packed=True, table=True)
+        found = store.get(origin["job_id"], packed=True, table=True, as_stored=True)  # copied as it is
     except JobNotFound:
         return None
     if found.get("status") != SUCCESS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import zlib
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ..jsonutil import LEVEL, Packed, compress, dumps, loads
 
@@ -44,6 +44,19 @@ def pack(value: Any) -> bytes:
     return compress(dumps(value), LEVEL)
 
 
+def stored_data(blob: bytes, table: Callable[[], bytes | None]) -> bytes:
+    """A job's ``data`` as packed JSON: as stored, or, for a batch kept as its table alone
+    (:func:`flask_qed.tablepack.json_in_table`), written from ``table()`` (the stored table)."""
+    from ..tablepack import json_in_table, json_of
+
+    if not json_in_table(blob):
+        return blob
+    found = table()
+    if found is None:
+        raise ValueError("a result kept as its table has lost its table")
+    return json_of(bytes(found))
+
+
 def unpack(blob: bytes, raw: bool = False) -> Any:
     """The value packed in ``blob``; with ``raw``, its JSON text as bytes (not parsed)."""
     text = zlib.decompress(blob)
@@ -75,13 +88,16 @@ class JobStore(ABC):
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False, table: bool = False,
+            as_stored: bool = False) -> dict[str, Any]:
         """The record; raises :class:`JobNotFound` for unknown or expired ids.
 
         With ``table``, a batch's ``table`` (its results as columns, as stored) when it has one.
         With ``raw``, ``data`` is its JSON text (bytes), to be sent on without parsing.
         With ``packed``, ``inputs`` and ``data`` are as stored: compressed JSON
         (:func:`pack`), to be read a piece at a time (``jsonutil.unpacked_pieces``).
+        With ``as_stored`` too, a result kept as its table alone stays the mark that says so
+        (:func:`stored_data`): to be copied with its table, not read.
         """
 
     @abstractmethod

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from ..jobs.states import PENDING, STARTED
-from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, unpack, utcnow
+from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, stored_data, unpack, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,8 @@ class MongoStore(JobStore):
                 raise ValueError(f"job {job_id} already exists") from None
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False, table: bool = False,
+            as_stored: bool = False) -> dict[str, Any]:
         with self._errors():
             db = self._db()
             doc = db.jobs.find_one({"_id": job_id, **_live()})
@@ -126,11 +127,18 @@ class MongoStore(JobStore):
                 raise JobNotFound(job_id)
             for name in HIDDEN:
                 doc.pop(name, None)
+            table_gen = doc.get("table_gen")
             for name, wanted in (("inputs", inputs), ("data", data), ("table", table)):
                 gen = doc.pop(f"{name}_gen", None)
-                if wanted and gen:
-                    doc[name] = self._get_blob(db, job_id, name, gen, raw=raw and name == "data",
-                                               packed=packed or name == "table")
+                if wanted and gen and name == "data":
+                    blob = self._get_blob(db, job_id, name, gen, packed=True)
+                    if blob is not None and not (as_stored and packed):
+                        blob = stored_data(blob, lambda: self._get_blob(db, job_id, "table", table_gen, packed=True)
+                                           if table_gen else None)
+                    if blob is not None:
+                        doc[name] = blob if packed else unpack(blob, raw=raw)
+                elif wanted and gen:
+                    doc[name] = self._get_blob(db, job_id, name, gen, packed=packed or name == "table")
             return doc
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:

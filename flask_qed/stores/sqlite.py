@@ -31,7 +31,7 @@ import orjson
 
 from ..jobs.states import ACTIVE, PENDING, STARTED
 from . import sqlite_file
-from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, unpack
+from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, stored_data, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ class SQLiteStore(JobStore):
         self._maybe_purge()
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
-            raw: bool = False, packed: bool = False, table: bool = False) -> dict[str, Any]:
+            raw: bool = False, packed: bool = False, table: bool = False,
+            as_stored: bool = False) -> dict[str, Any]:
         cols = "meta" + (", inputs" if inputs else ", NULL") + (", data" if data else ", NULL") \
             + (", results_table" if table else ", NULL")
         try:
@@ -235,12 +236,18 @@ class SQLiteStore(JobStore):
             if inputs and row[1] is not None:
                 record["inputs"] = bytes(row[1]) if packed else unpack(row[1])
             if data and row[2] is not None:
-                record["data"] = bytes(row[2]) if packed else unpack(row[2], raw=raw)
+                blob = row[2] if as_stored and packed else \
+                    stored_data(row[2], lambda: row[3] if row[3] is not None else self._table(job_id))
+                record["data"] = bytes(blob) if packed else unpack(blob, raw=raw)
             if table and row[3] is not None:
                 record["table"] = bytes(row[3])
         except (sqlite3.DatabaseError, zlib.error, ValueError) as exc:  # a damaged row or file
             raise self._unavailable(exc) from exc
         return record
+
+    def _table(self, job_id: str) -> bytes | None:
+        row = self._conn().execute("SELECT results_table FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row[0] if row is not None else None
 
     def update(self, job_id: str, fields: dict[str, Any]) -> None:
         # Compress before the transaction: the write lock is held only to write.
