@@ -1,22 +1,24 @@
-"""A batch's results kept as columns beside their JSON, so that CSV is written without
-parsing JSON.
+"""A batch's results kept as columns, from which both its CSV and its JSON are written.
 
-The worker writes a batch's result as ubertool's column form in JSON (the job's
-``data``), and, while it computes, the same columns in this form (the job's ``table``):
-each float64 column as its array's bytes, every other column as the JSON list of its
-values, each compressed on its own as it grows. A request for the results as CSV reads
-the table (:func:`read_table`) into the same :class:`~flask_qed.results.Table` that
-parsing the JSON gives (:func:`~flask_qed.results.packed_table`), so the CSV is the
-same text, byte for byte, without the JSON of every run being parsed: the larger part
-of a 10,000-run batch's CSV used to be that parse.
+The worker keeps a batch of :data:`~flask_qed.batch.TABLE_MIN_RUNS` runs or more as this
+table alone (the job's ``table``; its ``data`` is the mark
+:data:`~flask_qed.tablejson.IN_TABLE`): each float64 column as its array's bytes, every
+other column as the JSON list of its values, each compressed on its own as it grows, then
+the ``exceeds`` member's JSON text and the runs' errors. A request for the results as CSV
+reads the table (:func:`read_table`) into the same cells that parsing the JSON would give,
+so the CSV is the same text, byte for byte, without any JSON; a request for the JSON gets
+the text the worker used to write, made from the table by the store that reads it
+(:func:`flask_qed.tablejson.json_of`). Writing that JSON was more than half of the run of
+a 10,000-run kabam batch whose results were asked for as CSV.
 
 Layout: ``qed-table-2\\n``, the length of the head (4 bytes, big-endian), the head
 (compressed JSON: the run keys and, per column, its section, name, kind ``f8`` or
-``json`` and compressed size), then the columns' compressed bytes in order: an ``f8``
-column its float64 values (little-endian), a ``json`` column one JSON list a line (the
-values of one chunk of the worker's runs). A column is read a chunk of runs at a time
-(:class:`StreamedTable`), so writing the CSV holds one chunk of every column, never the
-whole table.
+``json`` and compressed size; ``errors`` and ``exceeds_json`` when the result has them),
+then the columns' compressed bytes in order: an ``f8`` column its float64 values
+(little-endian), a ``json`` column one JSON list a line (the values of one chunk of the
+worker's runs); last, the ``exceeds`` member's text, raw deflate. A column is read a chunk
+of runs at a time (:class:`StreamedTable`), so writing the CSV holds one chunk of every
+column, never the whole table.
 """
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .codec import members_text
-from .jsonutil import LEVEL, SMALL_MEMLEVEL, Packed, PackedJoin, Piece, PieceWriter, compress, compressobj, dumps, loads
+from .jsonutil import LEVEL, SMALL_MEMLEVEL, Packed, Piece, compress, compressobj, dumps, loads
+from .tablejson import IN_TABLE, MAGIC, head_of, json_in_table, json_of
 
-MAGIC = b"qed-table-2\n"
+__all__ = ["IN_TABLE", "MAGIC", "TableWriter", "json_in_table", "json_of", "read_table"]
+
 INPUT_PIECE = 4096  # compressed bytes fed to a column's decompressor at once
 
 
@@ -129,80 +132,17 @@ class TableWriter:
         return Packed(b"".join([MAGIC, len(head).to_bytes(4, "big"), head, *bodies]))
 
 
-def _head(blob: bytes) -> tuple[dict[str, Any], int]:
-    at = len(MAGIC)
-    size = int.from_bytes(blob[at:at + 4], "big")
-    return loads(zlib.decompress(blob[at + 4:at + 4 + size])), at + 4 + size
-
-
 def read_table(blob: bytes) -> "StreamedTable | None":
     """The table held in ``blob`` (a :class:`StreamedTable`), or None when it is not one."""
     if not blob.startswith(MAGIC):
         return None
-    head, at = _head(blob)
+    head, at = head_of(blob)
     table = StreamedTable(head["keys"])
     view = memoryview(blob)
     for spec in head["columns"]:
         table.columns.append((spec["name"], _ColumnReader(spec["kind"], view[at:at + spec["size"]])))
         at += spec["size"]
     return table
-
-
-# -- the JSON of a result kept as its table alone ------------------------------------------
-IN_TABLE = b"qed-json-in-table-1"  # a job's stored data when its JSON is written from its table
-
-
-def json_in_table(data: bytes | memoryview | None) -> bool:
-    """Whether stored data is the mark of a result kept as its table alone."""
-    return data is not None and bytes(data[:len(IN_TABLE)]) == IN_TABLE
-
-
-def json_of(blob: bytes) -> Packed:
-    """The result's JSON, packed as the stores pack a value, written from its table: the
-    same text the worker would have written beside it (ubertool's column form: ``inputs``
-    and ``outputs`` as ``{field: {run: value}}``, then ``exceeds`` and ``errors`` when the
-    result has them). A column at a time, each compressed on its own and joined."""
-    if not blob.startswith(MAGIC):
-        raise ValueError("a result kept as its table has no table")
-    head, at = _head(blob)
-    keys: list[str] = head["keys"]
-    view = memoryview(blob)
-    sections: dict[str, list[tuple[dict[str, Any], memoryview]]] = {"inputs": [], "outputs": []}
-    for spec in head["columns"]:
-        if spec["section"] in sections:
-            sections[spec["section"]].append((spec, view[at:at + spec["size"]]))
-        at += spec["size"]
-    names = [(b"," if i else b"") + dumps(key) + b":" for i, key in enumerate(keys)]
-    out, glue = PackedJoin(), [b"{"]
-    for s, section in enumerate(("inputs", "outputs")):
-        glue.append((b"," if s else b"") + dumps(section) + b":{")
-        for i, (spec, data) in enumerate(sections[section]):
-            glue.append((b"," if i else b"") + dumps(spec["name"]) + b":{")
-            out.text(b"".join(glue))
-            glue = []
-            writer = PieceWriter()
-            if spec["kind"] == "f8":
-                writer.write(members_text(np.frombuffer(zlib.decompress(data), dtype="<f8"), names))
-            else:
-                values = [v for line in zlib.decompress(data).splitlines() for v in loads(line)]
-                writer.write(dumps(dict(zip(keys, values)))[1:-1])
-            out.piece(writer.close())
-            glue.append(b"}")
-        glue.append(b"}")
-    flagged = head.get("exceeds_json")
-    if flagged is not None:
-        glue.append(b',"exceeds":{')
-        out.text(b"".join(glue))
-        glue = []
-        piece = Piece(view[at:at + flagged["size"]])
-        piece.adler, piece.size = flagged["adler"], flagged["length"]
-        out.piece(piece)
-        glue.append(b"}")
-    if head.get("errors"):
-        glue.append(b',"errors":' + dumps(head["errors"]))
-    glue.append(b"}")
-    out.text(b"".join(glue))
-    return out.close()
 
 
 class StreamedTable:

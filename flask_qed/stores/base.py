@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ..jsonutil import LEVEL, Packed, compress, dumps, loads
+from ..tablejson import json_in_table, json_of
 
 from ..jobs.states import PENDING, STARTED, SUCCESS, TERMINAL
 
@@ -47,8 +48,6 @@ def pack(value: Any) -> bytes:
 def stored_data(blob: bytes, table: Callable[[], bytes | None]) -> bytes:
     """A job's ``data`` as packed JSON: as stored, or, for a batch kept as its table alone
     (:func:`flask_qed.tablepack.json_in_table`), written from ``table()`` (the stored table)."""
-    from ..tablepack import json_in_table, json_of
-
     if not json_in_table(blob):
         return blob
     found = table()
