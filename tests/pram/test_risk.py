@@ -159,8 +159,9 @@ def test_a_big_batch_in_chunks_flags_every_run_as_one_run_does():
     alone = [m.run(m.validate(r))["exceeds"]["0"] for r in rows]
     packed, count = m.validate_packed(rows * 1200)
     assert count == 12_000
-    from flask_qed.stores.base import unpack
-    data = unpack(m.run_packed(packed))
+    from flask_qed.stores.base import stored_data, unpack
+    result = m.run_packed(packed)
+    data = unpack(stored_data(result, lambda: result.table))  # as a store reads it
     assert list(data) == ["inputs", "outputs", "exceeds"]
     assert len(data["exceeds"]) == 12_000
     for k in (0, 1, 5_003, 11_999):
