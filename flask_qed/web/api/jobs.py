@@ -51,7 +51,8 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:
         units = units_asked()
-        record = read(job_id, packed=True, table=wants_csv())
+        csv = wants_csv()  # a CSV is written from the table, where there is one: not from the JSON
+        record = read(job_id, packed=True, table=csv, as_stored=csv)
         return results_response(record, declared_units(runtime, record) if units else None)
 
     @root.get("/jobs/<job_id>/results/<output>")

@@ -100,7 +100,8 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                                    runtime.settings.sync_wait)
         if wait is not None:  # Prefer: wait=N: the finished job, if it ends within N s
             # None: no waiting slot free; else read as the answer needs it, data and all
-            record = waiting.wait_for_job(runtime, job_id, wait, packed=True, table=wants_csv())
+            csv = wants_csv()  # a CSV answer is written from the table, where there is one
+            record = waiting.wait_for_job(runtime, job_id, wait, packed=True, table=csv, as_stored=csv)
             if record is not None:
                 headers["Preference-Applied"] = f"wait={wait:g}"
                 if record["status"] in jobs.TERMINAL:

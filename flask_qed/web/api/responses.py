@@ -78,6 +78,7 @@ def results_response(record: dict[str, Any], units: Mapping[str, str] | None = N
     # A large batch's columns as the worker kept them (flask_qed.tablepack); else a table of
     # runs parsed a field at a time into compact columns (a large batch is never whole as
     # Python objects), or other results as a table where their shape makes one.
+    # (read with as_stored: a result kept as its table alone has the mark for data, unread)
     table = read_table(record["table"]) if record.get("table") else None
     rows = table.rows() if table is not None else results_csv(packed) if packed is not None else None
     if rows is None:
