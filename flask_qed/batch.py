@@ -108,7 +108,7 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
     """:func:`run_rows` on inputs stored by :class:`ChunkedInputs`, a chunk at a time: the
     result is written as packed JSON as it is computed, in exactly the form
     :func:`run_rows` returns; a batch of :data:`TABLE_MIN_RUNS` runs or more as its table
-    alone, whose JSON is that text (``in_table``: see :func:`flask_qed.tablepack.json_of`).
+    alone, whose JSON is that text (``in_table``: see :func:`flask_qed.tablejson.json_of`).
     Inputs stored otherwise are parsed and handed to ``unchunked`` (with ``progress``)."""
     lines = unpacked_lines(packed)
     head = next(lines, b"")
@@ -167,7 +167,7 @@ class _ResultWriter:
         # parsed in less time than the table would take to write.
         self.table = TableWriter() if total >= TABLE_MIN_RUNS else None
         # A batch with a table keeps its result as the table alone: its JSON is written from
-        # the table when it is read (tablepack.json_of), not here, where it cost more than
+        # the table when it is read (tablejson.json_of), not here, where it cost more than
         # half the time of a run whose results are asked for as CSV.
         self.in_table = in_table and self.table is not None
 

@@ -211,6 +211,8 @@ class _ColumnReader:
         col = Column.__new__(Column)  # as the values are: the CSV writes a list's cells as they come
         col.values, col.is_int, col.is_null = values, None, None
         return col
+
+
 def _float_column(values: np.ndarray) -> Any:
     """A float64 column as parsing its JSON would give it: NaN and infinities were
     written as null."""

@@ -145,6 +145,18 @@ def test_a_result_kept_as_its_table_is_read_as_its_json(store):
     assert store.get(copy, raw=True)["data"] == expected
 
 
+def test_a_result_kept_as_its_table_without_its_table_is_store_unavailable(store):
+    """A mark whose table is gone (a damaged record) is the store's error, said plainly,
+    as for any damaged row: never a crash of the request that reads it."""
+    from flask_qed.jsonutil import Packed
+    from flask_qed.tablejson import IN_TABLE
+    jid = new_id()
+    store.create(jid, {"status": "SUCCESS", "data": Packed(IN_TABLE)})
+    with pytest.raises(StoreUnavailable, match="lost its table"):
+        store.get(jid)
+    assert store.get(jid, data=False)["status"] == "SUCCESS"
+
+
 def test_unknown_id_is_not_found(store):
     with pytest.raises(JobNotFound):
         store.get(new_id())

@@ -45,14 +45,14 @@ def pack(value: Any) -> bytes:
     return compress(dumps(value), LEVEL)
 
 
-def stored_data(blob: bytes, table: Callable[[], bytes | None]) -> bytes:
+def stored_data(blob: bytes, table: Callable[[], bytes | None], job_id: str = "") -> bytes:
     """A job's ``data`` as packed JSON: as stored, or, for a batch kept as its table alone
     (:func:`flask_qed.tablepack.json_in_table`), written from ``table()`` (the stored table)."""
     if not json_in_table(blob):
         return blob
     found = table()
     if found is None:
-        raise ValueError("a result kept as its table has lost its table")
+        raise StoreUnavailable(f"job {job_id}: a result kept as its table has lost its table (a damaged record)")
     return json_of(bytes(found))
 
 

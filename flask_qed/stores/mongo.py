@@ -134,7 +134,7 @@ class MongoStore(JobStore):
                     blob = self._get_blob(db, job_id, name, gen, packed=True)
                     if blob is not None and not (as_stored and packed):
                         blob = stored_data(blob, lambda: self._get_blob(db, job_id, "table", table_gen, packed=True)
-                                           if table_gen else None)
+                                           if table_gen else None, job_id)
                     if blob is not None:
                         doc[name] = blob if packed else unpack(blob, raw=raw)
                 elif wanted and gen:

@@ -237,7 +237,7 @@ class SQLiteStore(JobStore):
                 record["inputs"] = bytes(row[1]) if packed else unpack(row[1])
             if data and row[2] is not None:
                 blob = row[2] if as_stored and packed else \
-                    stored_data(row[2], lambda: row[3] if row[3] is not None else self._table(job_id))
+                    stored_data(row[2], lambda: row[3] if row[3] is not None else self._table(job_id), job_id)
                 record["data"] = bytes(blob) if packed else unpack(blob, raw=raw)
             if table and row[3] is not None:
                 record["table"] = bytes(row[3])
