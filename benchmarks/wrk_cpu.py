@@ -47,13 +47,13 @@ from flask_qed.embedded import free_port, start_redis  # noqa: E402
 LUA = ROOT / "benchmarks" / "wrk_jobs.lua"
 
 
-def server_command(server: str, port: int, binary: Path) -> list[str]:
+def server_command(server: str, port: int, binary: Path, processes: int = 2) -> list[str]:
     if server == "granian":
         return [str(binary / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-                "--workers", "2", "--blocking-threads", "16", "--no-ws", "--log-level", "warning",
+                "--workers", str(processes), "--blocking-threads", "16", "--no-ws", "--log-level", "warning",
                 "flask_cgi:app"]
     return [str(binary / "gunicorn"), "-c", "python:flask_qed.gunicorn_conf", "--bind", f"127.0.0.1:{port}",
-            "--workers", "2", "--worker-class", server, "flask_cgi:app"]
+            "--workers", str(processes), "--worker-class", server, "flask_cgi:app"]
 
 
 def cpu_seconds(groups: dict[str, psutil.Process]) -> dict[str, float]:
@@ -134,6 +134,7 @@ def guarantees(base: str, gateway: psutil.Process) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--server", choices=["gevent", "gthread", "granian"], default="gevent")
+    ap.add_argument("--gateway-processes", type=int, default=2, help="the gateway's processes (default 2)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=8)
@@ -164,7 +165,7 @@ def main() -> None:
     worker = subprocess.Popen([str(binary / "celery"), "-A", "celery_cgi", "worker", "--concurrency", "2",
                                "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
                               cwd=ROOT, env=env, stdout=logs, stderr=logs)
-    web = subprocess.Popen(server_command(args.server, port, binary), cwd=ROOT, env=env,
+    web = subprocess.Popen(server_command(args.server, port, binary, args.gateway_processes), cwd=ROOT, env=env,
                            stdout=logs, stderr=logs)
     try:
         wait_ready(base, web)

@@ -193,8 +193,10 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
     # so that the order which makes a run safe to repeat is read at a glance.
     store, lease = runtime.store, runtime.settings.job_lease
     try:
+        # The inputs come with the claim (as stored, compressed: a batch's are read a chunk
+        # at a time by Model.run_packed), in the same statement that reads the record.
         record = store.claim(job_id, lease, {"progress": 10, "started": jobs.now_iso(), "worker": worker,
-                                             "host": prov.host(), "software": prov.software()})
+                                             "host": prov.host(), "software": prov.software()}, inputs=True)
     except JobNotFound:
         logger.warning("job %s: unknown or expired, nothing to run", job_id)
         return None
@@ -208,6 +210,7 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
         # reconciler would also publish the job again once it lapses).
         wait = float(current.get("lease_until") or 0) - time.time()
         raise JobBusy(job_id, max(0.5, min(wait + 0.5, float(lease))))
+    inputs = record.pop("inputs", None)
     record["job_id"] = job_id
     if int(record["attempts"]) > MAX_ATTEMPTS:
         return _fail(store, job_id, f"WorkerLost: the job stopped its worker {MAX_ATTEMPTS} times", record)
@@ -215,8 +218,6 @@ def run_job(runtime: Runtime, model: Model, job_id: str, worker: str = "",
         callbacks.job_started(record)
     logger.info("job %s: started %s (attempt %s)", job_id, model.name, record.get("attempts"),
                 extra={"job_id": job_id, "event": "started", "model": model.name, "worker": worker})
-    # As stored (compressed): a batch's inputs are read a chunk at a time (Model.run_packed).
-    inputs = store.get(job_id, inputs=True, data=False, packed=True).get("inputs")
 
     def progress(fraction: float) -> None:
         # Between chunks: stop if the job was cancelled meanwhile (cooperative cancel).

@@ -24,6 +24,7 @@ OWN = {"flask_qed", "hms_flask", "pram_flask", "flask_cgi", "celery_cgi", "tests
 # Pinned for the service without a module of it importing them.
 RUNTIME_WITHOUT_IMPORT = {
     "gunicorn-h1c": "gunicorn's C request parser, which gunicorn loads itself",
+    "hiredis": "Redis's reply parser in C, which redis-py loads itself",
     "flask-restful": "what apps written the old way build their resources with (docs/adding-an-app.md)",
 }
 # Modules the benchmarks import from the side-by-side harness they are run beside.
@@ -141,6 +142,15 @@ def test_requirements_txt_holds_no_test_tool():
     assert unused == [], f"pinned in requirements.txt but imported by no module of the service: {unused}"
     pulled_in = sorted(closure(RUNTIME) & set(TEST))
     assert pulled_in == [], f"the service's requirements bring in test tools: {pulled_in}"
+
+
+def test_redis_replies_are_parsed_in_c():
+    """redis-py (the broker's transport, the notices) picks hiredis up when it imports."""
+    import redis
+    from redis._parsers import _HiredisParser
+    from redis.utils import HIREDIS_AVAILABLE
+    assert HIREDIS_AVAILABLE
+    assert isinstance(redis.Connection(host="127.0.0.1")._parser, _HiredisParser)
 
 
 def test_pyproject_declares_only_what_requirements_txt_pins():

@@ -16,6 +16,7 @@ from datetime import datetime
 import pytest
 
 from flask_qed.stores import JobNotFound, StoreUnavailable, open_store
+from flask_qed.stores.base import unpack
 from flask_qed.stores.mongo import MongoStore
 
 # "nx27017": a server speaking MongoDB's wire protocol over SQLite, reached through
@@ -418,6 +419,24 @@ def test_claim_takes_a_job_once(store):
     assert store.claim(jid, 60, {}) is None  # finished: never run again
     with pytest.raises(JobNotFound):
         store.claim(new_id(), 60, {})
+
+
+def test_a_claim_can_bring_the_inputs_as_stored(store):
+    """The worker takes a job and its inputs in one step: packed as ``get(packed=True)``
+    gives them, only when asked, and only to the run that won the claim."""
+    jid = new_id()
+    store.create(jid, {"status": "PENDING", "attempts": 0, "inputs": {"a": [1, 2.5, None]}})
+    stored = store.get(jid, inputs=True, data=False, packed=True)["inputs"]
+    won = store.claim(jid, 0.3, {"worker": "w1"}, inputs=True)
+    assert won["inputs"] == stored and unpack(won["inputs"]) == {"a": [1, 2.5, None]}
+    assert "inputs" not in store.get(jid)  # the record itself is unchanged by the read
+    assert store.claim(jid, 60, {}, inputs=True) is None  # held: nothing, inputs neither
+    time.sleep(0.4)
+    plain = store.claim(jid, 60, {"worker": "w2"})  # lapsed; without asking, no inputs
+    assert plain["attempts"] == 2 and "inputs" not in plain
+    bare = new_id()
+    store.create(bare, {"status": "PENDING", "attempts": 0})
+    assert "inputs" not in store.claim(bare, 60, {}, inputs=True)  # a job stored without inputs
 
 
 def test_a_lapsed_lease_can_be_claimed_again(store):

@@ -104,12 +104,15 @@ class JobStore(ABC):
         """Set fields (may include ``data``) and renew the expiry; raises JobNotFound."""
 
     @abstractmethod
-    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any],
+              inputs: bool = False) -> dict[str, Any] | None:
         """Atomically take a job to run it: PENDING, or STARTED with a lapsed lease.
 
         Sets ``status`` STARTED, adds one to ``attempts``, holds the job for
         ``lease`` seconds (renew with :meth:`heartbeat`) and sets ``fields``.
         Returns the record, or None when another run holds it or it is finished.
+        With ``inputs``, the record holds its ``inputs`` as stored (packed, as
+        ``get(..., packed=True)`` gives them), read in the same step.
         Raises :class:`JobNotFound`.
         """
 

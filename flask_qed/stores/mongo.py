@@ -182,7 +182,8 @@ class MongoStore(JobStore):
                 db.job_blobs.update_many({"job_id": job_id}, {"$set": _expires(expires)})
             return written
 
-    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any],
+              inputs: bool = False) -> dict[str, Any] | None:
         # Conditional update_ones, each atomic on its document: of two runs that race, one
         # matches. Two plain filters (PENDING, then STARTED with a lapsed lease) rather than
         # one with a top-level $or: servers that only speak MongoDB's protocol have been seen
@@ -196,8 +197,10 @@ class MongoStore(JobStore):
             won = db.jobs.update_one({"_id": job_id, **_live(), "status": PENDING}, change).matched_count \
                 or db.jobs.update_one({"_id": job_id, **_live(), "status": STARTED,
                                        "lease_until": {"$lt": now}}, change).matched_count
-            doc = self.get(job_id, data=False)  # raises JobNotFound for an unknown id
-            return doc if won else None
+            if not won:
+                self.get(job_id, data=False)  # raises JobNotFound for an unknown id
+                return None
+            return self.get(job_id, data=False, inputs=inputs, packed=inputs)
 
     def heartbeat(self, job_id: str, lease: float) -> str:
         with self._errors():

@@ -255,8 +255,10 @@ class SQLiteStore(JobStore):
         small = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         self._modify(job_id, lambda meta: small, blobs)
 
-    def claim(self, job_id: str, lease: float, fields: dict[str, Any]) -> dict[str, Any] | None:
+    def claim(self, job_id: str, lease: float, fields: dict[str, Any],
+              inputs: bool = False) -> dict[str, Any] | None:
         claimed: list[dict[str, Any]] = []
+        stored: list[bytes | None] = []
 
         def take(meta: dict[str, Any]) -> dict[str, Any] | None:
             now = time.time()
@@ -267,7 +269,9 @@ class SQLiteStore(JobStore):
             claimed.append({**meta, **changes})
             return changes
 
-        self._modify(job_id, take)
+        self._modify(job_id, take, inputs_to=stored if inputs else None)
+        if claimed and stored and stored[0] is not None:
+            claimed[0]["inputs"] = stored[0]
         return claimed[0] if claimed else None
 
     def finish(self, job_id: str, fields: dict[str, Any], only_if: tuple[str, ...] = (STARTED,)) -> bool:
@@ -295,19 +299,22 @@ class SQLiteStore(JobStore):
         return status[0]
 
     def _modify(self, job_id: str, change: Callable[[dict[str, Any]], dict[str, Any] | None],
-                blobs: dict[str, bytes] | None = None) -> None:
+                blobs: dict[str, bytes] | None = None, inputs_to: list[bytes | None] | None = None) -> None:
         """Read-modify-write one record in one transaction; ``change`` returns the
-        fields to set, or None to leave the record as it is."""
+        fields to set, or None to leave the record as it is. ``inputs_to`` gets the
+        stored inputs, read by the same statement as the record."""
         conn = self._conn()
         now = time.time()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT meta, expires_at FROM jobs WHERE id = ? AND expires_at > ?",
-                                   (job_id, now)).fetchone()
+                row = conn.execute("SELECT meta, expires_at" + (", inputs" if inputs_to is not None else "")
+                                   + " FROM jobs WHERE id = ? AND expires_at > ?", (job_id, now)).fetchone()
                 if row is None:
                     raise JobNotFound(job_id)
                 meta = _load(row[0])
+                if inputs_to is not None:
+                    inputs_to.append(bytes(row[2]) if row[2] is not None else None)
                 fields = change(meta)
                 if fields is None:
                     conn.execute("ROLLBACK")

@@ -23,6 +23,27 @@ def test_an_announced_job_wakes_the_request_watching_it(redis_url: str) -> None:
         assert not b.is_set()  # only the job announced
 
 
+def test_notices_go_on_after_the_broker_restarts(tmp_path: Any) -> None:
+    """The worker keeps one connection for its notices: when Redis restarts, the notice
+    sent meanwhile is lost (never raised), and the next one reconnects and is heard."""
+    from flask_qed.embedded import start_redis
+
+    server, url = start_redis(tmp_path / "redis", tied=True)
+    try:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        notices.announce(url, "before")  # the connection is made
+        stop(server)
+        notices.announce(url, "while-down")  # lost, not raised
+        server, _ = start_redis(tmp_path / "redis", port=port, tied=True)
+        ears = notices.listener(url)
+        assert ears is not None and ears.connected.wait(10)
+        with ears.watch("after") as after:
+            notices.announce(url, "after")
+            assert after.wait(10)
+    finally:
+        stop(server)
+
+
 def test_without_a_redis_broker_there_are_no_notices() -> None:
     assert notices.listener("amqp://guest:guest@127.0.0.1:5672//") is None
     notices.announce("amqp://guest:guest@127.0.0.1:5672//", "job")  # nothing to tell, no error
