@@ -63,8 +63,9 @@ class _Announcer:
     """One Redis connection of this process kept for notices, a PUBLISH on it at a time.
 
     ``Redis.publish`` takes a connection from a pool and gives it back, through the
-    client's retry wrapper and command hooks, for each notice: about 50 µs of CPU more
-    than the command itself (of about 85), once per job in the worker. A connection
+    client's retry wrapper and command hooks, for each notice: about 40 µs of CPU more
+    than the command on a held connection (of about 85; benchmarks/bench_job_steps.py),
+    once per job in the worker. A connection
     that fails is closed and made again by the next notice."""
 
     def __init__(self, url: str):
@@ -116,10 +117,10 @@ class Listener:
 
     def _run(self) -> None:
         # A blocking read per notice: polling with a timeout asked the socket whether it could
-        # be read before each one (a select: under gevent, a switch to its hub and back), a
-        # fifth more of the gateway's CPU per job than the read. A Redis that goes away
-        # closes the connection (an error at once); one that stops answering is found by
-        # TCP keepalive, about half a minute of silence.
+        # be read before each one (a select: under gevent, a switch to its hub and back), about
+        # a twentieth of the gateway's CPU per job, four times the read itself. A Redis that
+        # goes away closes the connection (an error at once); one that stops answering is
+        # found by TCP keepalive, about half a minute of silence.
         pause = 0.5
         while True:
             try:
