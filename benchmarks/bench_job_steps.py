@@ -23,34 +23,18 @@ from __future__ import annotations
 
 import argparse
 import socket
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack import interleaved  # noqa: E402
 from flask_qed.embedded import start_redis  # noqa: E402
 
 RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
-
-
-def interleaved(ways: dict[str, Callable[[], None]], rounds: int, batch: int) -> dict[str, float]:
-    """Median CPU ms per call of each way, its batches interleaved with the others'."""
-    for way in ways.values():  # warm-up: connections, imports
-        way()
-    cpu: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(rounds):
-        for name, way in ways.items():
-            start = time.process_time()
-            for _ in range(batch):
-                way()
-            cpu[name].append((time.process_time() - start) / batch * 1000)
-    return {name: statistics.median(values) for name, values in cpu.items()}
 
 
 def main() -> None:

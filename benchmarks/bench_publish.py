@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.stack import interleaved  # noqa: E402
 from flask_qed.embedded import start_redis  # noqa: E402
 
 
@@ -56,19 +55,11 @@ def main() -> None:
             client.lpush("bench-floor", "x" * 900)
 
         ways = {"send_task": send_task, "Publisher": publisher_, "bare LPUSH": bare_lpush}
-        for way in ways.values():  # warm-up: connections, imports
-            way()
-        cpu: dict[str, list[float]] = {name: [] for name in ways}
-        for _ in range(args.rounds):
-            for name, way in ways.items():
-                start = time.process_time()
-                for _ in range(args.batch):
-                    way()
-                cpu[name].append((time.process_time() - start) / args.batch * 1000)
-            client.delete(celery.conf.task_default_queue, "bench-floor")
+        cpu = interleaved(ways, args.rounds, args.batch,
+                          after_round=lambda: client.delete(celery.conf.task_default_queue, "bench-floor"))
         print(f"CPU time per publish, median of {args.rounds} batches of {args.batch}:")
-        for name, values in cpu.items():
-            print(f"  {name:12s} {statistics.median(values):.3f} ms")
+        for name, value in cpu.items():
+            print(f"  {name:12s} {value:.3f} ms")
     finally:
         redis.terminate()
         redis.wait()

@@ -1,8 +1,11 @@
-"""What the benchmarks share: waiting for a stack they started to answer."""
+"""What the benchmarks share: waiting for a stack they started to answer, and CPU time of
+ways of doing one step, measured side by side in one process."""
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
+from typing import Callable
 
 import requests
 
@@ -19,3 +22,22 @@ def wait_ready(base: str, proc: subprocess.Popen | None = None, timeout: float =
         if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
             raise RuntimeError(f"the stack at {base} did not become ready")
         time.sleep(0.2)
+
+
+def interleaved(ways: dict[str, Callable[[], None]], rounds: int, batch: int,
+                after_round: Callable[[], None] | None = None) -> dict[str, float]:
+    """Median CPU ms (``time.process_time``) per call of each way: batches of ``batch``
+    calls, the ways' batches interleaved for ``rounds`` rounds, so that a change in the
+    machine's speed hits them alike; one warm-up call each first (connections, imports)."""
+    for way in ways.values():
+        way()
+    cpu: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, way in ways.items():
+            start = time.process_time()
+            for _ in range(batch):
+                way()
+            cpu[name].append((time.process_time() - start) / batch * 1000)
+        if after_round is not None:
+            after_round()
+    return {name: statistics.median(values) for name, values in cpu.items()}

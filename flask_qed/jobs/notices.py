@@ -123,6 +123,7 @@ class Listener:
         # found by TCP keepalive, about half a minute of silence.
         pause = 0.5
         while True:
+            pubsub = None
             try:
                 client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_keepalive=True,
                                               socket_keepalive_options=_KEEPALIVE)
@@ -139,6 +140,8 @@ class Listener:
                 if self.connected.is_set():
                     logger.warning("finished-job notices interrupted (%s); waiting requests read the store", exc)
                 self.connected.clear()
+                if pubsub is not None:  # its socket closed now, not when it is collected
+                    pubsub.close()
                 time.sleep(pause)
                 pause = min(pause * 2, 10.0)
 
