@@ -613,10 +613,56 @@ def test_the_fingerprint_index_leaves_out_the_copies_of_cached_results(tmp_path)
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "jobs_serving" in names and "jobs_fingerprint" not in names
     in_index = conn.execute("SELECT count(*) FROM jobs INDEXED BY jobs_serving WHERE "
-                            "json_extract(meta, '$.fingerprint') = ? AND json_extract(meta, '$.cached_from') "
-                            "IS NULL", (FP,)).fetchone()[0]
+                            "fingerprint = ? AND cached_from IS NULL", (FP,)).fetchone()[0]
     assert in_index == 1 and conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 51
     assert [r["job_id"] for r in sqlite.with_fingerprint(FP, ("SUCCESS",), limit=5)] == [origin]
+
+
+def test_a_store_of_schema_2_gets_its_searched_fields_as_indexed_columns(tmp_path):
+    """A file written when the searched fields were indexed inside the JSON (schema 2):
+    opened, its fields copied to columns, its JSON indexes dropped; its jobs listed,
+    looked up by fingerprint and followed as before, each search by its own index."""
+    import sqlite3
+    path = tmp_path / "jobs.sqlite3"  # where make_store opens it
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, expires_at REAL NOT NULL, meta TEXT NOT NULL,
+                           inputs BLOB, data BLOB, results_table BLOB);
+        CREATE INDEX jobs_owner_created ON jobs (json_extract(meta, '$.owner'),
+                                                 json_extract(meta, '$.created'), id);
+        CREATE INDEX jobs_serving ON jobs (json_extract(meta, '$.fingerprint'))
+            WHERE json_extract(meta, '$.cached_from') IS NULL;
+        CREATE INDEX jobs_cached_from ON jobs (json_extract(meta, '$.cached_from'));
+        CREATE TABLE active (owner TEXT PRIMARY KEY, jobs INTEGER NOT NULL, rows INTEGER NOT NULL);
+        PRAGMA user_version = 2;""")
+    origin, joiner, other = new_id(), new_id(), new_id()
+    far, never = time.time() + 3600, 253402300799.0
+    for jid, expires, meta in (
+            (origin, far, {"status": "SUCCESS", "owner": "alice", "fingerprint": FP, "app": "pram",
+                           "model": "rice", "created": "2026-01-01T00:00:01.000Z"}),
+            (joiner, never, {"status": "PENDING", "owner": "bob", "fingerprint": FP, "cached_from": origin,
+                             "app": "pram", "model": "rice", "created": "2026-01-01T00:00:02.000Z"}),
+            (other, far, {"status": "FAILURE", "owner": "alice", "app": "hms", "model": "precip",
+                          "created": "2026-01-01T00:00:03.000Z"})):
+        old.execute("INSERT INTO jobs (id, expires_at, meta) VALUES (?, ?, ?)",
+                    (jid, expires, json.dumps({**meta, "job_id": jid})))
+    old.commit()
+    old.close()
+    sqlite = make_store("sqlite", tmp_path)
+    assert [r["job_id"] for r in sqlite.list_jobs(owner="alice")] == [other, origin]
+    assert [r["job_id"] for r in sqlite.list_jobs(owner="alice", app="pram", status="SUCCESS")] == [origin]
+    assert [r["job_id"] for r in sqlite.with_fingerprint(FP, ("SUCCESS",), owner="alice")] == [origin]
+    assert [r["job_id"] for r in sqlite.followers(origin)] == [joiner]
+    sqlite.update(joiner, {"status": "SUCCESS"})  # a write after the upgrade moves the column too
+    assert sqlite.list_jobs(owner="bob", status="SUCCESS")[0]["job_id"] == joiner
+    conn = sqlite._conn()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    indexes = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
+    assert {"jobs_owner_created", "jobs_serving", "jobs_cached_from", "jobs_owner_status"} <= set(indexes)
+    assert not any("json_extract" in sql for sql in indexes.values()), indexes
+    plan = str(conn.execute("EXPLAIN QUERY PLAN SELECT meta FROM jobs WHERE owner = ? AND expires_at > ? "
+                            "ORDER BY created DESC, id DESC LIMIT 50", ("alice", 0)).fetchall())
+    assert "jobs_owner_created" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_a_batch_table_is_kept_beside_its_data_and_read_only_when_asked(store):

@@ -44,17 +44,16 @@ CREATE TABLE IF NOT EXISTS jobs (
     meta TEXT NOT NULL,
     inputs BLOB,
     data BLOB,
-    results_table BLOB
+    results_table BLOB,
+    owner TEXT,
+    status TEXT,
+    created TEXT,
+    app TEXT,
+    model TEXT,
+    fingerprint TEXT,
+    cached_from TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_expires_at ON jobs (expires_at);
-CREATE INDEX IF NOT EXISTS jobs_owner_status
-    ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.status'));
-CREATE INDEX IF NOT EXISTS jobs_owner_created
-    ON jobs (json_extract(meta, '$.owner'), json_extract(meta, '$.created'), id);
-CREATE INDEX IF NOT EXISTS jobs_created ON jobs (json_extract(meta, '$.created'), id);
-CREATE INDEX IF NOT EXISTS jobs_serving ON jobs (json_extract(meta, '$.fingerprint'))
-    WHERE json_extract(meta, '$.cached_from') IS NULL;
-CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (json_extract(meta, '$.cached_from'));
 CREATE TABLE IF NOT EXISTS probe (id TEXT PRIMARY KEY, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS active (
     owner TEXT PRIMARY KEY,
@@ -62,14 +61,29 @@ CREATE TABLE IF NOT EXISTS active (
     rows INTEGER NOT NULL
 );
 """
+# The fields searched by are columns of their own, copied from ``meta`` by every write that
+# sets them: an index over a column costs a write nothing unless its value changes, where
+# one over ``json_extract(meta, ...)`` parses the record's JSON again for each index, twice
+# (old and new entry), on every write (schema 3; measured in docs/performance.md).
+COLUMNS = ("owner", "status", "created", "app", "model", "fingerprint", "cached_from")
+INDEXES = """
+CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
+CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created, id);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
+CREATE INDEX IF NOT EXISTS jobs_serving ON jobs (fingerprint) WHERE cached_from IS NULL;
+CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (cached_from);
+"""
 # 1: ``active`` holds each owner's queued and running jobs and runs, kept in step by
 # every write that changes a status, so that a quota check reads one row instead of
 # counting the queue.
 # 2: the fingerprint index holds only the jobs that can serve the cache (``jobs_serving``:
 # those not answered from it), so a lookup for often-repeated inputs does not walk
 # every copy made of their result.
-SCHEMA_VERSION = 2
+# 3: the searched fields as columns (``COLUMNS``), indexed in place of their JSON paths.
+SCHEMA_VERSION = 3
 NEVER_TS = NEVER.timestamp()
+INSERT = (f"INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table, {', '.join(COLUMNS)}) "
+          f"VALUES ({', '.join('?' * (6 + len(COLUMNS)))})")
 BLOB_COLUMNS = {"inputs": "inputs", "data": "data", "table": "results_table"}  # field -> column
 
 
@@ -86,8 +100,20 @@ def _upgrade(conn: sqlite3.Connection) -> None:
                 "IS NOT NULL AND json_extract(meta, '$.status') IN ('PENDING', 'STARTED') "
                 "GROUP BY json_extract(meta, '$.owner')")
         conn.execute("DROP INDEX IF EXISTS jobs_fingerprint")
-        if "results_table" not in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+        if "results_table" not in have:
             conn.execute("ALTER TABLE jobs ADD COLUMN results_table BLOB")
+        if not set(COLUMNS) <= have:  # before 3: the searched fields only inside meta
+            for name in ("jobs_owner_status", "jobs_owner_created", "jobs_created", "jobs_serving",
+                         "jobs_cached_from"):  # over json_extract(meta, ...): made again below
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+            for name in COLUMNS:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} TEXT")
+            conn.execute("UPDATE jobs SET " + ", ".join(  # noqa: S608 - fixed names
+                f"{name} = json_extract(meta, '$.{name}')" for name in COLUMNS))
+        for statement in filter(str.strip, INDEXES.split(";")):
+            conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
@@ -108,6 +134,13 @@ def _load(text: str) -> dict[str, Any]:
         return orjson.loads(text)
     except orjson.JSONDecodeError:  # written by json.dumps with a NaN in it
         return json.loads(text)
+
+
+def _column(value: Any) -> Any:
+    """A searched field's value as its column holds it (as ``json_extract`` would give it)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return _dump(value)
 
 
 def _counted(meta: dict[str, Any]) -> tuple[Any, Any] | None:
@@ -212,10 +245,8 @@ class SQLiteStore(JobStore):
         meta["job_id"] = job_id
         blobs = [pack(fields[k]) if k in fields else None for k in BLOB_FIELDS]
         try:
-            self._write("INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (job_id, self.expiry(meta.get("status", PENDING)).timestamp(),
-                         _dump(meta), *blobs),
+            self._write(INSERT, (job_id, self.expiry(meta.get("status", PENDING)).timestamp(),
+                                 _dump(meta), *blobs, *(_column(meta.get(name)) for name in COLUMNS)),
                         active=meta if meta.get("status", PENDING) in ACTIVE else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
@@ -329,6 +360,10 @@ class SQLiteStore(JobStore):
                 # The time to live starts when a job finishes; other writes keep it.
                 expires = self.expiry(meta.get("status")).timestamp() if "status" in fields else row[1]
                 sets, params = ["meta = ?", "expires_at = ?"], [_dump(meta), expires]
+                for name in COLUMNS:
+                    if name in fields:
+                        sets.append(f"{name} = ?")
+                        params.append(_column(fields[name]))
                 for k, blob in (blobs or {}).items():
                     sets.append(f"{BLOB_COLUMNS[k]} = ?")
                     params.append(blob)
@@ -354,29 +389,28 @@ class SQLiteStore(JobStore):
         where, params = ["expires_at > ?"], [time.time()]
         for name, value in (("owner", owner), ("app", app), ("model", model), ("status", status)):
             if value is not None:
-                where.append(f"json_extract(meta, '$.{name}') = ?")
+                where.append(f"{name} = ?")
                 params.append(value)
         if since is not None:
-            where.append("json_extract(meta, '$.created') >= ?")
+            where.append("created >= ?")
             params.append(since)
         if before is not None:
-            where.append("(json_extract(meta, '$.created'), id) < (?, ?)")
+            where.append("(created, id) < (?, ?)")
             params.extend(before)
         return self._select_meta(" AND ".join(where), params, limit)
 
     def with_fingerprint(self, fingerprint: str, statuses: tuple[str, ...], owner: str | None = None,
                          limit: int = 1) -> list[dict[str, Any]]:
-        where = ["json_extract(meta, '$.fingerprint') = ?", "expires_at > ?",
-                 "json_extract(meta, '$.cached_from') IS NULL",
-                 f"json_extract(meta, '$.status') IN ({', '.join('?' * len(statuses))})"]
+        where = ["fingerprint = ?", "expires_at > ?", "cached_from IS NULL",
+                 f"status IN ({', '.join('?' * len(statuses))})"]
         params: list[Any] = [fingerprint, time.time(), *statuses]
         if owner is not None:
-            where.append("json_extract(meta, '$.owner') = ?")
+            where.append("owner = ?")
             params.append(owner)
         return self._select_meta(" AND ".join(where), params, limit, index="jobs_serving")
 
     def followers(self, job_id: str, limit: int = 500) -> list[dict[str, Any]]:
-        return self._select_meta("json_extract(meta, '$.cached_from') = ? AND expires_at >= ?",
+        return self._select_meta("cached_from = ? AND expires_at >= ?",
                                  [job_id, NEVER_TS], limit, index="jobs_cached_from")  # active: NEVER
 
     def _select_meta(self, where: str, params: list[Any], limit: int, index: str = "") -> list[dict[str, Any]]:
@@ -384,7 +418,7 @@ class SQLiteStore(JobStore):
         # job in ``created`` order to spare itself a sort of the few that match.
         source = f"jobs INDEXED BY {index}" if index else "jobs"
         sql = (f"SELECT meta FROM {source} WHERE {where} "  # noqa: S608 - fixed fragments
-               "ORDER BY json_extract(meta, '$.created') DESC, id DESC LIMIT ?")
+               "ORDER BY created DESC, id DESC LIMIT ?")
         try:
             rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
         except sqlite3.Error as exc:
@@ -407,10 +441,10 @@ class SQLiteStore(JobStore):
     def stale_jobs(self, now: float, pending_grace: float, limit: int = 500) -> list[dict[str, Any]]:
         # Only queued and running jobs carry expires_at = NEVER: the index finds them.
         sql = """SELECT meta FROM jobs WHERE expires_at >= ?
-                   AND json_extract(meta, '$.model') IS NOT NULL
+                   AND model IS NOT NULL
                    AND COALESCE(json_extract(meta, '$.queued_at'), 0) < ?
-                   AND (json_extract(meta, '$.status') = 'PENDING'
-                        OR (json_extract(meta, '$.status') = 'STARTED'
+                   AND (status = 'PENDING'
+                        OR (status = 'STARTED'
                             AND COALESCE(json_extract(meta, '$.lease_until'), 0) < ?))
                  ORDER BY COALESCE(json_extract(meta, '$.queued_at'), 0) LIMIT ?"""
         try:
