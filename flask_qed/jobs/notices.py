@@ -1,14 +1,23 @@
 """Finished-job notices: a request that waits for a job is woken, not left polling.
 
 When a job ends (a worker stores its result or failure, or it is cancelled), the
-process that ended it publishes the job id on one Redis pub/sub channel
-(``qed:finished``) of the broker's Redis. Each gateway process that has a
-request waiting keeps one subscription to that channel, on a background thread
-(a greenlet under gevent) started with its first wait, and wakes the requests
-waiting for that id. The job record stays the source of truth: a waiter reads
-the store when woken, and reads it anyway at least once a second, so a notice
-lost (Redis restarted, the subscription not yet made, a broker that is not
-Redis) costs at most a second, never a result.
+process that ended it publishes the job id on Redis pub/sub, on the broker's
+Redis. Each gateway process that has a request waiting keeps one subscription, on
+a background thread (a greenlet under gevent) started with its first wait, and
+wakes the requests waiting for that id. The job record stays the source of truth:
+a waiter reads the store when woken, and reads it anyway at least once a second,
+so a notice lost (Redis restarted, the subscription not yet made, a broker that is
+not Redis) costs at most a second, never a result.
+
+A notice goes where its waiter is. A submission that waits for its own result (the
+common case: ``Prefer: wait``, OGC synchronous execution, the REST contract's wait)
+writes its process's address in the job's record (``notify``), and the job's end
+is published on that process's channel alone (``qed:finished:<address>``): every
+other gateway process is spared reading and parsing it, a cost that grew with their
+number. A job without an address (submitted without waiting) is published on the
+shared channel (``qed:finished``), which every listener hears. A process that waits
+for a job addressed to another (a long poll of someone else's submission) hears
+every process's channel (a pattern subscription) for as long as it has such a wait.
 
 Pub/sub was chosen over a per-job key with a blocking pop (two more commands and
 a key to expire per job, and a connection held per waiter) and over keyspace
@@ -21,6 +30,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -28,7 +38,9 @@ import redis
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "qed:finished"
+CHANNEL = "qed:finished"           # jobs without an address: every listener hears them
+PATTERN = CHANNEL + ":*"           # every process's own channel
+_ADDRESS: list[tuple[int, str]] = []  # (pid, this process's address)
 # A listener's connection to a Redis that stops answering is given up after about 30 s of
 # silence: probes from 15 s idle, every 5 s, 3 unanswered (Linux's options; others: the defaults).
 _KEEPALIVE = {getattr(socket, name): value for name, value in
@@ -43,9 +55,24 @@ def redis_url(broker_url: str) -> str | None:
     return broker_url if broker_url.startswith(("redis://", "rediss://")) else None
 
 
-def announce(broker_url: str, job_id: str) -> None:
-    """Tell waiting requests that ``job_id`` ended. Never raises: a lost notice costs a
-    waiter at most its fallback read of the store."""
+def address() -> str:
+    """This process's address for notices (made once per process, new after a fork)."""
+    pid = os.getpid()
+    if not _ADDRESS or _ADDRESS[-1][0] != pid:
+        _ADDRESS.append((pid, uuid.uuid4().hex[:16]))
+    return _ADDRESS[-1][1]
+
+
+def channel(notify: Any) -> str:
+    """Where a job's end is published: the channel of the process its record names
+    (``notify``), else the shared one."""
+    return f"{CHANNEL}:{notify}" if isinstance(notify, str) and notify else CHANNEL
+
+
+def announce(broker_url: str, job_id: str, notify: Any = None) -> None:
+    """Tell waiting requests that ``job_id`` ended (``notify``: the address its record
+    holds, if any). Never raises: a lost notice costs a waiter at most its fallback read
+    of the store."""
     url = redis_url(broker_url)
     if url is None:
         return
@@ -54,7 +81,7 @@ def announce(broker_url: str, job_id: str) -> None:
     if announcer is None:
         announcer = _PUBLISHERS.setdefault(key, _Announcer(url))
     try:
-        announcer.publish(job_id)
+        announcer.publish(channel(notify), job_id)
     except (redis.RedisError, OSError) as exc:
         logger.debug("job %s: end not announced: %s", job_id, exc)
 
@@ -73,10 +100,10 @@ class _Announcer:
         self._connection = pool.make_connection()
         self._lock = threading.Lock()
 
-    def publish(self, job_id: str) -> None:
+    def publish(self, to: str, job_id: str) -> None:
         with self._lock:
             try:
-                self._connection.send_command("PUBLISH", CHANNEL, job_id)
+                self._connection.send_command("PUBLISH", to, job_id)
                 self._connection.read_response()
             except BaseException:
                 self._connection.disconnect()
@@ -84,13 +111,23 @@ class _Announcer:
 
 
 class Listener:
-    """One subscription per process; requests register the job ids they wait for."""
+    """One subscription per process; requests register the job ids they wait for.
+
+    It hears the shared channel and this process's own; while a request waits for a job
+    addressed to another process (:meth:`hearing_all`), every process's channel too."""
 
     def __init__(self, url: str):
         self.url = url
+        self.address = address()
         self.connected = threading.Event()
         self._waiting: dict[str, list[threading.Event]] = {}
         self._lock = threading.Lock()
+        # Waits for jobs addressed to other processes, and the pattern subscriptions they
+        # asked for (sent, and confirmed by Redis, in order), under one condition.
+        self._cond = threading.Condition(threading.Lock())
+        self._all_wanted = 0
+        self._patterns_sent = self._patterns_confirmed = 0
+        self._conn: Any = None  # the subscribed connection, while it works
         self._thread = threading.Thread(target=self._run, name="qed-notices", daemon=True)
         self._thread.start()
 
@@ -110,38 +147,97 @@ class Listener:
                 if not events:
                     self._waiting.pop(job_id, None)
 
+    def hears(self, notify: Any) -> bool:
+        """Whether a notice published for a record with this ``notify`` reaches this
+        listener without :meth:`hearing_all`."""
+        return channel(notify) in (CHANNEL, channel(self.address))
+
+    @contextmanager
+    def hearing_all(self, timeout: float = 1.0) -> Iterator[bool]:
+        """For the time of the block, hear every process's channel; True inside it once
+        the subscription is confirmed (within ``timeout`` s), so that a read of the store
+        made after it misses no notice."""
+        with self._cond:
+            self._all_wanted += 1
+            if self._all_wanted == 1:
+                self._send("PSUBSCRIBE", PATTERN)
+            target = self._patterns_sent  # the confirmation of the last PSUBSCRIBE sent
+        try:
+            with self._cond:
+                heard = self._all_wanted > 0 and self._cond.wait_for(
+                    lambda: self._patterns_confirmed >= target and self._conn is not None, timeout)
+            yield bool(heard)
+        finally:
+            with self._cond:
+                self._all_wanted -= 1
+                if self._all_wanted == 0:
+                    self._send("PUNSUBSCRIBE", PATTERN)
+
+    def _send(self, *command: str) -> None:
+        """A command on the subscribed connection (called holding ``_cond``); a connection
+        that fails is left to the reading thread, which subscribes again as needed."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            conn.send_command(*command)
+        except (redis.RedisError, OSError) as exc:
+            logger.debug("notices: %s not sent: %s", command[0], exc)
+            return
+        if command[0] == "PSUBSCRIBE":
+            self._patterns_sent += 1
+
     def _wake(self, job_id: str) -> None:
         with self._lock:
             for event in self._waiting.get(job_id, ()):
                 event.set()
 
     def _run(self) -> None:
-        # A blocking read per notice: polling with a timeout asked the socket whether it could
-        # be read before each one (a select: under gevent, a switch to its hub and back), about
-        # a twentieth of the gateway's CPU per job, four times the read itself. A Redis that
+        # A blocking read per notice, on a connection of its own (no client, no pool, no
+        # PubSub object): polling with a timeout asked the socket whether it could be read
+        # before each one (a select: under gevent, a switch to its hub and back), about a
+        # twentieth of the gateway's CPU per job, four times the read itself. A Redis that
         # goes away closes the connection (an error at once); one that stops answering is
         # found by TCP keepalive, about half a minute of silence.
         pause = 0.5
+        # RESP2: a notice is a plain reply (RESP3's push replies go to a handler instead); no
+        # read timeout: the read blocks until a notice comes.
+        pool = redis.ConnectionPool.from_url(self.url, protocol=2, socket_timeout=None, socket_connect_timeout=2,
+                                             socket_keepalive=True, socket_keepalive_options=_KEEPALIVE)
         while True:
-            pubsub = None
+            conn = None
             try:
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=2, socket_keepalive=True,
-                                              socket_keepalive_options=_KEEPALIVE)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
-                pubsub.subscribe(CHANNEL)
-                self.connected.set()
-                pause = 0.5
-                for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        data = message["data"]
-                        self._wake(data.decode() if isinstance(data, bytes) else str(data))
-                raise redis.ConnectionError("the subscription ended")
+                conn = pool.make_connection()
+                conn.connect()
+                with self._cond:
+                    conn.send_command("SUBSCRIBE", CHANNEL, channel(self.address))
+                    self._conn = conn
+                    self._patterns_confirmed = self._patterns_sent  # those of a lost connection never come
+                    if self._all_wanted:
+                        self._send("PSUBSCRIBE", PATTERN)
+                while True:
+                    reply = conn.read_response()
+                    kind = reply[0]
+                    if kind == b"message":
+                        self._wake(reply[2].decode())
+                    elif kind == b"pmessage":
+                        self._wake(reply[3].decode())
+                    elif kind == b"subscribe":
+                        if reply[1] != CHANNEL.encode():  # the second of the two: both are heard
+                            self.connected.set()
+                            pause = 0.5
+                    elif kind == b"psubscribe":
+                        with self._cond:
+                            self._patterns_confirmed += 1
+                            self._cond.notify_all()
             except (redis.RedisError, OSError) as exc:
                 if self.connected.is_set():
                     logger.warning("finished-job notices interrupted (%s); waiting requests read the store", exc)
                 self.connected.clear()
-                if pubsub is not None:  # its socket closed now, not when it is collected
-                    pubsub.close()
+                with self._cond:
+                    self._conn = None
+                if conn is not None:  # its socket closed now, not when it is collected
+                    conn.disconnect()
                 time.sleep(pause)
                 pause = min(pause * 2, 10.0)
 

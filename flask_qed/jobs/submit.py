@@ -24,6 +24,7 @@ from ..runtime import Runtime
 from ..stores import JobNotFound, JobStore, StoreUnavailable
 from ..version import __version__
 from . import cache as results_cache
+from . import notices
 from .fingerprint import fingerprint
 from .label import check_label
 from .record import new_record, now_iso
@@ -46,16 +47,16 @@ class Submitted:
 def submit(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
            extra: dict[str, Any] | None = None, on_invalid: str = "fail",
            callback_base: str | None = None, cache: bool = True,
-           uploads: dict[str, str] | None = None) -> str:
+           uploads: dict[str, str] | None = None, waits: bool = False) -> str:
     """:func:`start` a job; its id."""
     return start(runtime, celery, app, model, inputs, owner, extra, on_invalid, callback_base,
-                 cache, uploads).job_id
+                 cache, uploads, waits).job_id
 
 
 def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, owner: str | None,
           extra: dict[str, Any] | None = None, on_invalid: str = "fail",
           callback_base: str | None = None, cache: bool = True,
-          uploads: dict[str, str] | None = None) -> Submitted:
+          uploads: dict[str, str] | None = None, waits: bool = False) -> Submitted:
     """Validate, answer from the result cache or check the owner's quota, write the
     record, queue the task.
 
@@ -63,7 +64,8 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     values are left out. A ``label`` is checked (:mod:`.label`) and is no part of the
     fingerprint. ``callback_base``: the OGC root the links of a callback point at.
     ``cache``: False when the request opted out of the result cache (:mod:`.cache`).
-    ``uploads``: form field → SHA-256 of each uploaded file's bytes."""
+    ``uploads``: form field → SHA-256 of each uploaded file's bytes. ``waits``: the caller
+    waits for the job's end in this process, so its notice is addressed here (:mod:`.notices`)."""
     label = check_label((extra or {}).get("label"))
     validated, rows = model.validate_packed(inputs, on_invalid=on_invalid)
     fields = {k: v for k, v in {**(extra or {}), "label": label}.items() if v is not None}
@@ -75,6 +77,8 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     key = fingerprint(app.name, model.name, model.version, __version__, validated, uploads)
     fields.update(new_record(app.name, model.name, model.version, task), owner=owner, rows=rows,
                   inputs=validated, fingerprint=key, **({"uploads": dict(uploads)} if uploads else {}))
+    if waits and notices.redis_url(runtime.settings.broker_url):
+        fields["notify"] = notices.address()
     found, origin = results_cache.lookup(runtime, key, owner, (app.name, model.name)) \
         if cache and runtime.settings.cache else (results_cache.MISS, None)
     if found == results_cache.HIT and origin is not None:

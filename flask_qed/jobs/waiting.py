@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import Any, Iterator
 
 from ..runtime import Runtime
@@ -89,10 +89,17 @@ def _wait(runtime: Runtime, job_id: str, seconds: float, read: dict[str, Any]) -
     at least every ``FALLBACK`` seconds."""
     deadline = time.monotonic() + max(0.0, seconds)
     ears = notices.listener(runtime.settings.broker_url)
-    with ears.watch(job_id) if ears is not None else nullcontext(None) as woken:
-        pause = _FIRST_PAUSE
+    with ears.watch(job_id) if ears is not None else nullcontext(None) as woken, ExitStack() as hearing:
+        pause, all_heard = _FIRST_PAUSE, False
         while True:
             record = runtime.store.get(job_id, **read)
+            if ears is not None and not all_heard and record["status"] not in TERMINAL \
+                    and not ears.hears(record.get("notify")):
+                # Its notice goes to the process that submitted it: hear every process's
+                # channel, then read again (a notice sent before that was not heard).
+                hearing.enter_context(ears.hearing_all())
+                all_heard = True
+                record = runtime.store.get(job_id, **read)
             if follow.joining(record) and follow.settle(runtime.store, record) is not None:
                 record = runtime.store.get(job_id, **read)  # a joiner, ended now with the job it joined
             left = deadline - time.monotonic()

@@ -135,7 +135,7 @@ def run(app: App, model: Model, client_id: str, runtime: Runtime, celery: Celery
     body = read_body()
     job_id = submit.submit(runtime, celery, app, model, body["inputs"], client_of(request.environ),
                            on_invalid=body.get("on_invalid", "fail"),
-                           cache=cache_allowed(body, request.headers.getlist("Cache-Control")))
+                           cache=cache_allowed(body, request.headers.getlist("Cache-Control")), waits=True)
     run_type = body.get("run_type") if isinstance(body.get("run_type"), str) else "single"
     record = wait_for_job(runtime, job_id, wait, data=True)
     if record is None or record["status"] not in jobs.TERMINAL:

@@ -108,3 +108,63 @@ def test_a_long_poll_returns_when_the_job_ends(client: Any) -> None:
     poll.start()
     poll.join(60)
     assert seen and seen[0].status_code == 200 and seen[0].get_json()["status"] == "SUCCESS"
+
+
+def test_a_notice_addressed_to_this_process_wakes_its_request(redis_url: str) -> None:
+    ears = notices.listener(redis_url)
+    assert ears is not None and ears.connected.wait(10)
+    assert ears.hears(notices.address()) and ears.hears(None)
+    with ears.watch("job-mine") as mine:
+        notices.announce(redis_url, "job-mine", notices.address())
+        assert mine.wait(10)
+
+
+def test_a_notice_addressed_to_another_process_is_heard_only_while_asked_for(redis_url: str) -> None:
+    """Another process's notices are not read here (each gateway process parses only its
+    own), unless a request waits for a job addressed there: then every channel is heard,
+    from the confirmed subscription until the last such wait ends."""
+    ears = notices.listener(redis_url)
+    assert ears is not None and ears.connected.wait(10)
+    elsewhere = "0123456789abcdef"
+    assert not ears.hears(elsewhere)
+    with ears.watch("job-x") as x:
+        notices.announce(redis_url, "job-x", elsewhere)
+        assert not x.wait(0.5)  # not heard: another process's channel
+        with ears.hearing_all() as confirmed:
+            assert confirmed
+            notices.announce(redis_url, "job-x", elsewhere)
+            assert x.wait(10)
+    with ears.watch("job-y") as y:  # the pattern dropped with the last wait that needed it
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the unsubscription has taken effect
+            y.clear()
+            notices.announce(redis_url, "job-y", elsewhere)
+            if not y.wait(0.3):
+                break
+        assert not y.is_set()
+
+
+def test_a_wait_submitted_here_is_addressed_here_and_a_foreign_one_still_wakes(
+        client: Any, gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Prefer: wait`` writes this process's address in the record (its notice comes here
+    alone); a request here that waits for a job addressed to another process is woken by
+    that job's notice too (not by a read of the store, pushed to a minute here)."""
+    runtime = gateway.extensions["qed"]
+    answer = client.post("/pram/rice", json={"inputs": RICE}, headers={"Prefer": "wait=10"})
+    assert answer.status_code == 200
+    stored = runtime.store.get(answer.get_json()["job_id"], data=False)
+    assert stored["notify"] == notices.address() and "notify" not in answer.get_json()
+    plain = client.post("/pram/rice", json={"inputs": {**RICE, "area": 10001}}).get_json()["job_id"]
+    assert "notify" not in runtime.store.get(plain, data=False)
+    for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):
+        monkeypatch.setattr(waiting, slow, 60.0)
+    ears = notices.listener(runtime.settings.broker_url)
+    assert ears is not None and ears.connected.wait(10)
+    monkeypatch.setattr(notices, "address", lambda: "another0process00")  # as if submitted elsewhere
+    job_id = client.post("/pram/rice", json={"inputs": {**RICE, "area": 10002}},
+                         headers={"Prefer": "respond-async"}).get_json()["job_id"]
+    runtime.store.update(job_id, {"notify": "another0process00"})
+    started = time.monotonic()
+    record = waiting.wait_for_job(runtime, job_id, 50)
+    assert record["status"] == "SUCCESS"
+    assert time.monotonic() - started < 30  # far below the 60 s a missed notice would cost

@@ -88,16 +88,16 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
         on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
         label = body.get("label") if isinstance(body, dict) else _form_label()
+        wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
+                                   runtime.settings.sync_wait)
         started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
                                {"subscriber": subscriber, "label": label}, on_invalid=on_invalid,
                                callback_base=request.host_url.rstrip("/") + "/ogcapi",
                                cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
-                               uploads=request.environ.get("qed.uploads"))
+                               uploads=request.environ.get("qed.uploads"), waits=wait is not None)
         job_id = started.job_id
         location = f"{app.prefix}/data?job_id={job_id}"
         headers = {"Location": location}
-        wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
-                                   runtime.settings.sync_wait)
         if wait is not None:  # Prefer: wait=N: the finished job, if it ends within N s
             # None: no waiting slot free; else read as the answer needs it, data and all
             csv = wants_csv()  # a CSV answer is written from the table, where there is one

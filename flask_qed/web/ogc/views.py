@@ -130,6 +130,7 @@ def execute(pid: str) -> Any:
     inputs, as_array = native_inputs(model, body.get("inputs", {}))
     extra = {"subscriber": subscriber(body.get("subscriber")), "label": body.get("label"),
              "ogc": {"outputs": wanted, "references": references, "response": mode, "array": as_array}}
+    prefer = preferences(request.headers.getlist("Prefer"))
     if chain.nested(inputs):  # Part 3: inputs that are other processes' outputs
         job_id = chain.submit_chain(state.runtime, state.celery, state.processes.get, app, model, inputs,
                                     client_of(request.environ), extra, base(),
@@ -137,8 +138,8 @@ def execute(pid: str) -> Any:
     else:
         job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
                                extra, callback_base=base(),
-                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")))
-    prefer = preferences(request.headers.getlist("Prefer"))
+                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
+                               waits="respond-async" not in prefer)
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store
     if "respond-async" not in prefer:
