@@ -92,7 +92,7 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                                    runtime.settings.sync_wait)
         started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
                                {"subscriber": subscriber, "label": label}, on_invalid=on_invalid,
-                               callback_base=request.host_url.rstrip("/") + "/ogcapi",
+                               callback_base=None if subscriber is None else request.host_url.rstrip("/") + "/ogcapi",
                                cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
                                uploads=request.environ.get("qed.uploads"), waits=wait is not None)
         job_id = started.job_id
