@@ -46,6 +46,7 @@ _ADDRESS: list[tuple[int, str]] = []  # (pid, this process's address)
 _KEEPALIVE = {getattr(socket, name): value for name, value in
               (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3)) if hasattr(socket, name)}
 _LOCK = threading.Lock()
+_ADDRESS_LOCK = threading.Lock()
 _PUBLISHERS: dict[tuple[int, str], "_Announcer"] = {}   # (pid, url) -> its notices' connection
 _LISTENERS: dict[tuple[int, str], "Listener"] = {}
 
@@ -59,7 +60,9 @@ def address() -> str:
     """This process's address for notices (made once per process, new after a fork)."""
     pid = os.getpid()
     if not _ADDRESS or _ADDRESS[-1][0] != pid:
-        _ADDRESS.append((pid, uuid.uuid4().hex[:16]))
+        with _ADDRESS_LOCK:
+            if not _ADDRESS or _ADDRESS[-1][0] != pid:
+                _ADDRESS.append((pid, uuid.uuid4().hex[:16]))
     return _ADDRESS[-1][1]
 
 
@@ -126,7 +129,7 @@ class Listener:
         # asked for (sent, and confirmed by Redis, in order), under one condition.
         self._cond = threading.Condition(threading.Lock())
         self._all_wanted = 0
-        self._patterns_sent = self._patterns_confirmed = 0
+        self._patterns_sent = self._patterns_confirmed = 0  # on the current connection
         self._conn: Any = None  # the subscribed connection, while it works
         self._thread = threading.Thread(target=self._run, name="qed-notices", daemon=True)
         self._thread.start()
@@ -155,17 +158,18 @@ class Listener:
     @contextmanager
     def hearing_all(self, timeout: float = 1.0) -> Iterator[bool]:
         """For the time of the block, hear every process's channel; True inside it once
-        the subscription is confirmed (within ``timeout`` s), so that a read of the store
-        made after it misses no notice."""
-        with self._cond:
-            self._all_wanted += 1
-            if self._all_wanted == 1:
-                self._send("PSUBSCRIBE", PATTERN)
-            target = self._patterns_sent  # the confirmation of the last PSUBSCRIBE sent
+        Redis has confirmed the subscription (within ``timeout`` s), so that a read of the
+        store made after it misses no notice."""
         try:
             with self._cond:
-                heard = self._all_wanted > 0 and self._cond.wait_for(
-                    lambda: self._patterns_confirmed >= target and self._conn is not None, timeout)
+                self._all_wanted += 1
+                if self._all_wanted == 1:
+                    self._send("PSUBSCRIBE", PATTERN)
+                # Every PSUBSCRIBE sent on the current connection confirmed: the pattern is
+                # heard now (none is taken back while a wait wants it).
+                heard = self._cond.wait_for(
+                    lambda: self._conn is not None and 0 < self._patterns_sent <= self._patterns_confirmed,
+                    timeout)
             yield bool(heard)
         finally:
             with self._cond:
@@ -174,14 +178,17 @@ class Listener:
                     self._send("PUNSUBSCRIBE", PATTERN)
 
     def _send(self, *command: str) -> None:
-        """A command on the subscribed connection (called holding ``_cond``); a connection
-        that fails is left to the reading thread, which subscribes again as needed."""
+        """A command on the subscribed connection, from a request (called holding ``_cond``).
+        Written on its socket as it is: a connection whose socket is gone is left to the
+        reading thread, which connects and subscribes again as needed (redis-py's own send
+        would connect again here, in the request, holding the lock)."""
         conn = self._conn
-        if conn is None:
+        sock = getattr(conn, "_sock", None)
+        if sock is None:
             return
         try:
-            conn.send_command(*command)
-        except (redis.RedisError, OSError) as exc:
+            sock.sendall(b"".join(conn.pack_command(*command)))
+        except Exception as exc:  # noqa: BLE001 - the reader sees a broken connection too
             logger.debug("notices: %s not sent: %s", command[0], exc)
             return
         if command[0] == "PSUBSCRIBE":
@@ -201,18 +208,20 @@ class Listener:
         # found by TCP keepalive, about half a minute of silence.
         pause = 0.5
         # RESP2: a notice is a plain reply (RESP3's push replies go to a handler instead); no
-        # read timeout: the read blocks until a notice comes.
-        pool = redis.ConnectionPool.from_url(self.url, protocol=2, socket_timeout=None, socket_connect_timeout=2,
-                                             socket_keepalive=True, socket_keepalive_options=_KEEPALIVE)
+        # read timeout: the read blocks until a notice comes; no health checks (a PING and its
+        # reply from a request's send). Set over whatever the broker's URL says.
+        pool = redis.ConnectionPool.from_url(self.url)
+        options = {**pool.connection_kwargs, "protocol": 2, "socket_timeout": None, "socket_connect_timeout": 2,
+                   "health_check_interval": 0, "socket_keepalive": True, "socket_keepalive_options": _KEEPALIVE}
         while True:
             conn = None
             try:
-                conn = pool.make_connection()
+                conn = pool.connection_class(**options)
                 conn.connect()
                 with self._cond:
                     conn.send_command("SUBSCRIBE", CHANNEL, channel(self.address))
                     self._conn = conn
-                    self._patterns_confirmed = self._patterns_sent  # those of a lost connection never come
+                    self._patterns_sent = self._patterns_confirmed = 0
                     if self._all_wanted:
                         self._send("PSUBSCRIBE", PATTERN)
                 while True:
@@ -230,7 +239,7 @@ class Listener:
                         with self._cond:
                             self._patterns_confirmed += 1
                             self._cond.notify_all()
-            except (redis.RedisError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - the listener must outlive any failure
                 if self.connected.is_set():
                     logger.warning("finished-job notices interrupted (%s); waiting requests read the store", exc)
                 self.connected.clear()

@@ -93,11 +93,12 @@ def _wait(runtime: Runtime, job_id: str, seconds: float, read: dict[str, Any]) -
         pause, all_heard = _FIRST_PAUSE, False
         while True:
             record = runtime.store.get(job_id, **read)
-            if ears is not None and not all_heard and record["status"] not in TERMINAL \
-                    and not ears.hears(record.get("notify")):
+            left = deadline - time.monotonic()
+            if ears is not None and not all_heard and record["status"] not in TERMINAL and left > 0 \
+                    and ears.connected.is_set() and not ears.hears(record.get("notify")):
                 # Its notice goes to the process that submitted it: hear every process's
                 # channel, then read again (a notice sent before that was not heard).
-                hearing.enter_context(ears.hearing_all())
+                hearing.enter_context(ears.hearing_all(timeout=min(FALLBACK, left)))
                 all_heard = True
                 record = runtime.store.get(job_id, **read)
             if follow.joining(record) and follow.settle(runtime.store, record) is not None:

@@ -3,6 +3,7 @@ older version (``PRAGMA user_version`` holds the version a file was brought up t
 from __future__ import annotations
 
 import sqlite3
+import time
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -52,7 +53,9 @@ SCHEMA_VERSION = 3
 
 def upgrade(conn: sqlite3.Connection) -> None:
     """Bring a store written by an older version up to SCHEMA_VERSION (once, by whichever
-    process gets the write lock first)."""
+    process gets the write lock first). Every process using the file must run this version:
+    stop them all before the upgrade (a process of an older version would write records
+    without their columns, which the searches of this one read)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
@@ -73,6 +76,8 @@ def upgrade(conn: sqlite3.Connection) -> None:
             for name in COLUMNS:
                 if name not in have:
                     conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} TEXT")
+            # Every row is written again: the expired ones are dropped first, not copied.
+            conn.execute("DELETE FROM jobs WHERE expires_at <= ?", (time.time(),))
             conn.execute("UPDATE jobs SET " + ", ".join(  # noqa: S608 - fixed names
                 f"{name} = json_extract(meta, '$.{name}')" for name in COLUMNS))
         for statement in filter(str.strip, INDEXES.split(";")):
