@@ -122,6 +122,21 @@ class Channel(kombu_redis.Channel):
             held.disconnect()
         super().close()
 
+    @property
+    def pool(self) -> Any:
+        """kombu's, made again on first use after its connection was lost. When the
+        connection is gone altogether (a worker closing it after the broker went away, while
+        a finished task is still acked), kombu fails with an ``AttributeError``, which the
+        worker's consumer does not expect and dies of (``Unrecoverable error``, every queued
+        job left to another worker): raised here as the connection error it is, which the
+        consumer logs before it connects again."""
+        try:
+            return super().pool
+        except AttributeError as exc:
+            if getattr(self.connection, "client", None) is not None:
+                raise
+            raise redis.ConnectionError("the broker connection is closed") from exc
+
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
         """kombu builds a new ``redis.Redis`` around the channel's connection pool for

@@ -188,3 +188,23 @@ def test_a_job_queued_by_send_task_runs(own_stack: Any) -> None:
     job_id = answer.get_json()["job_id"]
     from tests.conftest import wait_for
     assert wait_for(client, job_id)["status"] == "SUCCESS"
+
+
+def test_a_channel_whose_connection_is_gone_fails_as_a_lost_connection(broker: Any) -> None:
+    """A worker acking a finished task while it closes a connection to a broker that went
+    away: the channel's pool, made again, has no connection to be made from. That is a
+    connection error (which the consumer logs before it connects again), not an
+    AttributeError (which it dies of, leaving every queued job to another worker)."""
+    import redis as redis_py
+    celery, _ = broker
+    conn = celery.connection_for_write()
+    channel = conn.default_channel
+    with channel.conn_or_acquire() as client:
+        assert client.ping()
+    channel._disconnect_pools()  # as kombu leaves a channel whose connection was lost
+    transport = channel.connection
+    transport.client = None      # and its connection, once closed
+    with pytest.raises(redis_py.ConnectionError) as raised:
+        with channel.conn_or_acquire():
+            pass
+    assert isinstance(raised.value, tuple(conn.connection_errors))
