@@ -179,6 +179,54 @@ def test_both_paths_write_the_same_message(broker: Any) -> None:
     assert ours == celerys
 
 
+def test_each_job_gets_its_own_message_from_the_tasks_template(broker: Any) -> None:
+    """A task's message is written once and then filled in for each job: every message
+    names its own job alone, has its own delivery tag, and is send_task's message for
+    that job; an id JSON would escape is written the long way, and is send_task's too."""
+    celery, redis = broker
+    queue = celery.conf.task_default_queue
+    ids = [f"{JOB[:-4]}{i:04d}" for i in range(3)] + ['job "quoted" \\ \u00e9']
+    for job_id in ids:
+        publisher(celery).publish("pram.rice", job_id)
+        celery.send_task("pram.rice", args=[job_id], task_id=job_id)
+    raw = list(reversed(redis.lrange(queue, 0, -1)))
+    assert not any(b"stand0in" in r for r in raw)
+    decoded = [_decoded(r) for r in raw]
+    tags = {m["properties"]["delivery_tag"] for m in decoded}
+    assert len(tags) == len(decoded)
+    for job_id, (ours, celerys) in zip(ids, zip(decoded[0::2], decoded[1::2])):
+        for message in (ours, celerys):
+            message["properties"].pop("delivery_tag")
+            message["properties"].pop("reply_to")
+        assert ours == celerys
+        assert ours["headers"]["id"] == ours["headers"]["root_id"] == job_id
+        assert ours["body"][0] == [job_id] and ours["properties"]["correlation_id"] == job_id
+
+
+def test_what_a_publish_signal_is_sent_is_the_jobs_own(broker: Any) -> None:
+    """A receiver that changes what it is sent changes nothing of the next job's."""
+    from celery import signals
+    celery, _ = broker
+    seen: list[tuple[str, str, Any]] = []
+
+    def before(headers: dict, properties: dict, body: Any, **_: Any) -> None:
+        seen.append((headers["id"], properties["correlation_id"], body[0]))
+        headers["stamps"]["mark"] = 1
+        headers["timelimit"].append(9)
+        body[2]["chain"] = "changed"
+
+    signals.before_task_publish.connect(before, weak=False)
+    try:
+        publisher(celery).publish("pram.rice", JOB)
+        publisher(celery).publish("pram.rice", JOB[:-1] + "f")
+    finally:
+        signals.before_task_publish.disconnect(before)
+    assert seen == [(JOB, JOB, [JOB]), (JOB[:-1] + "f",) * 2 + ([JOB[:-1] + "f"],)]
+    template = publisher(celery)._templates["pram.rice"]
+    assert template.headers["stamps"] == {} and template.headers["timelimit"] == [None, None]
+    assert template.embed["chain"] is None
+
+
 def test_a_job_queued_by_send_task_runs(own_stack: Any) -> None:
     stack = own_stack(QED_PUBLISH="send_task")
     client = stack["client"]
