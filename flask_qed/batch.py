@@ -25,6 +25,7 @@ __all__ = ["CHUNKED", "ChunkedInputs", "Exceeds", "run_rows", "run_chunked"]
 CHUNKED = "qed-chunks-1"  # the layout of inputs stored by Model.validate_packed
 _HEAD = re.compile(rb'^\{"format":"qed-chunks-1","total":([0-9]+),"chunks":\[$')
 
+SMALL_RUNS = 50  # a batch this small is run and written whole (_run_small)
 TABLE_MIN_RUNS = 500  # a batch this large keeps its columns for CSV as well (flask_qed.tablepack)
 Compute = Callable[[dict[str, Any]], Any]  # a batch model's science: columns -> output columns
 Progress = Callable[[float], None]
@@ -116,6 +117,8 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
     if found is None:
         return unchunked(loads(zlib.decompress(packed)), progress)
     total = max(1, int(found.group(1)))
+    if total <= min(chunk_rows, SMALL_RUNS):
+        return _run_small(compute, lines, chunk_rows, progress, exceeds)
     # One chunk: its fields are small, kept as text (compressing each costs more than it saves).
     result = _ResultWriter(compute, total, total <= chunk_rows, progress, exceeds, in_table)
     tail: dict[str, Any] = {}
@@ -136,6 +139,27 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
     if data is None:  # a field missing from some runs, which a table cannot hold: the JSON, as written
         return run_chunked(compute, packed, chunk_rows, progress, unchunked, exceeds, in_table=False)
     return data
+
+
+def _run_small(compute: Compute, lines: Any, chunk_rows: int, progress: Progress | None,
+               exceeds: Exceeds | None) -> Packed:
+    """A batch of a few runs (most jobs are one): :func:`run_rows` on its rows, the result
+    written by one ``dumps``. The same text as the field-by-field writer gives (which the
+    tests hold to :meth:`Model.run`'s), in half its time for a run of one."""
+    keys: list[str] = []
+    rows: list[dict[str, Any]] = []
+    tail: dict[str, Any] = {}
+    for line in lines:
+        if line.startswith(b"]"):
+            tail = loads(b"{" + line[2:])
+            break
+        chunk = loads(line[1:] if line.startswith(b",") else line)
+        keys.extend(chunk["keys"])
+        rows.extend(chunk["rows"])
+    validated = {"keys": keys, "rows": rows, **({"errors": tail["errors"]} if tail.get("errors") else {})}
+    out = PackedWriter()
+    out.write(dumps(run_rows(compute, validated, chunk_rows, progress, exceeds)))
+    return out.close()
 
 
 class _TextWriter:

@@ -72,6 +72,41 @@ def test_rows_and_single_run_forms_give_the_same_result():
     _both(model, {"inputs": cases[0]})
 
 
+def _accepts(model: Model, inputs: dict) -> bool:
+    try:
+        model.validate(inputs)
+    except InputError:
+        return False
+    return True
+
+
+QAQC_MODELS = ["agdrift", "beerex", "earthworm", "iec", "kabam", "rice", "sip", "stir", "terrplant", "therps", "trex"]
+
+
+@pytest.mark.parametrize("name", QAQC_MODELS)
+def test_a_small_batch_run_whole_is_written_as_the_field_writer_writes_it(name, monkeypatch):
+    """A few runs are run and written whole (batch._run_small): the same text, byte for
+    byte, as Model.run's and as the field-by-field writer's, for one run, for all of EPA's
+    cases at once, and with a run skipped as invalid."""
+    from flask_qed import batch
+    model = _model(name)
+    cases = [inputs for _, inputs, _ in load_cases(name)]
+    number = next(k for k, v in cases[0].items() if isinstance(v, (int, float)) and not _accepts(model, {
+        **cases[0], k: "not a number"}))
+    bodies = [({"inputs": cases[0]}, "fail"), ({"inputs": cases}, "fail"),
+              ({"inputs": [*cases, {**cases[0], number: "not a number"}]}, "skip")]
+    for body, on_invalid in bodies:
+        _both(model, body, on_invalid)  # the small path, against Model.run
+        parsed = jsonutil.loads_lazy(orjson.dumps(body).decode(), Columns.from_lazy)
+        packed, rows = model.validate_packed(parsed["inputs"], on_invalid=on_invalid)
+        assert 0 < rows <= batch.SMALL_RUNS
+        assert rows == (len(cases) if isinstance(body["inputs"], list) else 1)  # the invalid run skipped
+        small = zlib.decompress(model.run_packed(packed))
+        monkeypatch.setattr(batch, "SMALL_RUNS", 0)
+        assert zlib.decompress(model.run_packed(packed)) == small
+        monkeypatch.undo()
+
+
 def test_skipped_runs_are_reported_as_before():
     model = _model("rice", chunk_rows=4)
     inputs = _columns("rice", 9)
