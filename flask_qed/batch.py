@@ -124,11 +124,7 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
     tail: dict[str, Any] = {}
     keys: list[str] = []
     rows: list[dict[str, Any]] = []
-    for line in lines:
-        if line.startswith(b"]"):
-            tail = loads(b"{" + line[2:])
-            break
-        chunk = loads(line[1:] if line.startswith(b",") else line)
+    for chunk in _stored_chunks(lines, tail):
         keys.extend(chunk["keys"])
         rows.extend(chunk["rows"])
         if len(rows) >= chunk_rows:
@@ -141,6 +137,17 @@ def run_chunked(compute: Compute, packed: bytes, chunk_rows: int, progress: Prog
     return data
 
 
+def _stored_chunks(lines: Any, tail: dict[str, Any]) -> Any:
+    """Each ``{"keys", "rows"}`` chunk of inputs stored by :class:`ChunkedInputs` (its
+    lines after the head); what follows the chunks (the count, the skipped runs' errors)
+    is put in ``tail``."""
+    for line in lines:
+        if line.startswith(b"]"):
+            tail.update(loads(b"{" + line[2:]))
+            return
+        yield loads(line[1:] if line.startswith(b",") else line)
+
+
 def _run_small(compute: Compute, lines: Any, chunk_rows: int, progress: Progress | None,
                exceeds: Exceeds | None) -> Packed:
     """A batch of a few runs (most jobs are one): :func:`run_rows` on its rows, the result
@@ -149,11 +156,7 @@ def _run_small(compute: Compute, lines: Any, chunk_rows: int, progress: Progress
     keys: list[str] = []
     rows: list[dict[str, Any]] = []
     tail: dict[str, Any] = {}
-    for line in lines:
-        if line.startswith(b"]"):
-            tail = loads(b"{" + line[2:])
-            break
-        chunk = loads(line[1:] if line.startswith(b",") else line)
+    for chunk in _stored_chunks(lines, tail):
         keys.extend(chunk["keys"])
         rows.extend(chunk["rows"])
     validated = {"keys": keys, "rows": rows, **({"errors": tail["errors"]} if tail.get("errors") else {})}
