@@ -11,7 +11,9 @@ change in the machine's speed hits both alike), CPU time from ``time.process_tim
   through the client's retry wrapper, as before) against ``notices.announce`` (one
   connection held for notices), with a bare ``PUBLISH`` on a socket as the floor;
 * the store's other steps of every job, as they are: the record written (the gateway),
-  the result written (the worker), the record read (the waiting request).
+  the result written (the worker), the record read (the waiting request);
+* a job of one run computed and its result written (``Model.run_packed``), by the
+  field-by-field writer of large batches and written whole, as a small batch now is.
 
 Together they are what the job lifecycle of DESIGN.md (a record before the job is
 queued, the result stored, the waiter woken and reading the store) adds to a bare
@@ -95,12 +97,36 @@ def main() -> None:
         told = interleaved({"Redis.publish": lambda: client.publish(notices.CHANNEL, name),
                             "notices.announce": lambda: notices.announce(url, name),
                             "bare PUBLISH on a socket": bare_publish}, args.rounds, args.batch)
+        ran = run_one(args.rounds, args.batch)
         print(f"CPU time per step, median of {args.rounds} batches of {args.batch}:")
-        for label, value in {**took, **told, **stored}.items():
+        for label, value in {**took, **told, **stored, **ran}.items():
             print(f"  {label:30s} {value:.3f} ms")
     finally:
         server.terminate()
         server.wait()
+
+
+def run_one(rounds: int, batch: int) -> dict[str, float]:
+    """A job of one run (rice) computed and its result written, as the worker does it
+    (``Model.run_packed``), both ways: the field-by-field writer every batch took before,
+    and run and written whole (a batch of up to ``SMALL_RUNS`` runs)."""
+    import importlib
+
+    from flask_qed import batch as batches
+    from flask_qed.model import Model
+    model = Model.from_module(importlib.import_module("pram_flask.models.rice"))
+    packed, _ = model.validate_packed(RICE)
+    small = batches.SMALL_RUNS
+
+    def field_writer() -> None:
+        batches.SMALL_RUNS = 0
+        try:
+            model.run_packed(packed)
+        finally:
+            batches.SMALL_RUNS = small
+
+    return interleaved({"run one, field by field": field_writer,
+                        "run one, written whole": lambda: model.run_packed(packed)}, rounds, batch)
 
 
 if __name__ == "__main__":
