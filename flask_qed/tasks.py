@@ -33,6 +33,7 @@ from .plugins import App
 from .runtime import Runtime, bind
 from .stores import JobNotFound, StoreUnavailable
 from .stores.base import unpack
+from .timers import CompactTimers
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
     reconciler.connect(celery)   # worker: re-publishes lost jobs
     preflight.connect_worker(celery)  # worker: stops at start if store or broker cannot work
     logs.connect(celery)
+    celery.steps["worker"].add(CompactTimers)  # worker: the time limits' cancelled timers let go
     _forget_dead_pool_processes()
     return celery
 
