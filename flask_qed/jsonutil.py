@@ -25,7 +25,7 @@ compress, compressobj = _deflate.compress, _deflate.compressobj  # what writes a
 # of the time (its level 1 takes two fifths, but writes half as much again).
 LEVEL = 2
 
-__all__ = ["dumps", "loads", "Packed", "PackedWriter", "Piece", "PieceWriter", "PackedJoin",
+__all__ = ["dumps", "dumps_whole", "loads", "Packed", "PackedWriter", "Piece", "PieceWriter", "PackedJoin",
            "adler32_combine", "unpacked_pieces", "unpacked_lines", "Lazy", "TextStream", "loads_lazy"]
 
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -38,6 +38,15 @@ def dumps(value: Any) -> bytes:
         # orjson refuses integers beyond 64 bits; the standard library does not.
         return json.dumps(json_safe(value), separators=(",", ":"), allow_nan=False,
                           default=str).encode()
+
+
+def dumps_whole(value: Any) -> bytes | None:
+    """``dumps`` of a value orjson writes whole; None where it cannot (where :func:`dumps`
+    would write all of it the standard library's way: the caller writes it a part at a time)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except TypeError:
+        return None
 
 
 loads = orjson.loads

@@ -107,6 +107,27 @@ def test_a_small_batch_run_whole_is_written_as_the_field_writer_writes_it(name, 
         monkeypatch.undo()
 
 
+def test_a_small_batch_with_a_value_orjson_cannot_write_is_written_field_by_field(monkeypatch):
+    """An integer past 64 bits: the standard library writes that field alone, as the field
+    writer does, not the whole result (which would escape the other fields' text)."""
+    import numpy as np
+
+    from flask_qed import batch
+    from flask_qed.batch import ChunkedInputs, run_chunked
+    inputs = ChunkedInputs(2)
+    inputs.add(["0", "1"], orjson.dumps([{"name": "café", "x": 1e-7}, {"name": "naïve", "x": 2.5}]))
+    packed = inputs.close({})
+
+    def compute(columns):
+        x = np.asarray(columns["x"], dtype=float)
+        return {"y": x * 2, "big": np.array([2 ** 70, 3], dtype=object)}
+
+    small = zlib.decompress(run_chunked(compute, packed, 100, None, lambda *a: None))
+    monkeypatch.setattr(batch, "SMALL_RUNS", 0)
+    assert zlib.decompress(run_chunked(compute, packed, 100, None, lambda *a: None)) == small
+    assert "café".encode() in small and str(2 ** 70).encode() in small
+
+
 def test_skipped_runs_are_reported_as_before():
     model = _model("rice", chunk_rows=4)
     inputs = _columns("rice", 9)
