@@ -200,23 +200,28 @@ class Publisher:
         if not self.direct:
             self.celery.send_task(task, args=[job_id], task_id=job_id, retry=True, retry_policy=self.retry_policy)
             return
+        reply_to = self.celery.thread_oid  # the sending thread's, as send_task writes it
         template = self._template(task) if _PLAIN_ID.match(job_id) else None
         if template is not None:
-            details = template.details(job_id)
+            details = template.details(job_id, reply_to)
         else:  # an id JSON would escape: the message built for it alone
             message = self.celery.amqp.as_task_v2(job_id, task, args=[job_id], kwargs={},
                                                   argsrepr=f"['{job_id}']", kwargsrepr="{}", ignore_result=None,
-                                                  reply_to=self.celery.thread_oid)
+                                                  reply_to=reply_to)
             details = {"body": message.body, "exchange": "", "routing_key": self.queue,
                        "headers": message.headers, "properties": dict(message.properties, delivery_mode=2)}
-        signals.before_task_publish.send(sender=task, declare=[], retry_policy=self.retry_policy, **details)
+        if signals.before_task_publish.receivers:
+            sent = template.details(job_id, reply_to) if template is not None else None
+            signals.before_task_publish.send(sender=task, declare=[], retry_policy=self.retry_policy, **details)
+            if sent is not None and any(details[k] != sent[k] for k in ("headers", "properties", "body")):
+                template = None  # a receiver changed the message (a tracing header...): written as it left it
         for attempt in range(len(self.retry_delays) + 1):
             held = None
             try:
                 held = self._take()
                 channel = held[2]
                 if template is not None and template.fits(channel):
-                    channel.put_text(template.key, template.text(job_id))
+                    channel.put_text(template.key, template.text(job_id, reply_to))
                 else:
                     content_type, content_encoding, body = dumps(details["body"], serializer="json")
                     envelope = channel.prepare_message(body, 0, content_type, content_encoding,
@@ -290,19 +295,21 @@ _PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]{1,128}\Z")
 
 
 class _Template:
-    """A task's message as Celery and kombu write it, made once with a stand-in id: a
-    job's message is that text with the job's id, its body (base64 of the same JSON with
-    the id) and a new delivery tag put in. Everything else in a job's message is the same
-    for every job of a task (no ETA, expiry, parent or group), so writing it again through
-    ``as_task_v2``, two JSON dumps and kombu's envelope (half of a publish's CPU) gives
-    the same text; ``tests/test_publisher.py`` holds it to ``send_task``'s message."""
+    """A task's message as Celery and kombu write it, made once with stand-ins: a job's
+    message is that text with the job's id, the sending thread's reply-to, its body (base64
+    of the same JSON with the id) and a new delivery tag put in. Everything else in a job's
+    message is the same for every job of a task (no ETA, expiry, parent or group), so writing
+    it again through ``as_task_v2``, two JSON dumps and kombu's envelope (half of a publish's
+    CPU) gives the same text; ``tests/test_publisher.py`` holds it to ``send_task``'s message.
+    A message a ``before_task_publish`` receiver changed is written as the receiver left it."""
 
-    ID, BODY, TAG = "qed0stand0in0id", "qed0stand0in0body", "qed0stand0in0tag"
+    ID, REPLY = "qed0stand0in0id", "qed0stand0in0reply"
+    BODY, TAG = "qed0stand0in0body", "qed0stand0in0tag"
 
     def __init__(self, celery: Any, task: str, queue: str) -> None:
         self.pid, self.task, self.queue = os.getpid(), task, queue
         message = celery.amqp.as_task_v2(self.ID, task, args=[self.ID], kwargs={}, argsrepr=f"['{self.ID}']",
-                                         kwargsrepr="{}", ignore_result=None, reply_to=celery.thread_oid)
+                                         kwargsrepr="{}", ignore_result=None, reply_to=self.REPLY)
         self.content_type, self.content_encoding, body = dumps(message.body, serializer="json")
         self.body = body.decode() if isinstance(body, bytes) else body
         self.args, self.kwargs, self.embed = message.body
@@ -336,17 +343,19 @@ class _Template:
         self._channel_type = type(channel)
         return True
 
-    def text(self, job_id: str) -> str:
-        """The message of ``job_id``, as kombu would write it."""
+    def text(self, job_id: str, reply_to: str) -> str:
+        """The message of ``job_id`` sent from a thread whose oid is ``reply_to``, as kombu
+        would write it."""
         head, middle, tail = self._text  # type: ignore[misc]
         body = base64.b64encode(self.body.replace(self.ID, job_id).encode()).decode()
-        return (head.replace(self.ID, job_id) + body + middle.replace(self.ID, job_id)
-                + str(uuid.uuid4()) + tail.replace(self.ID, job_id))
+        return (head.replace(self.ID, job_id).replace(self.REPLY, reply_to) + body
+                + middle.replace(self.ID, job_id).replace(self.REPLY, reply_to) + str(uuid.uuid4())
+                + tail.replace(self.ID, job_id).replace(self.REPLY, reply_to))
 
-    def details(self, job_id: str) -> dict[str, Any]:
+    def details(self, job_id: str, reply_to: str) -> dict[str, Any]:
         """What the publish signals are sent with, as ``send_task`` sends them."""
         def put(values: dict[str, Any]) -> dict[str, Any]:
-            return {k: v.replace(self.ID, job_id) if isinstance(v, str)
+            return {k: v.replace(self.ID, job_id).replace(self.REPLY, reply_to) if isinstance(v, str)
                     else v.copy() if isinstance(v, (dict, list)) else v for k, v in values.items()}
         return {"body": ([job_id], dict(self.kwargs), dict(self.embed)), "exchange": "",
                 "routing_key": self.queue, "headers": put(self.headers), "properties": put(self.properties)}

@@ -227,6 +227,50 @@ def test_what_a_publish_signal_is_sent_is_the_jobs_own(broker: Any) -> None:
     assert template.embed["chain"] is None
 
 
+def test_a_message_names_the_thread_that_sent_it_and_keeps_what_a_receiver_added(broker: Any) -> None:
+    """Each thread's messages reply to that thread, as send_task's do; a header a
+    before_task_publish receiver adds (a tracing tool's) is queued with the message."""
+    from celery import signals
+    celery, redis = broker
+    queue = celery.conf.task_default_queue
+    oids: dict[str, str] = {}
+    both = threading.Barrier(2)  # alive at once: two threads, two idents
+
+    def send(job_id: str) -> None:
+        both.wait()
+        oids[job_id] = celery.thread_oid
+        publisher(celery).publish("pram.rice", job_id)
+        both.wait()
+
+    threads = [threading.Thread(target=send, args=(f"{JOB[:-1]}{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(oids.values())) == 2
+    sent = {m["headers"]["id"]: m["properties"]["reply_to"]
+            for m in (_decoded(raw) for raw in redis.lrange(queue, 0, -1))}
+    assert sent == oids
+
+    def trace(headers: dict, properties: dict, **_: Any) -> None:
+        headers["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        properties["priority"] = 0
+    redis.delete(queue)
+    signals.before_task_publish.connect(trace, weak=False)
+    try:
+        publisher(celery).publish("pram.rice", JOB)
+        celery.send_task("pram.rice", args=[JOB], task_id=JOB)
+    finally:
+        signals.before_task_publish.disconnect(trace)
+    publisher(celery).publish("pram.rice", JOB[:-1] + "f")  # no receiver now: from the template again
+    ours, celerys, after = (_decoded(raw) for raw in reversed(redis.lrange(queue, 0, -1)))
+    assert ours["headers"]["traceparent"] == celerys["headers"]["traceparent"]
+    assert "traceparent" not in after["headers"]
+    for message in (ours, celerys):
+        message["properties"].pop("delivery_tag")
+    assert ours == celerys
+
+
 def test_a_job_queued_by_send_task_runs(own_stack: Any) -> None:
     stack = own_stack(QED_PUBLISH="send_task")
     client = stack["client"]
