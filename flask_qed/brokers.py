@@ -169,12 +169,13 @@ class Publisher:
     ``Producer.publish`` and its retry wrapper for every message: about three
     quarters of a publish's CPU, and a fifth of the gateway's per job. A job's
     message always has one shape (one task, one argument: the job id, to the
-    default queue), so here Celery builds it (``amqp.as_task_v2``), kombu
-    serialises it, and the channel's ``basic_publish`` queues it, on a channel taken
-    from a small pool (one per publish in flight: threads under gthread, greenlets
-    under gevent, where a thread-local channel would be one per request). The message is the one ``send_task`` writes (tested against it),
-    and the publish signals are sent as ``send_task`` sends them. Brokers other
-    than this module's Redis transport, and routed tasks, go through ``send_task``.
+    default queue), so here it is written from its task's :class:`_Template` (made by
+    ``amqp.as_task_v2`` and kombu once a process) and queued with one ``LPUSH``, on a
+    channel taken from a small pool (one per publish in flight: threads under gthread,
+    greenlets under gevent, where a thread-local channel would be one per request). The
+    message is the one ``send_task`` writes (tested against it), and the publish signals
+    are sent as ``send_task`` sends them. Brokers other than this module's Redis
+    transport, and routed tasks, go through ``send_task``.
     """
 
     def __init__(self, celery: Any, retry_policy: dict[str, float] | None = None, direct: bool = True) -> None:
