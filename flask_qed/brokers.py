@@ -308,12 +308,12 @@ class _Template:
     BODY, TAG = "qed0stand0in0body", "qed0stand0in0tag"
 
     def __init__(self, celery: Any, task: str, queue: str) -> None:
-        self.pid, self.task, self.queue = os.getpid(), task, queue
+        self.pid, self.queue = os.getpid(), queue
         message = celery.amqp.as_task_v2(self.ID, task, args=[self.ID], kwargs={}, argsrepr=f"['{self.ID}']",
                                          kwargsrepr="{}", ignore_result=None, reply_to=self.REPLY)
         self.content_type, self.content_encoding, body = dumps(message.body, serializer="json")
         self.body = body.decode() if isinstance(body, bytes) else body
-        self.args, self.kwargs, self.embed = message.body
+        _, self.kwargs, self.embed = message.body
         self.headers = dict(message.headers)
         self.properties = dict(message.properties, delivery_mode=2)
         self.key = ""

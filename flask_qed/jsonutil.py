@@ -31,22 +31,21 @@ __all__ = ["dumps", "dumps_whole", "loads", "Packed", "PackedWriter", "Piece", "
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
-def dumps(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value, option=_OPTIONS)
-    except TypeError:
-        # orjson refuses integers beyond 64 bits; the standard library does not.
-        return json.dumps(json_safe(value), separators=(",", ":"), allow_nan=False,
-                          default=str).encode()
-
-
 def dumps_whole(value: Any) -> bytes | None:
-    """``dumps`` of a value orjson writes whole; None where it cannot (where :func:`dumps`
-    would write all of it the standard library's way: the caller writes it a part at a time)."""
+    """``value`` as JSON text where orjson writes all of it; None where it cannot (an
+    integer past 64 bits), for a caller that would rather write it a part at a time."""
     try:
         return orjson.dumps(value, option=_OPTIONS)
     except TypeError:
         return None
+
+
+def dumps(value: Any) -> bytes:
+    text = dumps_whole(value)
+    if text is not None:
+        return text
+    # orjson refuses integers beyond 64 bits; the standard library does not.
+    return json.dumps(json_safe(value), separators=(",", ":"), allow_nan=False, default=str).encode()
 
 
 loads = orjson.loads
