@@ -1,14 +1,6 @@
-"""The Redis broker transport, with a connect timeout that covers name resolution.
-
-redis-py's ``socket_connect_timeout`` starts after ``getaddrinfo``; a DNS server
-that does not answer then holds a request for the resolver's own timeouts
-(5 s × attempts × search domains: 10–40 s) although ``QED_BROKER_TIMEOUT`` is
-5 s. Here the broker's host is resolved in a helper thread that is waited for
-at most the connect timeout; a failure is remembered for a few seconds, so the
-publisher's retries fail at once instead of waiting again.
-
-A channel also keeps one Redis client for its publishes and acknowledgements
-instead of building one per message (see :meth:`Channel.conn_or_acquire`).
+"""The job publisher: a job's Celery message written from its task's template and
+queued on the broker's channel (see :class:`Publisher`). The Redis transport it writes
+through is :mod:`flask_qed.redis_transport`.
 """
 from __future__ import annotations
 
@@ -16,13 +8,11 @@ import base64
 import logging
 import os
 import re
-import socket
 import threading
-import weakref
 import time
 import uuid
-from contextlib import contextmanager
-from typing import Any, Iterator
+import weakref
+from typing import Any
 
 import redis
 from celery import signals
@@ -30,136 +20,9 @@ from kombu.serialization import dumps
 from kombu.transport import redis as kombu_redis
 from kombu.utils import json as kombu_json
 
-NEGATIVE_TTL = 10.0   # s a failed resolution is remembered
-POSITIVE_TTL = 60.0   # s a successful one is
+from .redis_transport import TRANSPORT
+
 logger = logging.getLogger(__name__)
-
-_cache: dict[tuple[str, int], tuple[float, BaseException | None]] = {}
-_lock = threading.Lock()
-
-
-def resolve(host: str, port: int, timeout: float) -> None:
-    """Raise ``redis.ConnectionError`` unless ``host`` resolves within ``timeout`` s."""
-    key = (host, int(port or 0))
-    with _lock:
-        cached = _cache.get(key)
-    if cached is not None and cached[0] > time.monotonic():
-        if cached[1] is not None:
-            raise redis.ConnectionError(str(cached[1]))
-        return
-    outcome: list[BaseException | None] = []
-
-    def work() -> None:
-        try:
-            socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-            outcome.append(None)
-        except OSError as exc:
-            outcome.append(exc)
-
-    thread = threading.Thread(target=work, name=f"resolve-{host}", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not outcome:
-        error: BaseException | None = TimeoutError(f"cannot resolve the broker host {host!r} within {timeout:g} s")
-    else:
-        error = outcome[0] and OSError(f"cannot resolve the broker host {host!r}: {outcome[0]}")
-    with _lock:
-        _cache[key] = (time.monotonic() + (NEGATIVE_TTL if error else POSITIVE_TTL), error)
-    if error is not None:
-        raise redis.ConnectionError(str(error))
-
-
-class TimedConnection(redis.Connection):
-    def _connect(self) -> Any:
-        resolve(self.host, self.port, float(self.socket_connect_timeout or 5))
-        return super()._connect()
-
-
-class TimedSSLConnection(redis.SSLConnection):
-    def _connect(self) -> Any:
-        resolve(self.host, self.port, float(self.socket_connect_timeout or 5))
-        return super()._connect()
-
-
-class Channel(kombu_redis.Channel):
-    connection_class = TimedConnection
-    connection_class_ssl = TimedSSLConnection
-    _reused_client: Any = None
-    _held: Any = None        # the connection this channel queues messages on (see _put)
-    _held_pid = 0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self._held_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
-
-    def _put(self, queue: str, message: Any, **kwargs: Any) -> None:
-        """Queue a message with one ``LPUSH`` on a connection the channel keeps for it.
-
-        Through the client, each message took a connection from the pool and gave it back:
-        the pool checks that a connection it lends has nothing left to read, a ``select``
-        that costs a greenlet switch to gevent's hub in the gateway, plus the client's retry
-        wrapper; about a fifth of the gateway's publish. Batches and queues with an expiry
-        go kombu's way."""
-        if kwargs.get("_publish_batch") is not None or (self._expires and queue in self._expires):
-            super()._put(queue, message, **kwargs)
-            return
-        self.put_text(self._q_for_pri(queue, self._get_message_priority(message, reverse=False)),
-                      kombu_json.dumps(message))
-
-    def put_text(self, key: str, body: str) -> None:
-        """``LPUSH`` a message already written as text onto the list ``key``, on the
-        connection the channel keeps for it."""
-        with self._held_lock:
-            held = self._held
-            if held is None or self._held_pid != os.getpid():  # new, or inherited through fork
-                held = self._held = self.pool.connection_class(**self.pool.connection_kwargs)
-                self._held_pid = os.getpid()
-            try:
-                held.send_command("LPUSH", key, body)
-                held.read_response()
-            except BaseException:
-                held.disconnect()  # made again by the next message; the caller sees the error
-                self._held = None
-                raise
-
-    def close(self) -> None:
-        with self._held_lock:
-            held, self._held = self._held, None
-        if held is not None and self._held_pid == os.getpid():
-            held.disconnect()
-        super().close()
-
-    @property
-    def pool(self) -> Any:
-        """kombu's, made again on first use after its connection was lost. When the
-        connection is gone altogether (a worker closing it after the broker went away, while
-        a finished task is still acked), kombu fails with an ``AttributeError``, which the
-        worker's consumer does not expect and dies of (``Unrecoverable error``, every queued
-        job left to another worker): raised here as the connection error it is, which the
-        consumer logs before it connects again."""
-        try:
-            return super().pool
-        except AttributeError as exc:
-            if getattr(self.connection, "client", None) is not None:
-                raise
-            raise redis.ConnectionError("the broker connection is closed") from exc
-
-    @contextmanager
-    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
-        """kombu builds a new ``redis.Redis`` around the channel's connection pool for
-        every publish, ack and unacked-message record; one per pool does the same work
-        (a client holds no connection of its own: each command borrows one from the pool)."""
-        if client:
-            yield client
-            return
-        reused = self._reused_client
-        if reused is None or reused.connection_pool is not self.pool:  # a new pool after a reconnect
-            reused = self._reused_client = self._create_client()
-        yield reused
-
-
-class Transport(kombu_redis.Transport):
-    Channel = Channel
 
 
 class Publisher:
@@ -192,7 +55,7 @@ class Publisher:
         # What a lost broker raises: kombu's and redis-py's connection errors, and sockets'.
         self.errors: tuple[type[BaseException], ...] = (OSError, redis.RedisError, *_kombu_errors())
         conf = celery.conf
-        self.direct = direct and (conf.broker_transport == f"{__name__}:Transport" and not conf.task_routes
+        self.direct = direct and (conf.broker_transport == TRANSPORT and not conf.task_routes
                        and conf.task_serializer == "json" and int(conf.task_protocol or 2) == 2)
 
     def publish(self, task: str, job_id: str) -> None:

@@ -12,6 +12,7 @@ import logging
 import time
 from typing import Any
 
+from .redis_transport import TRANSPORT
 from .runtime import runtime_of
 from .stores import StoreUnavailable, open_store
 
@@ -48,7 +49,7 @@ def check(settings: Any, role: str, wait: float | None = None) -> None:
 
 def _connect_broker(settings: Any) -> None:
     from kombu import Connection
-    transport = "flask_qed.brokers:Transport" if settings.broker_url.startswith(("redis://", "rediss://")) else None
+    transport = TRANSPORT if settings.broker_url.startswith(("redis://", "rediss://")) else None
     with Connection(settings.broker_url, transport=transport, connect_timeout=settings.broker_timeout,
                     transport_options={"socket_timeout": settings.broker_timeout,
                                        "socket_connect_timeout": settings.broker_timeout}) as conn:

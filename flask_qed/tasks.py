@@ -33,6 +33,7 @@ from .plugins import App
 from .runtime import Runtime, bind
 from .stores import JobNotFound, StoreUnavailable
 from .stores.base import unpack
+from .redis_transport import TRANSPORT
 from .timers import CompactTimers
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
     celery.conf.update(
         broker_url=s.broker_url,
         # redis:// through a transport whose connect timeout covers name resolution.
-        broker_transport="flask_qed.brokers:Transport" if s.broker_url.startswith(("redis://", "rediss://"))
+        broker_transport=TRANSPORT if s.broker_url.startswith(("redis://", "rediss://"))
         else None,
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=s.broker_timeout,
