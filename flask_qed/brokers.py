@@ -66,15 +66,17 @@ class Publisher:
             return
         reply_to = self.celery.thread_oid  # the sending thread's, as send_task writes it
         template = self._template(task) if _PLAIN_ID.match(job_id) else None
+        details: dict[str, Any] | None = None  # what the publish signals are sent; made when needed
         if template is not None:
-            details = template.details(job_id, reply_to)
+            if signals.before_task_publish.receivers:
+                details = template.details(job_id, reply_to)
         else:  # an id JSON would escape: the message built for it alone
             message = self.celery.amqp.as_task_v2(job_id, task, args=[job_id], kwargs={},
                                                   argsrepr=f"['{job_id}']", kwargsrepr="{}", ignore_result=None,
                                                   reply_to=reply_to)
             details = {"body": message.body, "exchange": "", "routing_key": self.queue,
                        "headers": message.headers, "properties": dict(message.properties, delivery_mode=2)}
-        if signals.before_task_publish.receivers:
+        if details is not None and signals.before_task_publish.receivers:
             sent = template.details(job_id, reply_to) if template is not None else None
             signals.before_task_publish.send(sender=task, declare=[], retry_policy=self.retry_policy, **details)
             if sent is not None and any(details[k] != sent[k] for k in ("headers", "properties", "body")):
@@ -87,6 +89,7 @@ class Publisher:
                 if template is not None and template.fits(channel):
                     channel.put_text(template.key, template.text(job_id, reply_to))
                 else:
+                    details = details or template.details(job_id, reply_to)  # type: ignore[union-attr]
                     content_type, content_encoding, body = dumps(details["body"], serializer="json")
                     envelope = channel.prepare_message(body, 0, content_type, content_encoding,
                                                        details["headers"], dict(details["properties"]))
@@ -100,7 +103,9 @@ class Publisher:
                 if attempt == len(self.retry_delays):
                     raise
                 time.sleep(self.retry_delays[attempt])
-        signals.after_task_publish.send(sender=task, **details)
+        if signals.after_task_publish.receivers:
+            details = details or template.details(job_id, reply_to)  # type: ignore[union-attr]
+            signals.after_task_publish.send(sender=task, **details)
 
     def _template(self, task: str) -> "_Template":
         pid = os.getpid()

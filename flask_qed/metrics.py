@@ -163,6 +163,20 @@ def _note_route(sender: Any, **extra: Any) -> None:
     environ[_ROUTE] = (mount.rstrip("/") + _VARIABLE.sub(r"{\1}", rule.rule)).rstrip("/") or "/"
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def _child(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, kept: the same child prometheus_client would return, without
+    its checks and lock on every request and job (the labels' values are few: methods,
+    routes, statuses, models)."""
+    key = (metric, *values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 class HttpMetrics:
     """WSGI middleware counting every answer and timing it until its last byte."""
 
@@ -190,8 +204,8 @@ class HttpMetrics:
             method = environ.get("REQUEST_METHOD", "GET")
             method = method if method in METHODS else "other"
             route = route_of(environ, status)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(time.perf_counter() - start)
+            _child(HTTP_REQUESTS, method, route, str(status)).inc()
+            _child(HTTP_LATENCY, method, route).observe(time.perf_counter() - start)
 
 
 def job_finished(record: dict[str, Any]) -> None:
@@ -202,9 +216,9 @@ def job_finished(record: dict[str, Any]) -> None:
         if status not in TERMINAL:
             return
         labels = (record.get("app") or "", record.get("model") or "")
-        JOBS_FINISHED.labels(*labels, status).inc()
+        _child(JOBS_FINISHED, *labels, status).inc()
         if record.get("started") and record.get("finished"):
-            JOB_DURATION.labels(*labels).observe(max(0.0, _seconds(record["finished"]) - _seconds(record["started"])))
+            _child(JOB_DURATION, *labels).observe(max(0.0, _seconds(record["finished"]) - _seconds(record["started"])))
     except Exception as exc:  # noqa: BLE001 - metrics must never fail a job
         logger.debug("job %s: not counted: %s", record.get("job_id"), exc)
 

@@ -153,7 +153,7 @@ class Channel(kombu_redis.Channel):
         with self._held_lock:
             held = self._held_connection()
             try:
-                held.send_command("LPUSH", key, body)
+                held.send_packed_command([hiredis.pack_command(("LPUSH", key, body))])
                 held.read_response()
             except BaseException:
                 self._drop_held(held)  # made again by the next message; the caller sees the error

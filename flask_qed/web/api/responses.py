@@ -47,9 +47,20 @@ def finished(record: dict[str, Any]) -> None:
 
 
 def wants_csv() -> bool:
-    wanted = request.args.get("f") or request.accept_mimetypes.best_match(
-        ["application/json", "text/csv"], default="application/json")
+    """``?f=csv``, or an ``Accept`` header that prefers CSV to JSON."""
+    wanted = request.args.get("f") or best_of_json_or_csv()
     return wanted in ("csv", "text/csv")
+
+
+_JSON_FIRST = frozenset(("", "*/*", "application/json"))
+
+
+def best_of_json_or_csv() -> str:
+    """JSON or CSV, as the ``Accept`` header ranks them (JSON when they tie); the usual
+    headers that tie or name JSON alone are not parsed."""
+    if request.headers.get("Accept", "") in _JSON_FIRST:
+        return "application/json"
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"], default="application/json")
 
 
 _YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
