@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import hiredis
+import orjson
 import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual as kombu_virtual
@@ -87,6 +88,15 @@ def _pack(*commands: tuple[Any, ...]) -> bytes:
     return b"".join(map(hiredis.pack_command, commands))
 
 
+def _entry(value: list[Any]) -> bytes | str:
+    """A held message's record as JSON: written by orjson (the message as received is
+    JSON's own types), else kombu's way; read back by kombu's ``loads`` either way."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return kombu_json.dumps(value)
+
+
 class QoS(kombu_redis.QoS):
     """kombu's record of the messages a worker holds unacknowledged (the hash and sorted set
     from which a dead worker's messages are restored), written as kombu writes it: the same
@@ -100,7 +110,7 @@ class QoS(kombu_redis.QoS):
 
     def append(self, message: Any, delivery_tag: Any) -> None:
         delivery = message.delivery_info
-        entry = kombu_json.dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        entry = _entry([message._raw, delivery["exchange"], delivery["routing_key"]])
         self.channel.transact(("ZADD", self.unacked_index_key, time.time(), delivery_tag),
                               ("HSET", self.unacked_key, delivery_tag, entry))
         kombu_virtual.QoS.append(self, message, delivery_tag)

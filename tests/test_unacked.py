@@ -152,3 +152,13 @@ def test_a_refused_command_is_raised(broker: Any) -> None:
     with pytest.raises(Exception, match="WRONGTYPE"):
         channel.transact(("HSET", "not-a-hash", "field", "value"))
     assert channel.transact(("HSET", "a-hash", "field", "value"), ("HGET", "a-hash", "field")) == [1, b"value"]
+
+
+def test_a_record_orjson_cannot_write_is_written_as_kombu_writes_it() -> None:
+    from kombu.utils.json import loads
+
+    from flask_qed.redis_transport import _entry
+    plain = [{"headers": {"id": "x"}, "body": "e30="}, "", "q"]
+    assert loads(_entry(plain)) == plain
+    huge = [{"headers": {"id": "x", "n": 2 ** 70}}, "", "q"]  # past 64 bits: orjson refuses it
+    assert loads(_entry(huge)) == huge
