@@ -5,7 +5,7 @@ with ``benchmarks/cpu_per_job.py``'s figures for the project's worker.
 Starts the side-by-side harness's raw-Celery anchor (``celery_anchor_app`` from
 ``../shared/bench``: a trivial task, Redis broker and result backend) with the
 settings the project's worker uses (``task_acks_late``, prefetch multiplier 1,
-``--concurrency 2 --pool prefork``) on a private Redis, queues ``-n`` tasks with
+``--concurrency 2 --pool prefork``; ``--pool`` another pool) on a private Redis, queues ``-n`` tasks with
 ``apply_async``, waits until the queue and the unacknowledged set are empty, and
 prints the CPU time (user + system, from /proc) of the worker's main process (the
 consumer), of its pool processes and of its Redis per task, and tasks/s. What the
@@ -33,6 +33,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"],
+                    help="the worker's pool (the project's is prefork; solo runs tasks in the consumer)")
     args = ap.parse_args()
     common.install_signal_cleanup()
     scratch = common.scratch_dir("celery-floor")
@@ -42,7 +44,7 @@ def main() -> None:
         env = common.child_env(ANCHORS_REDIS_URL=url, ANCHORS_ACKS_LATE="1", ANCHORS_PREFETCH="1")
         celery_bin = os.path.join(os.path.dirname(sys.executable), "celery")
         worker = common.start([celery_bin, "-A", "celery_anchor_app", "worker", "--concurrency", "2",
-                               "--pool", "prefork", "-Q", "floor", "--without-gossip", "--without-mingle",
+                               "--pool", args.pool, "-Q", "floor", "--without-gossip", "--without-mingle",
                                "--loglevel", "WARNING"], os.path.join(scratch, "worker.log"), env=env,
                               cwd=ANCHORS)
         os.environ["ANCHORS_REDIS_URL"] = url
@@ -68,7 +70,7 @@ def main() -> None:
                          (redis1 - redis0) / args.n))
             print(f"  round: consumer {rows[-1][0] * 1e3:.3f} ms, pool {rows[-1][1] * 1e3:.3f} ms per task; "
                   f"{rows[-1][2]:.0f} tasks/s; redis {rows[-1][3] * 1e3:.3f} ms per task", flush=True)
-        print(f"raw Celery worker (acks_late, prefetch 1, 2 prefork processes), {args.n} tasks x "
+        print(f"raw Celery worker (acks_late, prefetch 1, --pool {args.pool}), {args.n} tasks x "
               f"{args.rounds} rounds, medians: consumer {statistics.median(r[0] for r in rows) * 1e3:.3f} ms, "
               f"pool {statistics.median(r[1] for r in rows) * 1e3:.3f} ms of CPU per task; "
               f"{statistics.median(r[2] for r in rows):.0f} tasks/s; "
