@@ -29,7 +29,7 @@ from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
 from ..wsgi import empty_path_is_root
-from .responses import best_of_json_or_csv, job_response, results_response, units_asked, wants_csv
+from .responses import best_of_json_or_csv, job_response, query, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
 FORM_FIELDS = ("label",)
@@ -123,7 +123,7 @@ def _finished_answer(record: dict[str, Any], units: dict[str, str] | None = None
     asked for CSV (``Accept: text/csv`` or ``?f=csv``) and the job succeeded, its table
     of runs alone (``Content-Location`` names where it stays), so a CSV batch goes in
     and comes out in one request."""
-    wanted = request.args.get("f") or best_of_json_or_csv()
+    wanted = query("f") or best_of_json_or_csv()
     if wanted in ("csv", "text/csv") and record.get("status") == jobs.SUCCESS:
         try:
             answer = results_response(dict(record), units)

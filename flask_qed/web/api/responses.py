@@ -48,8 +48,15 @@ def finished(record: dict[str, Any]) -> None:
 
 def wants_csv() -> bool:
     """``?f=csv``, or an ``Accept`` header that prefers CSV to JSON."""
-    wanted = request.args.get("f") or best_of_json_or_csv()
+    wanted = query("f") or best_of_json_or_csv()
     return wanted in ("csv", "text/csv")
+
+
+def query(name: str) -> str | None:
+    """A query parameter, or None. (werkzeug's ``args.get`` raises and catches an HTTP
+    exception for every name missing: most requests have no query string at all.)"""
+    args = request.args
+    return args.get(name) if args else None
 
 
 _JSON_FIRST = frozenset(("", "*/*", "application/json"))
@@ -68,7 +75,7 @@ _YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
 
 def units_asked() -> bool:
     """``?units=1``: a CSV header names each column's units, ``out_cw (ug/L)``."""
-    value = request.args.get("units")
+    value = query("units")
     if value is None or value.lower() in _NO:
         return False
     if value.lower() in _YES:
