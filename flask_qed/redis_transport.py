@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import hiredis
-import orjson
 import redis
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual as kombu_virtual
@@ -88,15 +87,6 @@ def _pack(*commands: tuple[Any, ...]) -> bytes:
     return b"".join(map(hiredis.pack_command, commands))
 
 
-def _entry(value: list[Any]) -> bytes | str:
-    """A held message's record as JSON: written by orjson (the message as received is
-    JSON's own types), else kombu's way; read back by kombu's ``loads`` either way."""
-    try:
-        return orjson.dumps(value)
-    except TypeError:
-        return kombu_json.dumps(value)
-
-
 class QoS(kombu_redis.QoS):
     """kombu's record of the messages a worker holds unacknowledged (the hash and sorted set
     from which a dead worker's messages are restored), written as kombu writes it: the same
@@ -110,9 +100,11 @@ class QoS(kombu_redis.QoS):
 
     def append(self, message: Any, delivery_tag: Any) -> None:
         delivery = message.delivery_info
-        entry = _entry([message._raw, delivery["exchange"], delivery["routing_key"]])
-        self.channel.transact(("ZADD", self.unacked_index_key, time.time(), delivery_tag),
-                              ("HSET", self.unacked_key, delivery_tag, entry))
+        # kombu's json: it writes back the typed values (datetimes, UUIDs...) its loads made
+        entry = kombu_json.dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        key = self.channel.prefixed
+        self.channel.transact(("ZADD", key(self.unacked_index_key), time.time(), delivery_tag),
+                              ("HSET", key(self.unacked_key), delivery_tag, entry))
         kombu_virtual.QoS.append(self, message, delivery_tag)
 
     def ack(self, delivery_tag: Any) -> None:
@@ -127,8 +119,9 @@ class QoS(kombu_redis.QoS):
         kombu_virtual.QoS.ack(self, delivery_tag)
 
     def _forget(self, delivery_tag: Any) -> None:
-        self.channel.transact(("ZREM", self.unacked_index_key, delivery_tag),
-                              ("HDEL", self.unacked_key, delivery_tag))
+        key = self.channel.prefixed
+        self.channel.transact(("ZREM", key(self.unacked_index_key), delivery_tag),
+                              ("HDEL", key(self.unacked_key), delivery_tag))
 
 
 class Channel(kombu_redis.Channel):
@@ -163,7 +156,7 @@ class Channel(kombu_redis.Channel):
         with self._held_lock:
             held = self._held_connection()
             try:
-                held.send_packed_command([hiredis.pack_command(("LPUSH", key, body))])
+                held.send_packed_command([hiredis.pack_command(("LPUSH", self.prefixed(key), body))])
                 held.read_response()
             except BaseException:
                 self._drop_held(held)  # made again by the next message; the caller sees the error
@@ -173,9 +166,12 @@ class Channel(kombu_redis.Channel):
         """Run ``commands`` as one transaction (``MULTI`` … ``EXEC``, written at once) on
         the connection the channel keeps, and return their replies. Only for commands that
         may run twice (the unacknowledged messages' records): a connection lost on the way
-        is made again and the transaction sent once more; a second loss is raised."""
+        is made again and the transaction sent once more; a second loss, or the loss of a
+        connection made for this transaction (the broker cannot be reached: not waited for
+        twice), is raised."""
         for attempt in (1, 2):
             with self._held_lock:
+                new = self._held is None or self._held_pid != os.getpid()
                 held = self._held_connection()
                 try:
                     held.send_packed_command([_pack(("MULTI",), *commands, ("EXEC",))])
@@ -184,7 +180,7 @@ class Channel(kombu_redis.Channel):
                     replies = held.read_response()
                 except (redis.ConnectionError, redis.TimeoutError, OSError):
                     self._drop_held(held)
-                    if attempt == 2:
+                    if attempt == 2 or new:
                         raise
                     continue
                 except BaseException:  # a command refused: the connection's state is unknown
@@ -195,6 +191,10 @@ class Channel(kombu_redis.Channel):
                     raise reply
             return list(replies or ())
         raise AssertionError("unreachable")
+
+    def prefixed(self, name: str) -> str:
+        """A key as kombu's client writes it: with the transport's ``global_keyprefix``."""
+        return self.global_keyprefix + name if self.global_keyprefix else name
 
     def _held_connection(self) -> Any:
         """The connection this channel keeps for its own writes (the caller holds the lock)."""

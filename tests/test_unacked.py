@@ -154,11 +154,80 @@ def test_a_refused_command_is_raised(broker: Any) -> None:
     assert channel.transact(("HSET", "a-hash", "field", "value"), ("HGET", "a-hash", "field")) == [1, b"value"]
 
 
-def test_a_record_orjson_cannot_write_is_written_as_kombu_writes_it() -> None:
-    from kombu.utils.json import loads
+def test_typed_headers_come_back_as_they_were_sent(broker: Any) -> None:
+    """kombu's JSON turns datetimes and UUIDs into typed markers and back: a requeued
+    message keeps them, as with kombu's own record."""
+    import datetime
+    from kombu import Producer
+    celery, connection, redis = broker
+    queue = celery.conf.task_default_queue
+    when, who = datetime.datetime(2026, 12, 6, 12, 30), uuid.uuid4()
+    channel = connection.channel()
+    Producer(channel).publish({"x": 1}, routing_key=queue, headers={"when": when, "who": who},
+                              serializer="json")
+    taken = channel.basic_get(queue, no_ack=False)
+    assert taken.headers["when"] == when and taken.headers["who"] == who
+    taken.reject(requeue=True)  # rebuilt from the record
+    again = channel.basic_get(queue, no_ack=False)
+    assert again.headers["when"] == when and again.headers["who"] == who
+    again.ack()
 
-    from flask_qed.redis_transport import _entry
-    plain = [{"headers": {"id": "x"}, "body": "e30="}, "", "q"]
-    assert loads(_entry(plain)) == plain
-    huge = [{"headers": {"id": "x", "n": 2 ** 70}}, "", "q"]  # past 64 bits: orjson refuses it
-    assert loads(_entry(huge)) == huge
+
+def test_a_transports_key_prefix_is_kept(tmp_path: Path) -> None:
+    from kombu import Connection
+    proc, url = start_redis(tmp_path / "redis")
+    connection = Connection(url, transport="flask_qed.redis_transport:Transport",
+                            transport_options={"global_keyprefix": "site-a:"})
+    try:
+        channel = connection.channel()
+        channel.queue_declare("jobs")
+        # queued by the channel's own LPUSH (Channel._put)
+        channel.basic_publish(channel.prepare_message("{}", headers={"id": "one"}), exchange="", routing_key="jobs")
+        import redis as redis_py
+        raw = redis_py.Redis.from_url(url)
+        assert raw.llen("site-a:jobs") == 1 and not raw.exists("jobs")
+        taken = channel.basic_get("jobs", no_ack=False)
+        assert taken is not None and taken.headers["id"] == "one"
+        assert raw.hlen("site-a:unacked") == 1 and raw.zcard("site-a:unacked_index") == 1
+        assert not raw.exists("unacked")
+        # kombu's sweep, which reads through its prefixed client, finds and restores it
+        channel.qos.visibility_timeout = 0
+        time.sleep(0.01)
+        channel.qos.restore_visible(interval=1)
+        assert raw.llen("site-a:jobs") == 1 and raw.hlen("site-a:unacked") == 0
+        again = channel.basic_get("jobs", no_ack=False)
+        again.ack()
+        assert raw.hlen("site-a:unacked") == 0 and raw.zcard("site-a:unacked_index") == 0
+    finally:
+        connection.release()
+        stop(proc)
+
+
+def test_a_broker_out_of_reach_is_not_waited_for_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_qed import redis_transport
+    proc, url = start_redis(tmp_path / "redis")
+    celery = create_celery(Runtime.load(make_env(url, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)))
+    connection = celery.connection_for_read()
+    try:
+        channel = connection.channel()
+        channel.transact(("SET", "k", "v"))  # the channel's connection, open
+        stop(proc)
+        tries: list[int] = []
+        connect = redis_transport.TimedConnection._connect
+
+        def counted(self: Any) -> Any:
+            tries.append(1)
+            return connect(self)
+        monkeypatch.setattr(redis_transport.TimedConnection, "_connect", counted)
+        import redis as redis_py
+        with pytest.raises(redis_py.ConnectionError):  # an open connection lost: tried again once
+            channel.transact(("SET", "k", "v"))
+        assert len(tries) == 1
+        tries.clear()
+        with pytest.raises(redis_py.ConnectionError):  # a new connection refused: not tried again
+            channel.transact(("SET", "k", "v"))
+        assert len(tries) == 1
+    finally:
+        connection.release()
+        if proc.poll() is None:
+            stop(proc)
