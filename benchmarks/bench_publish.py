@@ -14,17 +14,14 @@ template). A bare ``LPUSH`` of a message-sized string is the floor.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import interleaved  # noqa: E402
-from flask_qed.embedded import start_redis  # noqa: E402
+from benchmarks.stack import interleaved, private_celery  # noqa: E402
 
 
 def main() -> None:
@@ -32,14 +29,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--batch", type=int, default=200)
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="qed-publish-"))
-    redis, url = start_redis(scratch / "redis", tied=True)
-    os.environ.update(QED_BROKER_URL=url, QED_STORE_URL=f"sqlite:///{scratch}/jobs.sqlite3",
-                      QED_INSTANCE_PATH=str(scratch))
-    try:
+    with private_celery("qed-publish-") as celery:
         from flask_qed.brokers import RETRY_POLICY, publisher
-        from flask_qed.tasks import create_celery
-        celery = create_celery()
         pub = publisher(celery)
         queue = celery.amqp.queues[celery.conf.task_default_queue]
         client = celery.connection_for_write().default_channel.client
@@ -66,9 +57,6 @@ def main() -> None:
         print(f"CPU time per publish, median of {args.rounds} batches of {args.batch}:")
         for name, value in cpu.items():
             print(f"  {name:38s} {value:.3f} ms")
-    finally:
-        redis.terminate()
-        redis.wait()
 
 
 if __name__ == "__main__":

@@ -17,17 +17,15 @@ floor.
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import interleaved  # noqa: E402
-from flask_qed.embedded import start_redis  # noqa: E402
+from benchmarks.stack import interleaved, private_celery  # noqa: E402
 
 
 def main() -> None:
@@ -35,16 +33,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--batch", type=int, default=200)
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="qed-unacked-"))
-    redis, url = start_redis(scratch / "redis", tied=True)
-    os.environ.update(QED_BROKER_URL=url, QED_STORE_URL=f"sqlite:///{scratch}/jobs.sqlite3",
-                      QED_INSTANCE_PATH=str(scratch))
-    try:
+    with private_celery("qed-unacked-") as celery:
         from kombu.transport import redis as kombu_redis
 
         from flask_qed.brokers import publisher
-        from flask_qed.tasks import create_celery
-        celery = create_celery()
         queue = celery.conf.task_default_queue
         pub = publisher(celery)
         for _ in range(args.rounds * args.batch * 3 + 10):
@@ -74,7 +66,6 @@ def main() -> None:
         held = {name: channel.basic_get(queue, no_ack=False) for name, channel in (("ours", ours), ("theirs", theirs))}
         entries = {name: client.hget(ours.unacked_key, m.delivery_tag) for name, m in held.items()}
         scores = {name: client.zscore(ours.unacked_index_key, m.delivery_tag) for name, m in held.items()}
-        import json
         decoded = {name: json.loads(e) for name, e in entries.items()}
         same = all(decoded[n][1:] == decoded["ours"][1:] and decoded[n][0].keys() == decoded["ours"][0].keys()
                    for n in decoded) and all(s is not None for s in scores.values())
@@ -82,9 +73,6 @@ def main() -> None:
             m.ack()
         left = client.hlen(ours.unacked_key), client.zcard(ours.unacked_index_key)
         print(f"  records alike: {same}; left after the acknowledgements: {left[0]} in the hash, {left[1]} in the index")
-    finally:
-        redis.terminate()
-        redis.wait()
 
 
 if __name__ == "__main__":

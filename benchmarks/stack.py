@@ -1,11 +1,15 @@
-"""What the benchmarks share: waiting for a stack they started to answer, and CPU time of
-ways of doing one step, measured side by side in one process."""
+"""What the benchmarks share: waiting for a stack they started to answer, a private broker
+for one process, and CPU time of ways of doing one step, measured side by side in one process."""
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
+import tempfile
 import time
-from typing import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import requests
 
@@ -41,3 +45,20 @@ def interleaved(ways: dict[str, Callable[[], None]], rounds: int, batch: int,
         if after_round is not None:
             after_round()
     return {name: statistics.median(values) for name, values in cpu.items()}
+
+
+@contextmanager
+def private_celery(prefix: str) -> Iterator[Any]:
+    """The project's Celery app in this process, on a private redis-server and a SQLite
+    store in a scratch folder (``QED_*`` set for them); the server stops on leaving."""
+    from flask_qed.embedded import start_redis
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    redis, url = start_redis(scratch / "redis", tied=True)
+    os.environ.update(QED_BROKER_URL=url, QED_STORE_URL=f"sqlite:///{scratch}/jobs.sqlite3",
+                      QED_INSTANCE_PATH=str(scratch))
+    try:
+        from flask_qed.tasks import create_celery
+        yield create_celery()
+    finally:
+        redis.terminate()
+        redis.wait()
