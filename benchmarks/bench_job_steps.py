@@ -23,7 +23,6 @@ Celery task and a bare request, before validation, the fingerprint or Flask.
 """
 from __future__ import annotations
 
-import argparse
 import socket
 import sys
 import tempfile
@@ -33,17 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import interleaved  # noqa: E402
+from benchmarks.stack import interleaved, interleaved_args  # noqa: E402
 from flask_qed.embedded import start_redis  # noqa: E402
 
 RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--batch", type=int, default=300)
-    args = ap.parse_args()
+    args = interleaved_args(__doc__, rounds=15, batch=300)
     scratch = Path(tempfile.mkdtemp(prefix="qed-worker-steps-"))
     server, url = start_redis(scratch / "redis", tied=True)
     try:

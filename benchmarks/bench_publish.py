@@ -13,7 +13,6 @@ template). A bare ``LPUSH`` of a message-sized string is the floor.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import uuid
 from pathlib import Path
@@ -21,14 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stack import interleaved, private_celery  # noqa: E402
+from benchmarks.stack import interleaved, interleaved_args, private_celery  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=20)
-    ap.add_argument("--batch", type=int, default=200)
-    args = ap.parse_args()
+    args = interleaved_args(__doc__, rounds=20, batch=200)
     with private_celery("qed-publish-") as celery:
         from flask_qed.brokers import RETRY_POLICY, publisher
         pub = publisher(celery)

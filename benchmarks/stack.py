@@ -2,6 +2,7 @@
 for one process, and CPU time of ways of doing one step, measured side by side in one process."""
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -62,3 +63,11 @@ def private_celery(prefix: str) -> Iterator[Any]:
     finally:
         redis.terminate()
         redis.wait()
+
+
+def interleaved_args(doc: str | None, rounds: int, batch: int) -> argparse.Namespace:
+    """The command line of an :func:`interleaved` benchmark: ``--rounds`` and ``--batch``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--batch", type=int, default=batch)
+    return ap.parse_args()

@@ -129,7 +129,7 @@ class Channel(kombu_redis.Channel):
     connection_class = TimedConnection
     connection_class_ssl = TimedSSLConnection
     _reused_client: Any = None
-    _held: Any = None        # the connection this channel queues messages on (see _put)
+    _held: Any = None        # the channel's own connection: its LPUSHes (_put) and transactions (transact)
     _held_pid = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -156,7 +156,7 @@ class Channel(kombu_redis.Channel):
         with self._held_lock:
             held = self._held_connection()
             try:
-                held.send_packed_command([hiredis.pack_command(("LPUSH", self.prefixed(key), body))])
+                held.send_packed_command([_pack(("LPUSH", self.prefixed(key), body))])
                 held.read_response()
             except BaseException:
                 self._drop_held(held)  # made again by the next message; the caller sees the error

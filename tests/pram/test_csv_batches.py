@@ -68,6 +68,27 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     assert list(record["data"]["outputs"]["out_cw"]) == ["0"] and record["data"]["errors"]
 
 
+def test_a_waited_answers_format_follows_the_query_then_the_accept_header(client: Any) -> None:
+    """``?f=csv`` asks for the table as ``Accept: text/csv`` does; headers that tie or name
+    JSON alone (none, ``*/*``, ``application/json``) get the JSON record; one that ranks CSV
+    first gets the table."""
+    body, _ = _csv_without_case("rice")
+    wait = {"Prefer": "wait=30"}
+
+    def answer(query: str = "", **headers: str) -> Any:
+        got = client.post(f"/pram/rice{query}", data=body, content_type="text/csv",
+                          headers={**wait, **headers, "Cache-Control": "no-cache"})
+        assert got.status_code == 200, got.get_data(as_text=True)[:300]
+        return got.mimetype
+
+    assert answer("?f=csv") == "text/csv"
+    assert answer() == "application/json"
+    assert answer(Accept="*/*") == "application/json"
+    assert answer(Accept="application/json") == "application/json"
+    assert answer(Accept="application/json;q=0.5, text/csv") == "text/csv"
+    assert answer("?f=json", Accept="text/csv") == "application/json"  # the query wins
+
+
 def test_csv_in_and_out_in_one_request(client: Any) -> None:
     """``Prefer: wait`` with ``Accept: text/csv``: the answer is the table of runs itself,
     EPA's values in it, and the job stays where ``Content-Location`` says."""

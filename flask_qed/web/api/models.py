@@ -29,7 +29,7 @@ from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
 from ..wsgi import empty_path_is_root
-from .responses import best_of_json_or_csv, job_response, query, results_response, units_asked, wants_csv
+from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
 FORM_FIELDS = ("label",)
@@ -105,7 +105,7 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
             if record is not None:
                 headers["Preference-Applied"] = f"wait={wait:g}"
                 if record["status"] in jobs.TERMINAL:
-                    answer = _finished_answer(record, model.units() if units else None)
+                    answer = _finished_answer(record, model.units() if units else None, csv)
                     answer.headers.update(headers)
                     return answer
         answer = {"job_id": job_id, "id": job_id, "status": started.status, "app": app.name,
@@ -118,13 +118,12 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
     return view
 
 
-def _finished_answer(record: dict[str, Any], units: dict[str, str] | None = None) -> Any:
+def _finished_answer(record: dict[str, Any], units: dict[str, str] | None, csv: bool) -> Any:
     """A job that ended while its submission waited: its record, or, when the client
-    asked for CSV (``Accept: text/csv`` or ``?f=csv``) and the job succeeded, its table
+    asked for CSV (``csv``: :func:`wants_csv`) and the job succeeded, its table
     of runs alone (``Content-Location`` names where it stays), so a CSV batch goes in
     and comes out in one request."""
-    wanted = query("f") or best_of_json_or_csv()
-    if wanted in ("csv", "text/csv") and record.get("status") == jobs.SUCCESS:
+    if csv and record.get("status") == jobs.SUCCESS:
         try:
             answer = results_response(dict(record), units)
         except ApiError:  # not a table of runs: the record, which names the job, as JSON

@@ -48,11 +48,11 @@ def finished(record: dict[str, Any]) -> None:
 
 def wants_csv() -> bool:
     """``?f=csv``, or an ``Accept`` header that prefers CSV to JSON."""
-    wanted = query("f") or best_of_json_or_csv()
+    wanted = _query("f") or _best_of_json_or_csv()
     return wanted in ("csv", "text/csv")
 
 
-def query(name: str) -> str | None:
+def _query(name: str) -> str | None:
     """A query parameter, or None. (werkzeug's ``args.get`` raises and catches an HTTP
     exception for every name missing: most requests have no query string at all.)"""
     args = request.args
@@ -62,7 +62,7 @@ def query(name: str) -> str | None:
 _JSON_FIRST = frozenset(("", "*/*", "application/json"))
 
 
-def best_of_json_or_csv() -> str:
+def _best_of_json_or_csv() -> str:
     """JSON or CSV, as the ``Accept`` header ranks them (JSON when they tie); the usual
     headers that tie or name JSON alone are not parsed."""
     if request.headers.get("Accept", "") in _JSON_FIRST:
@@ -75,7 +75,7 @@ _YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
 
 def units_asked() -> bool:
     """``?units=1``: a CSV header names each column's units, ``out_cw (ug/L)``."""
-    value = query("units")
+    value = _query("units")
     if value is None or value.lower() in _NO:
         return False
     if value.lower() in _YES:
