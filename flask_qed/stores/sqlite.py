@@ -1,8 +1,9 @@
 """The embedded store: one SQLite file in WAL mode, shared by the gateway and workers.
 
 WAL lets readers (pollers) and one writer (a worker) work at once; every
-write is a short ``BEGIN IMMEDIATE`` transaction and a busy timeout makes
-concurrent processes wait instead of failing. Connections are opened lazily,
+write is a short ``BEGIN IMMEDIATE`` transaction, and a write that finds another
+process writing sleeps and tries again (``begin_write``: under gevent its process's
+other requests go on meanwhile) instead of failing. Connections are opened lazily,
 one per process and thread, so a forked Celery child never reuses its
 parent's handle. Expiry is enforced on every read and purged periodically; a
 queued or running job has ``expires_at`` = NEVER, so it cannot expire.
@@ -37,6 +38,12 @@ from .sqlite_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, upgrade
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY = 60.0  # seconds between purges triggered by writes
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock before failing (503)
+# A write waits for another writer by sleeping between tries of ``BEGIN IMMEDIATE``: first a
+# quarter of a millisecond, doubling to 10 ms. ``time.sleep`` under gevent (the gateway's
+# server) lets the process's other requests run meanwhile, where SQLite's own busy handler
+# would hold the whole process, every connection of it, for as long as the other write lasts.
+WRITE_PAUSE, WRITE_PAUSE_MAX = 0.00025, 0.01
 
 NEVER_TS = NEVER.timestamp()
 INSERT = (f"INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table, {', '.join(COLUMNS)}) "
@@ -85,6 +92,31 @@ def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
                  (str(owner), sign, sign * rows))
 
 
+def begin_write(conn: sqlite3.Connection) -> None:
+    """``BEGIN IMMEDIATE``: the write lock, waited for (up to ``BUSY_TIMEOUT``) by sleeping
+    between tries rather than inside SQLite, so that under gevent a write that waits for
+    another process's (a large result being stored, a purge) holds only its own request.
+    SQLite's busy handler, which still serves reads, is off while it tries."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        pause, deadline = WRITE_PAUSE, 0.0
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + BUSY_TIMEOUT
+                if now >= deadline:
+                    raise
+            time.sleep(min(pause, deadline - now))
+            pause = min(pause * 2, WRITE_PAUSE_MAX)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+
+
 def path_from_url(url: str) -> str:
     """``sqlite:///rel/path`` (relative) or ``sqlite:////abs/path`` (absolute), as SQLAlchemy."""
     if not url.startswith("sqlite:///"):
@@ -125,7 +157,7 @@ class SQLiteStore(JobStore):
             conn = sqlite_file.connect(self.path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             conn.executescript(SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 upgrade(conn)
@@ -143,7 +175,7 @@ class SQLiteStore(JobStore):
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_write(conn)
             try:
                 count = conn.execute(sql, params).rowcount
                 if active is not None:
@@ -258,9 +290,9 @@ class SQLiteStore(JobStore):
         fields to set, or None to leave the record as it is. ``inputs_to`` gets the
         stored inputs, read by the same statement as the record."""
         conn = self._conn()
-        now = time.time()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            begin_write(conn)
+            now = time.time()
             try:
                 row = conn.execute("SELECT meta, expires_at" + (", inputs" if inputs_to is not None else "")
                                    + " FROM jobs WHERE id = ? AND expires_at > ?", (job_id, now)).fetchone()

@@ -1,0 +1,143 @@
+"""The embedded store's writers: a write that finds another process writing waits for it
+by sleeping between tries, so that under gevent (the gateway's server) the process's
+other requests go on meanwhile; past the busy timeout it is StoreUnavailable."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+
+import pytest
+
+from flask_qed.stores import StoreUnavailable, open_store
+from flask_qed.stores import sqlite as sqlite_store
+from tests.conftest import ROOT
+
+
+def _store(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=3600)
+    job_id = str(uuid.uuid4())
+    store.create(job_id, {"status": "PENDING", "inputs": {"a": 1}})
+    return store, job_id
+
+
+def _hold_write_lock(path, seconds: float) -> threading.Thread:
+    """Another connection takes the write lock at once and keeps it for ``seconds``."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT OR REPLACE INTO probe (id, at) VALUES ('holder', 1)")
+        taken.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    assert taken.wait(10)
+    return thread
+
+
+def _busy_timeout(store) -> int:
+    return store._conn().execute("PRAGMA busy_timeout").fetchone()[0]
+
+
+def test_a_write_waits_for_another_writer_then_is_written(tmp_path):
+    store, job_id = _store(tmp_path)
+    holder = _hold_write_lock(store.path, 0.4)
+    started = time.monotonic()
+    store.update(job_id, {"progress": 40})
+    waited = time.monotonic() - started
+    holder.join(10)
+    assert waited >= 0.3, f"the write did not wait for the lock ({waited:.3f} s)"
+    assert store.get(job_id)["progress"] == 40
+    assert _busy_timeout(store) == int(sqlite_store.BUSY_TIMEOUT * 1000)  # reads still wait in SQLite
+
+
+def test_a_write_waiting_past_the_busy_timeout_is_store_unavailable(tmp_path, monkeypatch):
+    store, job_id = _store(tmp_path)
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT", 0.3)
+    holder = _hold_write_lock(store.path, 1.5)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match="locked"):
+        store.create(str(uuid.uuid4()), {"status": "PENDING"})
+    waited = time.monotonic() - started
+    holder.join(10)
+    assert 0.25 <= waited < 1.4, f"gave up after {waited:.3f} s, not after the 0.3 s timeout"
+    assert _busy_timeout(store) == 300  # SQLite's own wait, for reads, is back on
+    store.update(job_id, {"progress": 5})  # the connection is usable: no transaction was left open
+    assert store.get(job_id)["progress"] == 5
+
+
+def test_a_write_that_fails_otherwise_is_raised_at_once(tmp_path):
+    store, _ = _store(tmp_path)
+    conn = store._conn()
+    conn.execute("BEGIN")  # a transaction already open: BEGIN IMMEDIATE is an error, not a wait
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="within a transaction"):
+            sqlite_store.begin_write(conn)
+        assert time.monotonic() - started < 0.5
+    finally:
+        conn.execute("ROLLBACK")
+    assert _busy_timeout(store) == int(sqlite_store.BUSY_TIMEOUT * 1000)
+
+
+GEVENT_SCRIPT = textwrap.dedent("""
+    from gevent import monkey
+    monkey.patch_all()
+    import json, subprocess, sys, time, uuid
+    import gevent
+    from flask_qed.stores import open_store
+
+    path, hold = sys.argv[1], float(sys.argv[2])
+    store = open_store(f"sqlite:///{path}", ttl=3600)
+    job_id = str(uuid.uuid4())
+    store.create(job_id, {"status": "PENDING"})
+    # another process takes the write lock and keeps it for `hold` seconds
+    holder = subprocess.Popen([sys.executable, "-c",
+        "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
+        "c.execute('COMMIT')", path, str(hold)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    ticks, gaps = [], []
+
+    def ticker():
+        last = time.monotonic()
+        while not done:
+            gevent.sleep(0.01)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+
+    done = False
+    tick = gevent.spawn(ticker)
+    started = time.monotonic()
+    store.update(job_id, {"progress": 70})  # waits for the other process's lock
+    waited = time.monotonic() - started
+    done = True
+    tick.join()
+    holder.wait(10)
+    print(json.dumps({"waited": waited, "ticks": len(gaps), "worst_gap": max(gaps or [waited]),
+                      "progress": store.get(job_id)["progress"]}))
+""")
+
+
+def test_under_gevent_a_waiting_write_lets_the_process_other_greenlets_run(tmp_path):
+    """The gateway's case: while a request's write waits for another process's lock, the
+    same process's other requests (here a greenlet ticking every 10 ms) are served."""
+    out = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT, str(tmp_path / "jobs.sqlite3"), "1.0"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    import json
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["progress"] == 70, report
+    assert report["waited"] >= 0.8, report  # it did wait for the lock
+    assert report["ticks"] >= 30, report   # and the other greenlet ran meanwhile
+    assert report["worst_gap"] < 0.5, report
