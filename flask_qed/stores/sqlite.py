@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 import zlib
@@ -39,11 +40,11 @@ logger = logging.getLogger(__name__)
 
 PURGE_EVERY = 60.0  # seconds between purges triggered by writes
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock before failing (503)
-# A write waits for another writer by sleeping between tries of ``BEGIN IMMEDIATE``: first a
-# quarter of a millisecond, doubling to 10 ms. ``time.sleep`` under gevent (the gateway's
-# server) lets the process's other requests run meanwhile, where SQLite's own busy handler
-# would hold the whole process, every connection of it, for as long as the other write lasts.
-WRITE_PAUSE, WRITE_PAUSE_MAX = 0.00025, 0.01
+# Under gevent a write waits for another writer by sleeping between tries of ``BEGIN
+# IMMEDIATE``: first half a millisecond, doubling to 10 ms. ``time.sleep`` there lets the
+# process's other requests run meanwhile, where SQLite's own busy handler would hold the whole
+# process, every connection of it, for as long as the other write lasts.
+WRITE_PAUSE, WRITE_PAUSE_MAX = 0.0005, 0.01
 
 NEVER_TS = NEVER.timestamp()
 INSERT = (f"INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table, {', '.join(COLUMNS)}) "
@@ -92,11 +93,22 @@ def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
                  (str(owner), sign, sign * rows))
 
 
-def begin_write(conn: sqlite3.Connection) -> None:
-    """``BEGIN IMMEDIATE``: the write lock, waited for (up to ``BUSY_TIMEOUT``) by sleeping
-    between tries rather than inside SQLite, so that under gevent a write that waits for
-    another process's (a large result being stored, a purge) holds only its own request.
-    SQLite's busy handler, which still serves reads, is off while it tries."""
+def waits_cooperatively() -> bool:
+    """Whether this process runs under gevent's patched ``time`` (the gateway's server), where
+    a thread held in SQLite's busy handler is every request of the process held."""
+    gevent_monkey = sys.modules.get("gevent.monkey")
+    return gevent_monkey is not None and gevent_monkey.is_module_patched("time")
+
+
+def begin_write(conn: sqlite3.Connection, cooperative: bool = True) -> None:
+    """``BEGIN IMMEDIATE``: the write lock. Under gevent (``cooperative``) it is waited for (up
+    to ``BUSY_TIMEOUT``) by sleeping between tries, so that a write waiting for another
+    process's (a large result being stored, a purge) holds only its own request; SQLite's
+    busy handler, which still serves reads, is off while it tries. Elsewhere (a worker's
+    process, threads) SQLite's busy handler waits, holding only the thread that waits."""
+    if not cooperative:
+        conn.execute("BEGIN IMMEDIATE")
+        return
     conn.execute("PRAGMA busy_timeout=0")
     try:
         pause, deadline = WRITE_PAUSE, 0.0
@@ -166,6 +178,7 @@ class SQLiteStore(JobStore):
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
         self._local.conn, self._local.pid = conn, os.getpid()
         self._local.file, self._local.stamp = ident, None
+        self._local.cooperative = waits_cooperatively()
         self._check_file()
         return conn
 
@@ -175,7 +188,7 @@ class SQLiteStore(JobStore):
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
         try:
-            begin_write(conn)
+            begin_write(conn, self._local.cooperative)
             try:
                 count = conn.execute(sql, params).rowcount
                 if active is not None:
@@ -291,7 +304,7 @@ class SQLiteStore(JobStore):
         stored inputs, read by the same statement as the record."""
         conn = self._conn()
         try:
-            begin_write(conn)
+            begin_write(conn, self._local.cooperative)
             now = time.time()
             try:
                 row = conn.execute("SELECT meta, expires_at" + (", inputs" if inputs_to is not None else "")
