@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 import socket
 import threading
 import time
@@ -49,6 +50,7 @@ _LOCK = threading.Lock()
 _ADDRESS_LOCK = threading.Lock()
 _PUBLISHERS: dict[tuple[int, str], "_Announcer"] = {}   # (pid, url) -> its notices' connection
 _LISTENERS: dict[tuple[int, str], "Listener"] = {}
+KEPT = 4096  # ids a listener remembers: notices no request waited for, jobs it expects
 
 
 def redis_url(broker_url: str) -> str | None:
@@ -131,6 +133,13 @@ class Listener:
         self._all_wanted = 0
         self._patterns_sent = self._patterns_confirmed = 0  # on the current connection
         self._conn: Any = None  # the subscribed connection, while it works
+        # Subscriptions confirmed so far: every notice published while it stays the same, the
+        # connection up, was heard. The notices heard that no request waited for (newest
+        # last), and the jobs this process queued for a request of its own to wait for, with
+        # the subscription they were queued under; at most KEPT of each.
+        self._epoch = 0
+        self._unclaimed: OrderedDict[str, None] = OrderedDict()
+        self._expected: OrderedDict[str, int] = OrderedDict()
         self._thread = threading.Thread(target=self._run, name="qed-notices", daemon=True)
         self._thread.start()
 
@@ -140,6 +149,8 @@ class Listener:
         event = threading.Event()
         with self._lock:
             self._waiting.setdefault(job_id, []).append(event)
+            if self._unclaimed.pop(job_id, False) is None:  # its notice came before the watch
+                event.set()
         try:
             yield event
         finally:
@@ -149,6 +160,24 @@ class Listener:
                     events.remove(event)
                 if not events:
                     self._waiting.pop(job_id, None)
+
+    def expect(self, job_id: str, notify: Any) -> None:
+        """``job_id`` is about to be queued (its record's ``notify`` given) for a request of
+        this process to wait for (called before the message is sent). Kept only if its
+        notice will come here unasked (:meth:`hears`)."""
+        if self.connected.is_set() and self.hears(notify):
+            with self._lock:
+                self._expected[job_id] = self._epoch
+                if len(self._expected) > KEPT:
+                    self._expected.popitem(last=False)
+
+    def expected(self, job_id: str) -> bool:
+        """Whether ``job_id`` was :meth:`expect`-ed and every notice since has been heard (the
+        subscription unbroken): then, once a :meth:`watch` of it is set, its notice cannot be
+        missed, and its record need not be read before the notice comes. Asked once."""
+        with self._lock:
+            epoch = self._expected.pop(job_id, None)
+            return epoch is not None and epoch == self._epoch and self.connected.is_set()
 
     def hears(self, notify: Any) -> bool:
         """Whether a notice published for a record with this ``notify`` reaches this
@@ -196,8 +225,14 @@ class Listener:
 
     def _wake(self, job_id: str) -> None:
         with self._lock:
-            for event in self._waiting.get(job_id, ()):
-                event.set()
+            events = self._waiting.get(job_id)
+            if events:
+                for event in events:
+                    event.set()
+            else:
+                self._unclaimed[job_id] = None
+                if len(self._unclaimed) > KEPT:
+                    self._unclaimed.popitem(last=False)
 
     def _run(self) -> None:
         # A blocking read per notice, on a connection of its own (no client, no pool, no
@@ -233,6 +268,8 @@ class Listener:
                         self._wake(reply[3].decode())
                     elif kind == b"subscribe":
                         if reply[1] != CHANNEL.encode():  # the second of the two: both are heard
+                            with self._lock:
+                                self._epoch += 1
                             self.connected.set()
                             pause = 0.5
                     elif kind == b"psubscribe":
@@ -242,13 +279,22 @@ class Listener:
             except Exception as exc:  # noqa: BLE001 - the listener must outlive any failure
                 if self.connected.is_set():
                     logger.warning("finished-job notices interrupted (%s); waiting requests read the store", exc)
-                self.connected.clear()
+                with self._lock:
+                    self.connected.clear()
                 with self._cond:
                     self._conn = None
                 if conn is not None:  # its socket closed now, not when it is collected
                     conn.disconnect()
                 time.sleep(pause)
                 pause = min(pause * 2, 10.0)
+
+
+def expect(broker_url: str, job_id: str, notify: Any) -> None:
+    """This process is about to queue ``job_id`` for a request of its own to wait for
+    (:meth:`Listener.expect`)."""
+    ears = listener(broker_url)
+    if ears is not None:
+        ears.expect(job_id, notify)
 
 
 def listener(broker_url: str) -> Listener | None:

@@ -94,6 +94,8 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
         joined = origin["job_id"]
     else:
         runtime.store.create(job_id, fields)
+        if "notify" in fields:  # its waiter, in this process, need not read it before its notice
+            notices.expect(runtime.settings.broker_url, job_id, fields["notify"])
         publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
     return Submitted(job_id, PENDING, joined)

@@ -85,12 +85,18 @@ def wait_for_job(runtime: Runtime, job_id: str, seconds: float, **read: Any) -> 
 
 def _wait(runtime: Runtime, job_id: str, seconds: float, read: dict[str, Any]) -> dict[str, Any]:
     """Woken by the job's notice (:mod:`.notices`) when one can come, else polling; the
-    store is read first (after the watch is set, so no notice falls between) and again
-    at least every ``FALLBACK`` seconds."""
+    store is read first (after the watch is set, so no notice falls between), unless this
+    process has just queued the job for this wait (:meth:`~.notices.Listener.expected`),
+    and again at least every ``FALLBACK`` seconds."""
     deadline = time.monotonic() + max(0.0, seconds)
     ears = notices.listener(runtime.settings.broker_url)
     with ears.watch(job_id) if ears is not None else nullcontext(None) as woken, ExitStack() as hearing:
         pause, all_heard = _FIRST_PAUSE, False
+        if woken is not None and ears is not None and ears.expected(job_id) and seconds > 0:
+            # Queued by this process for this wait, its notice addressed here and heard since:
+            # it was PENDING when queued, and its end cannot go unheard; the first read is its notice.
+            woken.wait(min(deadline - time.monotonic(), FALLBACK))
+            woken.clear()
         while True:
             record = runtime.store.get(job_id, **read)
             left = deadline - time.monotonic()

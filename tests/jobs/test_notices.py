@@ -168,3 +168,69 @@ def test_a_wait_submitted_here_is_addressed_here_and_a_foreign_one_still_wakes(
     assert answer.status_code == 200 and answer.get_json()["status"] == "SUCCESS"
     assert time.monotonic() - started < 5  # woken; unheard, it would have waited the whole 10 s
     assert runtime.store.get(answer.get_json()["job_id"], data=False)["notify"] == "another0process00"
+
+
+def test_a_notice_heard_before_its_watch_is_set_still_wakes_it(redis_url: str) -> None:
+    """A job may end before the request that waits for it has set its watch: the listener
+    keeps the ids of notices no one waited for, and a watch set after its notice is set."""
+    ears = notices.listener(redis_url)
+    assert ears is not None and ears.connected.wait(10)
+    with ears.watch("job-sentinel") as sentinel:
+        notices.announce(redis_url, "job-early")   # no one watches it yet
+        notices.announce(redis_url, "job-sentinel")
+        assert sentinel.wait(10)  # notices come in order: job-early's has been heard
+    with ears.watch("job-early") as early:
+        assert early.is_set()
+    with ears.watch("job-never") as never:
+        assert not never.wait(0.3)
+
+
+def test_an_expected_job_is_known_unheard_only_while_the_subscription_holds(redis_url: str) -> None:
+    """``expected``: queued by this process for its own wait, addressed here, and every
+    notice heard since (the subscription not broken meanwhile); asked once."""
+    import redis
+
+    ears = notices.listener(redis_url)
+    assert ears is not None and ears.connected.wait(10)
+    ears.expect("job-1", notices.address())
+    assert ears.expected("job-1")
+    assert not ears.expected("job-1")  # asked once
+    assert not ears.expected("job-never-expected")
+    ears.expect("job-2", "0123456789abcdef")  # addressed to another process: not heard here
+    assert not ears.expected("job-2")
+    ears.expect("job-3", notices.address())
+    client = redis.Redis.from_url(redis_url)
+    assert client.client_kill_filter(_type="pubsub") >= 1  # the listener's connection broken
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and ears.connected.is_set():
+        time.sleep(0.01)
+    assert ears.connected.wait(20)  # subscribed again: a notice may have been lost meanwhile
+    assert not ears.expected("job-3")
+
+
+def test_a_waited_submission_reads_the_store_once_when_its_notice_comes(
+        client: Any, gateway: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A submission that waits is expected by its process's listener: its record is not read
+    before its notice (it was PENDING when queued), then once. The reads after the first
+    are pushed to a minute: a notice missed would show as a wait of the whole 20 s."""
+    runtime = gateway.extensions["qed"]
+    ears = notices.listener(runtime.settings.broker_url)
+    assert ears is not None and ears.connected.wait(10)
+    for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):
+        monkeypatch.setattr(waiting, slow, 60.0)
+    reads: list[str] = []
+    real_get = runtime.store.get
+
+    def counted_get(job_id: str, **kwargs: Any) -> Any:
+        reads.append(job_id)
+        return real_get(job_id, **kwargs)
+
+    monkeypatch.setattr(runtime.store, "get", counted_get)
+    for n in range(3):
+        reads.clear()
+        started = time.monotonic()
+        answer = client.post("/pram/rice", json={"inputs": {**RICE, "area": 20000 + n}},
+                             headers={"Prefer": "wait=20", "Cache-Control": "no-cache"})
+        assert answer.status_code == 200 and answer.get_json()["status"] == "SUCCESS"
+        assert time.monotonic() - started < 15
+        assert reads == [answer.get_json()["job_id"]], reads
