@@ -12,7 +12,9 @@ Then, per round:
   divided by the finished jobs: the server's CPU per job, client excluded;
 * ``wrk -t1 -c1`` the same for 5 s: the idle round trip (p50);
 * with ``--floor``, ``wrk -t2 -c8`` GETs ``/healthz`` for 5 s: the chosen server's
-  CPU per bare request (the gateway's processes only).
+  CPU per bare request (the gateway's processes only);
+* with ``--syscalls`` (first round; Linux ``perf``, as root), the system calls the
+  gateway's and the worker's processes made per job, by kind.
 
 A bare Celery task's CPU (the other half of the floor) is
 ``/tmp/anchors-venv/bin/python benchmarks/celery_floor.py``.
@@ -131,6 +133,39 @@ def guarantees(base: str, gateway: psutil.Process) -> None:
             print(f"{what}: connection closed ({type(exc).__name__})")
 
 
+SYSCALLS = ("pread64", "pwrite64", "fcntl", "getpid", "newfstatat", "sendto", "recvfrom", "read", "write",
+            "epoll_wait", "poll", "clock_nanosleep", "fdatasync")
+
+
+def start_counting(groups: dict[str, psutil.Process], scratch: Path) -> dict[str, tuple[subprocess.Popen, Path]]:
+    """``perf stat`` on every process of the gateway and of the worker, until stopped."""
+    if shutil.which("perf") is None:
+        sys.exit("--syscalls needs Linux perf (Debian: linux-perf)")
+    events = ",".join(["raw_syscalls:sys_enter", *(f"syscalls:sys_enter_{name}" for name in SYSCALLS)])
+    counters = {}
+    for name in ("gateway", "worker"):
+        pids = ",".join(str(p.pid) for p in [groups[name], *groups[name].children(recursive=True)])
+        out = scratch / f"perf-{name}.csv"
+        counters[name] = (subprocess.Popen(["perf", "stat", "-x,", "-e", events, "-p", pids, "-o", str(out)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out)
+    time.sleep(0.5)
+    return counters
+
+
+def report_syscalls(counters: dict[str, tuple[subprocess.Popen, Path]], jobs: int) -> None:
+    """Stop the counters and print each process group's system calls per job."""
+    for name, (proc, out) in counters.items():
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+        counts = {}
+        for line in out.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].isdigit():
+                counts[fields[2].split("sys_enter_")[-1].replace("raw_syscalls:sys_enter", "all")] = int(fields[0])
+        per_job = {k: round(v / jobs, 1) for k, v in counts.items()}
+        print(json.dumps({"syscalls_per_job": name, **per_job}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--server", choices=["gevent", "gthread", "granian"], default="gevent")
@@ -144,6 +179,8 @@ def main() -> None:
     ap.add_argument("--same-inputs", action="store_true",
                     help="every request the same job: all but the first answered from the result cache")
     ap.add_argument("--py-spy", dest="pyspy", help="folder for py-spy's collapsed stacks of the first round")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="count the gateway's and the worker's system calls per job in the first round (perf)")
     args = ap.parse_args()
     if args.same_inputs:
         os.environ["WRK_SAME_INPUTS"] = "1"  # read by wrk_jobs.lua
@@ -183,9 +220,12 @@ def main() -> None:
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for name, p in (("gateway", web), ("worker", worker))]
                 time.sleep(1)
+            counters = start_counting(groups, scratch) if args.syscalls and number == 0 else {}
             before = cpu_seconds(groups)
             load, _ = wrk(base, 2, args.connections, args.duration, LUA)
             after = cpu_seconds(groups)
+            if counters:
+                report_syscalls(counters, max(load.get("finished", 0), 1))
             for spy in spies:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(60)
