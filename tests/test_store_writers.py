@@ -145,3 +145,31 @@ def test_under_gevent_a_waiting_write_lets_the_process_other_greenlets_run(tmp_p
     assert report["waited"] >= 0.8, report  # it did wait for the lock
     assert report["ticks"] >= 30, report   # and the other greenlet ran meanwhile
     assert report["worst_gap"] < 0.5, report
+
+
+def test_a_purge_deletes_the_expired_jobs_a_chunk_to_a_transaction(tmp_path, monkeypatch):
+    """A purge lets go of the write lock between chunks (another writer, or under gevent
+    another request, gets its turn), and deletes every expired job and nothing else."""
+    monkeypatch.setattr(sqlite_store, "PURGE_CHUNK", 100)
+    store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
+    expired = [str(uuid.uuid4()) for _ in range(250)]
+    for job_id in expired:
+        store.create(job_id, {"status": "SUCCESS"})
+    running = str(uuid.uuid4())
+    store.create(running, {"status": "STARTED", "owner": "alice"})  # active: never expires
+    time.sleep(1.2)
+    fresh = str(uuid.uuid4())
+    store.create(fresh, {"status": "SUCCESS"})  # expires a second from now
+    writes: list[str] = []
+    real_write = store._write
+
+    def counted(sql, params, active=None):
+        writes.append(sql)
+        return real_write(sql, params, active)
+
+    monkeypatch.setattr(store, "_write", counted)
+    assert store.purge_expired() == 250
+    assert len(writes) == 3 and all(sql.startswith("DELETE") for sql in writes)
+    left = {row[0] for row in store._conn().execute("SELECT id FROM jobs")}
+    assert left == {running, fresh}
+    assert store.count_active("alice") == (1, 1)

@@ -39,6 +39,7 @@ from .sqlite_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, upgrade
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY = 60.0  # seconds between purges triggered by writes
+PURGE_CHUNK = 1000  # expired jobs deleted by one transaction of a purge
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock before failing (503)
 # Under gevent a write waits for another writer by sleeping between tries of ``BEGIN
 # IMMEDIATE``: first half a millisecond, doubling to 10 ms. ``time.sleep`` there lets the
@@ -422,8 +423,20 @@ class SQLiteStore(JobStore):
         return [_load(r[0]) for r in rows]
 
     def purge_expired(self) -> int:
+        """Delete the jobs expired by now, ``PURGE_CHUNK`` to a transaction: the write lock is
+        let go for a millisecond between them, and under gevent the process's other requests
+        run meanwhile (a
+        minute of jobs at 500 a second, 30,000, took 0.25 s as one transaction: a quarter of a
+        second every minute in which the gateway process that purged answered nothing)."""
         self._last_purge = time.monotonic()
-        count = self._write("DELETE FROM jobs WHERE expires_at <= ?", (time.time(),))
+        cutoff, count = time.time(), 0
+        while True:
+            deleted = self._write("DELETE FROM jobs WHERE rowid IN "
+                                  "(SELECT rowid FROM jobs WHERE expires_at <= ? LIMIT ?)", (cutoff, PURGE_CHUNK))
+            count += deleted
+            if deleted < PURGE_CHUNK:
+                break
+            time.sleep(0.001)  # a turn for a writer waiting for the lock (SQLite's, or ours)
         if count:
             logger.info("purged %d expired jobs", count)
         return count
