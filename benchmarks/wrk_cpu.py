@@ -58,7 +58,8 @@ def server_command(server: str, port: int, binary: Path, processes: int = 2) -> 
             "--workers", str(processes), "--worker-class", server, "flask_cgi:app"]
 
 
-def cpu_seconds(groups: dict[str, psutil.Process]) -> dict[str, float]:
+def cpu_seconds(groups: dict[str, psutil.Process], system: bool = False) -> dict[str, float]:
+    """CPU time (user and system; ``system``: the system's alone) of each group's processes."""
     out: dict[str, float] = {}
     for name, root in groups.items():
         total = 0.0
@@ -67,7 +68,7 @@ def cpu_seconds(groups: dict[str, psutil.Process]) -> dict[str, float]:
                 times = proc.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
+            total += times.system if system else times.user + times.system
         out[name] = total
     return out
 
@@ -221,10 +222,13 @@ def main() -> None:
                          for name, p in (("gateway", web), ("worker", worker))]
                 time.sleep(1)
             counters = start_counting(groups, scratch) if args.syscalls and number == 0 else {}
-            before = cpu_seconds(groups)
+            before, system = cpu_seconds(groups), cpu_seconds(groups, system=True)
             load, _ = wrk(base, 2, args.connections, args.duration, LUA)
             after = cpu_seconds(groups)
             if counters:
+                system = {k: (v - system[k]) / max(after[k] - before[k], 1e-9)
+                          for k, v in cpu_seconds(groups, system=True).items()}
+                print(json.dumps({"system_share_of_cpu": {k: round(v, 3) for k, v in system.items()}}))
                 report_syscalls(counters, max(load.get("finished", 0), 1))
             for spy in spies:
                 spy.send_signal(signal.SIGINT)
