@@ -1,6 +1,7 @@
 """The embedded store's writers: a write that finds another process writing waits for it
-by sleeping between tries, so that under gevent (the gateway's server) the process's
-other requests go on meanwhile; past the busy timeout it is StoreUnavailable."""
+by sleeping between tries, one request of a connection at a time, so that under gevent (the
+gateway's server) the process's other requests go on meanwhile; past the busy timeout it is
+StoreUnavailable; a purge lets go of the lock between chunks."""
 from __future__ import annotations
 
 import sqlite3
@@ -18,13 +19,10 @@ from flask_qed.stores import sqlite as sqlite_store
 from tests.conftest import ROOT
 
 
-def _store(tmp_path, cooperative: bool = True):
-    """A store whose writes wait by sleeping between tries (as under gevent), or in SQLite."""
+def _store(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=3600)
     job_id = str(uuid.uuid4())
     store.create(job_id, {"status": "PENDING", "inputs": {"a": 1}})
-    assert store._local.cooperative is False  # no gevent in this process
-    store._local.cooperative = cooperative
     return store, job_id
 
 
@@ -51,9 +49,8 @@ def _busy_timeout(store) -> int:
     return store._conn().execute("PRAGMA busy_timeout").fetchone()[0]
 
 
-@pytest.mark.parametrize("cooperative", [True, False], ids=["sleeping-between-tries", "in-sqlite"])
-def test_a_write_waits_for_another_writer_then_is_written(tmp_path, cooperative):
-    store, job_id = _store(tmp_path, cooperative)
+def test_a_write_waits_for_another_writer_then_is_written(tmp_path):
+    store, job_id = _store(tmp_path)
     holder = _hold_write_lock(store.path, 0.4)
     started = time.monotonic()
     store.update(job_id, {"progress": 40})
@@ -86,7 +83,7 @@ def test_a_write_that_fails_otherwise_is_raised_at_once(tmp_path):
     try:
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="within a transaction"):
-            sqlite_store.begin_write(conn)
+            sqlite_store.begin_write(conn, threading.Lock())
         assert time.monotonic() - started < 0.5
     finally:
         conn.execute("ROLLBACK")
@@ -102,15 +99,16 @@ GEVENT_SCRIPT = textwrap.dedent("""
 
     path, hold = sys.argv[1], float(sys.argv[2])
     store = open_store(f"sqlite:///{path}", ttl=3600)
-    job_id = str(uuid.uuid4())
+    job_id, other = str(uuid.uuid4()), str(uuid.uuid4())
     store.create(job_id, {"status": "PENDING"})
+    store.create(other, {"status": "PENDING"})
     # another process takes the write lock and keeps it for `hold` seconds
     holder = subprocess.Popen([sys.executable, "-c",
         "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
         "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(float(sys.argv[2])); "
         "c.execute('COMMIT')", path, str(hold)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
-    ticks, gaps = [], []
+    gaps, given_up = [], []
 
     def ticker():
         last = time.monotonic()
@@ -120,28 +118,39 @@ GEVENT_SCRIPT = textwrap.dedent("""
             gaps.append(now - last)
             last = now
 
+    def impatient():  # a second request of the process, waiting too, given up after 0.2 s
+        gevent.sleep(0.3)
+        try:
+            with gevent.Timeout(0.2):
+                store.update(other, {"progress": 1})
+        except gevent.Timeout:
+            given_up.append(True)
+
     done = False
-    tick = gevent.spawn(ticker)
+    tick, second = gevent.spawn(ticker), gevent.spawn(impatient)
     started = time.monotonic()
     store.update(job_id, {"progress": 70})  # waits for the other process's lock
     waited = time.monotonic() - started
     done = True
-    tick.join()
+    gevent.joinall([tick, second])
     holder.wait(10)
-    print(json.dumps({"cooperative": store._local.cooperative, "waited": waited, "ticks": len(gaps), "worst_gap": max(gaps or [waited]),
-                      "progress": store.get(job_id)["progress"]}))
+    print(json.dumps({"waited": waited, "ticks": len(gaps), "worst_gap": max(gaps or [waited]),
+                      "given_up": bool(given_up), "progress": store.get(job_id)["progress"],
+                      "busy_timeout": store._conn().execute("PRAGMA busy_timeout").fetchone()[0]}))
 """)
 
 
 def test_under_gevent_a_waiting_write_lets_the_process_other_greenlets_run(tmp_path):
     """The gateway's case: while a request's write waits for another process's lock, the
-    same process's other requests (here a greenlet ticking every 10 ms) are served."""
+    same process's other requests (here a greenlet ticking every 10 ms) are served, also
+    when a second request waiting for it too is given up meanwhile."""
     out = subprocess.run([sys.executable, "-c", GEVENT_SCRIPT, str(tmp_path / "jobs.sqlite3"), "1.0"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     import json
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["cooperative"] is True and report["progress"] == 70, report
+    assert report["progress"] == 70 and report["given_up"], report
+    assert report["busy_timeout"] == int(sqlite_store.BUSY_TIMEOUT * 1000), report
     assert report["waited"] >= 0.8, report  # it did wait for the lock
     assert report["ticks"] >= 30, report   # and the other greenlet ran meanwhile
     assert report["worst_gap"] < 0.5, report
@@ -151,6 +160,7 @@ def test_a_purge_deletes_the_expired_jobs_a_chunk_to_a_transaction(tmp_path, mon
     """A purge lets go of the write lock between chunks (another writer, or under gevent
     another request, gets its turn), and deletes every expired job and nothing else."""
     monkeypatch.setattr(sqlite_store, "PURGE_CHUNK", 100)
+    monkeypatch.setattr(sqlite_store, "PURGE_GAP", 0.3)
     store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
     expired = [str(uuid.uuid4()) for _ in range(250)]
     for job_id in expired:
@@ -168,8 +178,28 @@ def test_a_purge_deletes_the_expired_jobs_a_chunk_to_a_transaction(tmp_path, mon
         return real_write(sql, params, active)
 
     monkeypatch.setattr(store, "_write", counted)
+    other = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=3600)  # another connection
+    other.update(running, {"progress": 0})
+    written: list[float] = []
+    purging = threading.Event()
+
+    def another_writer() -> None:  # writes every 20 ms while the purge runs
+        purging.wait(10)
+        while purging.is_set():
+            other.update(running, {"progress": len(written)})
+            written.append(time.monotonic())
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=another_writer)
+    thread.start()
+    purging.set()
+    started = time.monotonic()
     assert store.purge_expired() == 250
+    ended = time.monotonic()
+    purging.clear()
+    thread.join(10)
     assert len(writes) == 3 and all(sql.startswith("DELETE") for sql in writes)
+    assert sum(started < t < ended for t in written) >= 5, "no other write got in between the chunks"
     left = {row[0] for row in store._conn().execute("SELECT id FROM jobs")}
     assert left == {running, fresh}
     assert store.count_active("alice") == (1, 1)

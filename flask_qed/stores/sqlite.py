@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import sqlite3
-import sys
 import threading
 import time
 import zlib
@@ -40,11 +39,10 @@ logger = logging.getLogger(__name__)
 
 PURGE_EVERY = 60.0  # seconds between purges triggered by writes
 PURGE_CHUNK = 1000  # expired jobs deleted by one transaction of a purge
+PURGE_GAP = 0.005  # seconds between two of them: longer than most pauses of a waiting write
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock before failing (503)
-# Under gevent a write waits for another writer by sleeping between tries of ``BEGIN
-# IMMEDIATE``: first half a millisecond, doubling to 10 ms. ``time.sleep`` there lets the
-# process's other requests run meanwhile, where SQLite's own busy handler would hold the whole
-# process, every connection of it, for as long as the other write lasts.
+# A write waits for another writer by sleeping between tries of ``BEGIN IMMEDIATE``
+# (``begin_write``): first half a millisecond, doubling to 10 ms.
 WRITE_PAUSE, WRITE_PAUSE_MAX = 0.0005, 0.01
 
 NEVER_TS = NEVER.timestamp()
@@ -94,40 +92,49 @@ def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
                  (str(owner), sign, sign * rows))
 
 
-def waits_cooperatively() -> bool:
-    """Whether this process runs under gevent's patched ``time`` (the gateway's server), where
-    a thread held in SQLite's busy handler is every request of the process held."""
-    gevent_monkey = sys.modules.get("gevent.monkey")
-    return gevent_monkey is not None and gevent_monkey.is_module_patched("time")
+def begin_write(conn: sqlite3.Connection, writers: threading.Lock) -> None:
+    """``BEGIN IMMEDIATE``: the write lock, waited for (up to ``BUSY_TIMEOUT``) by sleeping
+    between tries made without SQLite's busy handler, one request of the connection at a time
+    (``writers``: the connection's lock; gevent's, under gevent).
 
-
-def begin_write(conn: sqlite3.Connection, cooperative: bool = True) -> None:
-    """``BEGIN IMMEDIATE``: the write lock. Under gevent (``cooperative``) it is waited for (up
-    to ``BUSY_TIMEOUT``) by sleeping between tries, so that a write waiting for another
-    process's (a large result being stored, a purge) holds only its own request; SQLite's
-    busy handler, which still serves reads, is off while it tries. Elsewhere (a worker's
-    process, threads) SQLite's busy handler waits, holding only the thread that waits."""
-    if not cooperative:
-        conn.execute("BEGIN IMMEDIATE")
-        return
-    conn.execute("PRAGMA busy_timeout=0")
+    SQLite's handler holds the thread while it waits: under gevent, every request of the
+    process. ``time.sleep`` there lets them run. Every process paces its tries alike, so a
+    worker storing a result does not lose the lock to the gateway's submissions (SQLite's
+    handler sleeps up to 100 ms between its tries). The handler is off only for the try
+    itself: another request's read never runs without it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    if not writers.acquire(timeout=BUSY_TIMEOUT):
+        raise sqlite3.OperationalError("database is locked (writes of this process waited before it)")
     try:
-        pause, deadline = WRITE_PAUSE, 0.0
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    raise
-                now = time.monotonic()
-                deadline = deadline or now + BUSY_TIMEOUT
-                if now >= deadline:
-                    raise
-            time.sleep(min(pause, deadline - now))
+        pause = WRITE_PAUSE
+        while not _try_begin(conn):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise sqlite3.OperationalError("database is locked")
+            time.sleep(min(pause, left))
             pause = min(pause * 2, WRITE_PAUSE_MAX)
     finally:
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        writers.release()
+
+
+def _try_begin(conn: sqlite3.Connection) -> bool:
+    """One try of ``BEGIN IMMEDIATE`` without SQLite's wait: True if the lock was taken,
+    False if another connection holds it."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+            raise
+        return False
+    finally:
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+        except BaseException:
+            if conn.in_transaction:  # never left holding the lock
+                conn.execute("ROLLBACK")
+            raise
 
 
 def path_from_url(url: str) -> str:
@@ -179,7 +186,7 @@ class SQLiteStore(JobStore):
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
         self._local.conn, self._local.pid = conn, os.getpid()
         self._local.file, self._local.stamp = ident, None
-        self._local.cooperative = waits_cooperatively()
+        self._local.writers = threading.Lock()  # made in the process and thread that use it
         self._check_file()
         return conn
 
@@ -189,7 +196,7 @@ class SQLiteStore(JobStore):
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
         try:
-            begin_write(conn, self._local.cooperative)
+            begin_write(conn, self._local.writers)
             try:
                 count = conn.execute(sql, params).rowcount
                 if active is not None:
@@ -305,7 +312,7 @@ class SQLiteStore(JobStore):
         stored inputs, read by the same statement as the record."""
         conn = self._conn()
         try:
-            begin_write(conn, self._local.cooperative)
+            begin_write(conn, self._local.writers)
             now = time.time()
             try:
                 row = conn.execute("SELECT meta, expires_at" + (", inputs" if inputs_to is not None else "")
@@ -424,8 +431,8 @@ class SQLiteStore(JobStore):
 
     def purge_expired(self) -> int:
         """Delete the jobs expired by now, ``PURGE_CHUNK`` to a transaction: the write lock is
-        let go for a millisecond between them, and under gevent the process's other requests
-        run meanwhile (a
+        let go for ``PURGE_GAP`` between them, for the other writers, and under gevent the
+        process's other requests run meanwhile (a
         minute of jobs at 500 a second, 30,000, took 0.25 s as one transaction: a quarter of a
         second every minute in which the gateway process that purged answered nothing)."""
         self._last_purge = time.monotonic()
@@ -436,7 +443,7 @@ class SQLiteStore(JobStore):
             count += deleted
             if deleted < PURGE_CHUNK:
                 break
-            time.sleep(0.001)  # a turn for a writer waiting for the lock (SQLite's, or ours)
+            time.sleep(PURGE_GAP)  # a turn for the writers waiting for the lock
         if count:
             logger.info("purged %d expired jobs", count)
         return count
