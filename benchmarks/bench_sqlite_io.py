@@ -15,7 +15,10 @@ process, CPU time (user and system) from ``time.process_time``, batches interlea
 * ``mmap``: ``PRAGMA mmap_size`` of 1 GiB (the file's pages read from a mapping, not by
   ``pread``);
 * ``checkpoint 10000``: ``PRAGMA wal_autocheckpoint=10000`` (the log copied into the file
-  ten times less often).
+  ten times less often);
+* and an empty write transaction, its lock taken by the store's ``begin_write`` (tries
+  without SQLite's wait, one request of a connection at a time) and by a bare
+  ``BEGIN IMMEDIATE`` (SQLite's busy handler waits), no other writer about.
 
     .venv/bin/python benchmarks/bench_sqlite_io.py [--rounds 9] [--batch 400]
 """
@@ -69,6 +72,27 @@ def lifecycle(folder: Path, name: str, pragmas: list[str], layout: list[str]) ->
     return job
 
 
+def empty_writes(folder: Path) -> dict[str, Callable[[], None]]:
+    import sqlite3
+    import threading
+
+    from flask_qed.stores.sqlite import begin_write
+
+    conn = sqlite3.connect(folder / "empty.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    writers = threading.Lock()
+
+    def ours() -> None:
+        begin_write(conn, writers)
+        conn.execute("COMMIT")
+
+    def bare() -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("COMMIT")
+
+    return {"empty write, begin_write": ours, "empty write, BEGIN IMMEDIATE": bare}
+
+
 def main() -> None:
     args = interleaved_args(__doc__, rounds=9, batch=400)
     folder = Path(tempfile.mkdtemp(prefix="qed-sqlite-io-"))
@@ -81,12 +105,13 @@ def main() -> None:
     for way in ways.values():  # a store with some history: 5,000 jobs each
         for _ in range(5000):
             way()
+    ways.update(empty_writes(folder))
     started = time.monotonic()
     cpu = interleaved(ways, args.rounds, args.batch)
-    print(f"a job's lifecycle in the store (create, claim, finish, read; 3 connections), median CPU per job "
-          f"of {args.rounds} interleaved batches of {args.batch} ({time.monotonic() - started:.0f} s):")
+    print(f"a job's lifecycle in the store (create, claim, finish, read; 3 connections), and an empty write, "
+          f"median CPU of {args.rounds} interleaved batches of {args.batch} ({time.monotonic() - started:.0f} s):")
     for name, ms in cpu.items():
-        print(f"  {name:18} {ms * 1000:7.1f} µs")
+        print(f"  {name:28} {ms * 1000:7.1f} µs")
 
 
 if __name__ == "__main__":
