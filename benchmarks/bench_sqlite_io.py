@@ -76,7 +76,7 @@ def empty_writes(folder: Path) -> dict[str, Callable[[], None]]:
     import sqlite3
     import threading
 
-    from flask_qed.stores.sqlite import begin_write
+    from flask_qed.stores.sqlite_lock import begin_write
 
     conn = sqlite3.connect(folder / "empty.sqlite3", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -16,6 +16,7 @@ import pytest
 
 from flask_qed.stores import StoreUnavailable, open_store
 from flask_qed.stores import sqlite as sqlite_store
+from flask_qed.stores import sqlite_lock
 from tests.conftest import ROOT
 
 
@@ -58,12 +59,12 @@ def test_a_write_waits_for_another_writer_then_is_written(tmp_path):
     holder.join(10)
     assert waited >= 0.3, f"the write did not wait for the lock ({waited:.3f} s)"
     assert store.get(job_id)["progress"] == 40
-    assert _busy_timeout(store) == int(sqlite_store.BUSY_TIMEOUT * 1000)  # reads still wait in SQLite
+    assert _busy_timeout(store) == int(sqlite_lock.BUSY_TIMEOUT * 1000)  # reads still wait in SQLite
 
 
 def test_a_write_waiting_past_the_busy_timeout_is_store_unavailable(tmp_path, monkeypatch):
     store, job_id = _store(tmp_path)
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT", 0.3)
+    monkeypatch.setattr(sqlite_lock, "BUSY_TIMEOUT", 0.3)
     holder = _hold_write_lock(store.path, 1.5)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="locked"):
@@ -83,11 +84,11 @@ def test_a_write_that_fails_otherwise_is_raised_at_once(tmp_path):
     try:
         started = time.monotonic()
         with pytest.raises(sqlite3.OperationalError, match="within a transaction"):
-            sqlite_store.begin_write(conn, threading.Lock())
+            sqlite_lock.begin_write(conn, threading.Lock())
         assert time.monotonic() - started < 0.5
     finally:
         conn.execute("ROLLBACK")
-    assert _busy_timeout(store) == int(sqlite_store.BUSY_TIMEOUT * 1000)
+    assert _busy_timeout(store) == int(sqlite_lock.BUSY_TIMEOUT * 1000)
 
 
 GEVENT_SCRIPT = textwrap.dedent("""
@@ -150,7 +151,7 @@ def test_under_gevent_a_waiting_write_lets_the_process_other_greenlets_run(tmp_p
     import json
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["progress"] == 70 and report["given_up"], report
-    assert report["busy_timeout"] == int(sqlite_store.BUSY_TIMEOUT * 1000), report
+    assert report["busy_timeout"] == int(sqlite_lock.BUSY_TIMEOUT * 1000), report
     assert report["waited"] >= 0.8, report  # it did wait for the lock
     assert report["ticks"] >= 30, report   # and the other greenlet ran meanwhile
     assert report["worst_gap"] < 0.5, report

@@ -2,7 +2,7 @@
 
 WAL lets readers (pollers) and one writer (a worker) work at once; every
 write is a short ``BEGIN IMMEDIATE`` transaction, and a write that finds another
-process writing sleeps and tries again (``begin_write``: under gevent its process's
+process writing sleeps and tries again (:mod:`.sqlite_lock`: under gevent its process's
 other requests go on meanwhile) instead of failing. Connections are opened lazily,
 one per process and thread, so a forked Celery child never reuses its
 parent's handle. Expiry is enforced on every read and purged periodically; a
@@ -31,7 +31,7 @@ from typing import Any, Callable
 import orjson
 
 from ..jobs.states import ACTIVE, PENDING, STARTED
-from . import sqlite_file
+from . import sqlite_file, sqlite_lock
 from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, stored_data, unpack
 from .sqlite_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, upgrade
 
@@ -40,10 +40,6 @@ logger = logging.getLogger(__name__)
 PURGE_EVERY = 60.0  # seconds between purges triggered by writes
 PURGE_CHUNK = 1000  # expired jobs deleted by one transaction of a purge
 PURGE_GAP = 0.005  # seconds between two of them: longer than most pauses of a waiting write
-BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's lock before failing (503)
-# A write waits for another writer by sleeping between tries of ``BEGIN IMMEDIATE``
-# (``begin_write``): first half a millisecond, doubling to 10 ms.
-WRITE_PAUSE, WRITE_PAUSE_MAX = 0.0005, 0.01
 
 NEVER_TS = NEVER.timestamp()
 INSERT = (f"INSERT INTO jobs (id, expires_at, meta, inputs, data, results_table, {', '.join(COLUMNS)}) "
@@ -92,51 +88,6 @@ def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
                  (str(owner), sign, sign * rows))
 
 
-def begin_write(conn: sqlite3.Connection, writers: threading.Lock) -> None:
-    """``BEGIN IMMEDIATE``: the write lock, waited for (up to ``BUSY_TIMEOUT``) by sleeping
-    between tries made without SQLite's busy handler, one request of the connection at a time
-    (``writers``: the connection's lock; gevent's, under gevent).
-
-    SQLite's handler holds the thread while it waits: under gevent, every request of the
-    process. ``time.sleep`` there lets them run. Every process paces its tries alike, so a
-    worker storing a result does not lose the lock to the gateway's submissions (SQLite's
-    handler sleeps up to 100 ms between its tries). The handler is off only for the try
-    itself: another request's read never runs without it."""
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    if not writers.acquire(timeout=BUSY_TIMEOUT):
-        raise sqlite3.OperationalError("database is locked (writes of this process waited before it)")
-    try:
-        pause = WRITE_PAUSE
-        while not _try_begin(conn):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise sqlite3.OperationalError("database is locked")
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, WRITE_PAUSE_MAX)
-    finally:
-        writers.release()
-
-
-def _try_begin(conn: sqlite3.Connection) -> bool:
-    """One try of ``BEGIN IMMEDIATE`` without SQLite's wait: True if the lock was taken,
-    False if another connection holds it."""
-    conn.execute("PRAGMA busy_timeout=0")
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        return True
-    except sqlite3.OperationalError as exc:
-        if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
-            raise
-        return False
-    finally:
-        try:
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-        except BaseException:
-            if conn.in_transaction:  # never left holding the lock
-                conn.execute("ROLLBACK")
-            raise
-
-
 def path_from_url(url: str) -> str:
     """``sqlite:///rel/path`` (relative) or ``sqlite:////abs/path`` (absolute), as SQLAlchemy."""
     if not url.startswith("sqlite:///"):
@@ -178,7 +129,7 @@ class SQLiteStore(JobStore):
             conn = sqlite_file.connect(self.path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout={int(sqlite_lock.BUSY_TIMEOUT * 1000)}")
             conn.executescript(SCHEMA)
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 upgrade(conn)
@@ -197,7 +148,7 @@ class SQLiteStore(JobStore):
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
         conn = self._conn()
         try:
-            begin_write(conn, self._local.writers)
+            sqlite_lock.begin_write(conn, self._local.writers)
             try:
                 count = conn.execute(sql, params).rowcount
                 if active is not None:
@@ -313,7 +264,7 @@ class SQLiteStore(JobStore):
         stored inputs, read by the same statement as the record."""
         conn = self._conn()
         try:
-            begin_write(conn, self._local.writers)
+            sqlite_lock.begin_write(conn, self._local.writers)
             now = time.time()
             try:
                 row = conn.execute("SELECT meta, expires_at" + (", inputs" if inputs_to is not None else "")
