@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Iterator
 
