@@ -20,7 +20,12 @@ process, CPU time (user and system) from ``time.process_time``, batches interlea
   without SQLite's wait, one request of a connection at a time) and by a bare
   ``BEGIN IMMEDIATE`` (SQLite's busy handler waits), no other writer about.
 
+* ``--purge N``: instead, N finished jobs expired and purged, by the store as it is (a chunk
+  of ``PURGE_CHUNK`` to a transaction) and as one transaction (as it was): each transaction's
+  time, the write lock held that long.
+
     .venv/bin/python benchmarks/bench_sqlite_io.py [--rounds 9] [--batch 400]
+    .venv/bin/python benchmarks/bench_sqlite_io.py --purge 30000
 """
 from __future__ import annotations
 
@@ -93,7 +98,48 @@ def empty_writes(folder: Path) -> dict[str, Callable[[], None]]:
     return {"empty write, begin_write": ours, "empty write, BEGIN IMMEDIATE": bare}
 
 
+def purge(folder: Path, jobs: int) -> None:
+    """``jobs`` finished jobs, expired, purged in chunks and in one transaction (two stores)."""
+    from flask_qed.jobs.record import new_record
+    from flask_qed.stores.sqlite import SQLiteStore
+
+    for how in ("in chunks (as it is)", "in one transaction (as it was)"):
+        store = SQLiteStore(f"sqlite:///{folder / how.split()[1]}.sqlite3", 1)
+        for n in range(jobs):
+            job_id = str(uuid.uuid4())
+            store.create(job_id, {**new_record("pram", "rice", "1", "pram.rice"), "owner": "addr:127.0.0.1",
+                                  "rows": 1, "inputs": {**RICE, "mai": n * 1e-9}, "fingerprint": uuid.uuid4().hex})
+            store.finish(job_id, {"status": "SUCCESS", "data": RESULT}, only_if=("PENDING",))
+        time.sleep(1.5)  # all expired
+        held: list[float] = []
+        write = store._write
+
+        def timed(sql: str, params: tuple, active: Any = None, write: Any = write) -> int:
+            started = time.monotonic()
+            try:
+                return write(sql, params, active)
+            finally:
+                held.append(time.monotonic() - started)
+
+        store._write = timed  # type: ignore[method-assign]
+        started = time.monotonic()
+        if how.startswith("in chunks"):
+            count = store.purge_expired()
+        else:
+            count = timed("DELETE FROM jobs WHERE expires_at <= ?", (time.time(),))
+        took = time.monotonic() - started
+        held.sort()
+        print(f"{how}: {count} jobs purged in {took:.3f} s; {len(held)} transactions, "
+              f"median {held[len(held) // 2] * 1000:.1f} ms, longest {held[-1] * 1000:.1f} ms")
+
+
 def main() -> None:
+    if "--purge" in sys.argv:
+        at = sys.argv.index("--purge")
+        jobs = int(sys.argv[at + 1])
+        del sys.argv[at:at + 2]
+        purge(Path(tempfile.mkdtemp(prefix="qed-sqlite-purge-")), jobs)
+        return
     args = interleaved_args(__doc__, rounds=9, batch=400)
     folder = Path(tempfile.mkdtemp(prefix="qed-sqlite-io-"))
     ways: dict[str, Any] = {

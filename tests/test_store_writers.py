@@ -232,3 +232,20 @@ def test_a_purge_started_by_a_write_runs_beside_it(tmp_path, monkeypatch):
         time.sleep(0.05)
     assert purges == [1]
     assert store._conn().execute("SELECT count(*) FROM jobs WHERE status = 'SUCCESS'").fetchone()[0] == 0
+
+
+def test_a_write_queued_behind_its_process_own_waiting_write_times_out_as_unavailable(tmp_path, monkeypatch):
+    """Writes of one connection wait for the lock one at a time; one that cannot even get its
+    turn within the busy timeout is StoreUnavailable (a 503), not an error of another kind."""
+    store, job_id = _store(tmp_path)
+    monkeypatch.setattr(sqlite_lock, "BUSY_TIMEOUT", 0.3)
+    assert store._local.writers.acquire()  # as if another request of the process were waiting
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.update(job_id, {"progress": 9})
+        assert 0.25 <= time.monotonic() - started < 1.5
+    finally:
+        store._local.writers.release()
+    store.update(job_id, {"progress": 9})
+    assert store.get(job_id)["progress"] == 9
