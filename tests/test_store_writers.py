@@ -206,34 +206,6 @@ def test_a_purge_deletes_the_expired_jobs_a_chunk_to_a_transaction(tmp_path, mon
     assert store.count_active("alice") == (1, 1)
 
 
-def test_a_purge_started_by_a_write_runs_beside_it(tmp_path, monkeypatch):
-    """The write that starts the minute's purge does not wait for it, and one purge runs at a time."""
-    monkeypatch.setattr(sqlite_store, "PURGE_CHUNK", 50)
-    monkeypatch.setattr(sqlite_store, "PURGE_GAP", 0.25)  # 4 chunks: about a second
-    store = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
-    for _ in range(160):
-        store.create(str(uuid.uuid4()), {"status": "SUCCESS"})
-    time.sleep(1.2)
-    purges: list[int] = []
-    real_purge = store.purge_expired
-
-    def counted() -> int:
-        purges.append(1)
-        return real_purge()
-
-    monkeypatch.setattr(store, "purge_expired", counted)
-    monkeypatch.setattr(sqlite_store, "PURGE_EVERY", 0.0)  # due at the next write
-    started = time.monotonic()
-    store.create(str(uuid.uuid4()), {"status": "PENDING"})
-    store.create(str(uuid.uuid4()), {"status": "PENDING"})  # while the first purge runs: none more
-    assert time.monotonic() - started < 0.5, "a write waited for the purge it started"
-    deadline = time.monotonic() + 20
-    while store._purging.locked() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert purges == [1]
-    assert store._conn().execute("SELECT count(*) FROM jobs WHERE status = 'SUCCESS'").fetchone()[0] == 0
-
-
 def test_a_write_queued_behind_its_process_own_waiting_write_times_out_as_unavailable(tmp_path, monkeypatch):
     """Writes of one connection wait for the lock one at a time; one that cannot even get its
     turn within the busy timeout is StoreUnavailable (a 503), not an error of another kind."""

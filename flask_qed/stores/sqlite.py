@@ -117,7 +117,6 @@ class SQLiteStore(JobStore):
             raise ValueError(f"QED_STORE_URL: no file path in {url!r}")
         self._local = os_thread_local()
         self._last_purge = 0.0
-        self._purging = threading.Lock()  # held by the purge running, if any
 
     # -- connection -----------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -400,26 +399,11 @@ class SQLiteStore(JobStore):
         return count
 
     def _maybe_purge(self) -> None:
-        """A purge every ``PURGE_EVERY`` s, started by a write and run beside it (a thread; a
-        greenlet under gevent), one at a time: the request whose write started it does not
-        wait for it."""
-        if time.monotonic() - self._last_purge > PURGE_EVERY and self._purging.acquire(blocking=False):
-            self._last_purge = time.monotonic()
+        if time.monotonic() - self._last_purge > PURGE_EVERY:
             try:
-                threading.Thread(target=self._purge_beside, name="qed-purge", daemon=True).start()
-            except BaseException:
-                self._purging.release()
-                raise
-
-    def _purge_beside(self) -> None:
-        try:
-            self.purge_expired()
-        except StoreUnavailable as exc:  # housekeeping: logged, tried again a minute later
-            logger.warning("purge skipped: %s", exc)
-        except Exception:  # noqa: BLE001 - a thread's end: nothing above it would log it
-            logger.exception("purge failed")
-        finally:
-            self._purging.release()
+                self.purge_expired()
+            except StoreUnavailable as exc:  # housekeeping: never fail the write that triggered it
+                logger.warning("purge skipped: %s", exc)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
