@@ -26,6 +26,12 @@ is something able to run the jobs. At most one sweeps at a time: the sweeper
 holds a lock in the broker's Redis (``SET NX PX``, renewed at each sweep, so it
 passes to another worker within a few sweeps of its holder's death). With
 RabbitMQ as the broker every worker sweeps, which is safe, merely redundant.
+
+The sweeper also keeps the store: every ``PURGE_EVERY`` seconds it deletes the jobs
+that have expired (:meth:`~flask_qed.stores.JobStore.purge_expired`; MongoDB's TTL
+index does the same on its own). A purge of many jobs takes a while (30,000 jobs, a
+minute's worth at 500 a second, about half a second in chunks), so no request waits
+for it: the gateway's writes never purge.
 """
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ logger = logging.getLogger(__name__)
 LOCK_KEY = "flask_qed:reconciler"
 MAX_BACKOFF = 16     # a job is published again at most every 16 × grace seconds
 BACKLOG_FACTOR = 10  # with messages waiting in the queue, PENDING jobs get 10 × the grace
+PURGE_EVERY = 60.0   # seconds between two purges of the expired jobs by the sweeper
 
 
 class Reconciler:
@@ -61,6 +68,7 @@ class Reconciler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._redis: Any = None
+        self._purged_at: float | None = None  # time.monotonic() of the last purge
 
     # -- the lock ------------------------------------------------------------------------
     def _lock_client(self) -> Any:
@@ -142,12 +150,22 @@ class Reconciler:
                                                 "status": record.get("status")})
         return published
 
+    def purge(self) -> int:
+        """Delete the expired jobs if the last purge was ``PURGE_EVERY`` seconds ago or more
+        (the first sweep purges); how many went."""
+        now = time.monotonic()
+        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+            return 0
+        self._purged_at = now
+        return self.runtime.store.purge_expired()
+
     def run(self) -> None:
         interval = self.settings.sweep_interval
         while not self._stop.wait(interval):
             try:
                 if self.acquire():
                     self.sweep()
+                    self.purge()
             except StoreUnavailable as exc:
                 logger.warning("reconciler: store unavailable, next sweep in %d s: %s", interval, exc)
             except Exception as exc:  # noqa: BLE001 - a broker outage must not end the loop

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 from flask_qed.runtime import Runtime
+from flask_qed.stores import open_store
 from flask_qed.tasks import create_celery
 from flask_qed.web import create_gateway
 from tests.conftest import wait_for
@@ -188,3 +191,21 @@ def test_a_revoked_queued_job_never_runs(stack_env, tmp_path):
         if worker is not None:
             stop(worker)
         stop(redis)
+
+
+def test_the_workers_housekeeping_purges_the_expired_jobs(own_stack, tmp_path):
+    """Expired jobs leave the SQLite file on the sweeper's first sweep (then once a minute),
+    not in a request's write."""
+    short = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
+    for _ in range(30):
+        short.create(str(uuid.uuid4()), {"status": "SUCCESS", "data": {"x": 1}})
+    kept = str(uuid.uuid4())
+    open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=3600).create(kept, {"status": "SUCCESS"})
+    time.sleep(1.2)
+    stack = own_stack(QED_SWEEP_INTERVAL="1")
+    conn = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    deadline = time.monotonic() + 30
+    while (left := [r[0] for r in conn.execute("SELECT id FROM jobs")]) != [kept]:
+        assert time.monotonic() < deadline, f"{len(left)} jobs left"
+        time.sleep(0.1)
+    assert stack["client"].get(f"/jobs/{kept}").status_code == 200

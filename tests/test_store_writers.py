@@ -221,3 +221,19 @@ def test_a_write_queued_behind_its_process_own_waiting_write_times_out_as_unavai
         store._local.writers.release()
     store.update(job_id, {"progress": 9})
     assert store.get(job_id)["progress"] == 9
+
+
+def test_a_write_never_purges_the_expired_jobs(tmp_path):
+    """A request's write does not wait for a purge: expired jobs stay in the file (unseen by
+    reads) until the workers' housekeeping, or ``qed purge``, deletes them."""
+    short = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
+    expired = [str(uuid.uuid4()) for _ in range(5)]
+    for job_id in expired:
+        short.create(job_id, {"status": "SUCCESS"})
+    time.sleep(1.2)
+    store, _ = _store(tmp_path)  # a new process's first write, and more writes after it
+    for _ in range(3):
+        store.create(str(uuid.uuid4()), {"status": "PENDING"})
+    rows = {r[0] for r in store._conn().execute("SELECT id FROM jobs")}
+    assert set(expired) <= rows
+    assert store.purge_expired() == 5

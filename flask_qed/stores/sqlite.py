@@ -5,8 +5,9 @@ write is a short ``BEGIN IMMEDIATE`` transaction, and a write that finds another
 process writing sleeps and tries again (:mod:`.sqlite_lock`: under gevent its process's
 other requests go on meanwhile) instead of failing. Connections are opened lazily,
 one per process and thread, so a forked Celery child never reuses its
-parent's handle. Expiry is enforced on every read and purged periodically; a
-queued or running job has ``expires_at`` = NEVER, so it cannot expire.
+parent's handle. Expiry is enforced on every read; expired jobs are purged by the
+workers' housekeeping (:mod:`flask_qed.reconciler`) and by ``qed purge``, never by a
+request's write. A queued or running job has ``expires_at`` = NEVER, so it cannot expire.
 
 Every SQLite error (a locked, unreadable or corrupted file: "file is not a
 database") is reported as :class:`StoreUnavailable`, which the gateway answers 503.
@@ -37,7 +38,6 @@ from .sqlite_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, upgrade
 
 logger = logging.getLogger(__name__)
 
-PURGE_EVERY = 60.0  # seconds between purges triggered by writes
 PURGE_CHUNK = 1000  # expired jobs deleted by one transaction of a purge
 PURGE_GAP = 0.005  # seconds between two of them: longer than most pauses of a waiting write
 
@@ -116,7 +116,6 @@ class SQLiteStore(JobStore):
         if not self.path or self.path == "/":
             raise ValueError(f"QED_STORE_URL: no file path in {url!r}")
         self._local = os_thread_local()
-        self._last_purge = 0.0
 
     # -- connection -----------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -177,7 +176,6 @@ class SQLiteStore(JobStore):
                         active=meta if meta.get("status", PENDING) in ACTIVE else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
-        self._maybe_purge()
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
             raw: bool = False, packed: bool = False, table: bool = False,
@@ -382,10 +380,9 @@ class SQLiteStore(JobStore):
 
     def purge_expired(self) -> int:
         """Delete the jobs expired by now, ``PURGE_CHUNK`` to a transaction: the write lock is
-        let go for ``PURGE_GAP`` between them, for the other writers, and under gevent the
-        process's other requests run meanwhile. (A minute of jobs at 500 a second, 30,000,
-        took 0.25 s as one transaction: the lock, and the gateway process, held as long.)"""
-        self._last_purge = time.monotonic()
+        let go for ``PURGE_GAP`` between them, for the other writers. (A minute of jobs at
+        500 a second, 30,000, took 0.25 s as one transaction, the lock held as long; chunked,
+        about 0.55 s in all.)"""
         cutoff, count = time.time(), 0
         while True:
             deleted = self._write("DELETE FROM jobs WHERE rowid IN "
@@ -397,13 +394,6 @@ class SQLiteStore(JobStore):
         if count:
             logger.info("purged %d expired jobs", count)
         return count
-
-    def _maybe_purge(self) -> None:
-        if time.monotonic() - self._last_purge > PURGE_EVERY:
-            try:
-                self.purge_expired()
-            except StoreUnavailable as exc:  # housekeeping: never fail the write that triggered it
-                logger.warning("purge skipped: %s", exc)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
