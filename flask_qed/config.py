@@ -190,7 +190,8 @@ VARIABLES: tuple[Variable, ...] = (
     V("QED_PENDING_GRACE", "integer > 0", 30, "seconds a job may stay queued (since it was last "
       "published) before the reconciler publishes it again", _WK, "pending_grace"),
     V("QED_SWEEP_INTERVAL", "integer > 0", 10, "seconds between the reconciler's sweeps (jobs queued "
-      "past the grace, running ones whose lease lapsed; expired jobs are purged once a minute)", _WK,
+      "past the grace, running ones whose lease lapsed; the embedded store's expired jobs purged, at "
+      "most once a minute)", _WK,
       "sweep_interval"),
     V("QED_CANCEL_GRACE", "integer > 0", 3, "seconds between SIGTERM and SIGKILL when a running job is "
       "cancelled", _WK, "cancel_grace"),

@@ -27,11 +27,15 @@ holds a lock in the broker's Redis (``SET NX PX``, renewed at each sweep, so it
 passes to another worker within a few sweeps of its holder's death). With
 RabbitMQ as the broker every worker sweeps, which is safe, merely redundant.
 
-The sweeper also keeps the store: every ``PURGE_EVERY`` seconds it deletes the jobs
-that have expired (:meth:`~flask_qed.stores.JobStore.purge_expired`; MongoDB's TTL
-index does the same on its own). A purge of many jobs takes a while (30,000 jobs, a
-minute's worth at 500 a second, about half a second in chunks), so no request waits
-for it: the gateway's writes never purge.
+The sweeper also keeps the embedded store: at most once every ``PURGE_EVERY`` seconds,
+on a sweep, it deletes the jobs that have expired
+(:meth:`~flask_qed.stores.JobStore.purge_expired`; MongoDB's TTL index does that on its
+own). A purge of many jobs takes a while (30,000 jobs, a minute's worth at 500 a second,
+about half a second in chunks), so no request waits for it: the gateway's writes never
+purge. A sweep spends at most ``PURGE_BUDGET`` seconds on it and a stopping worker none
+(the rest waits for the next sweep); with RabbitMQ, where every worker sweeps, every
+worker purges, which is safe. Where no worker runs for long, ``qed purge`` (from cron)
+does it.
 """
 from __future__ import annotations
 
@@ -56,7 +60,8 @@ logger = logging.getLogger(__name__)
 LOCK_KEY = "flask_qed:reconciler"
 MAX_BACKOFF = 16     # a job is published again at most every 16 × grace seconds
 BACKLOG_FACTOR = 10  # with messages waiting in the queue, PENDING jobs get 10 × the grace
-PURGE_EVERY = 60.0   # seconds between two purges of the expired jobs by the sweeper
+PURGE_EVERY = 60.0   # seconds from the end of a whole purge of the expired jobs to the next
+PURGE_BUDGET = 5.0   # seconds a sweep may spend purging (the rest at the next sweep)
 
 
 class Reconciler:
@@ -151,21 +156,29 @@ class Reconciler:
         return published
 
     def purge(self) -> int:
-        """Delete the expired jobs if the last purge was ``PURGE_EVERY`` seconds ago or more
-        (the first sweep purges); how many went."""
-        now = time.monotonic()
-        if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
+        """Delete the expired jobs if the last whole purge ended ``PURGE_EVERY`` seconds ago or
+        more (the first sweep purges); how many went. A purge stops when the worker stops or
+        after ``PURGE_BUDGET`` seconds (so that the sweeps, and the sweeper's lock, go on); the
+        next sweep takes up the rest."""
+        store = self.runtime.store
+        started = time.monotonic()
+        if store.expires_itself or (self._purged_at is not None and started - self._purged_at < PURGE_EVERY):
             return 0
-        self._purged_at = now
-        return self.runtime.store.purge_expired()
+        deadline = started + PURGE_BUDGET
+        count = store.purge_expired(until=lambda: self._stop.is_set() or time.monotonic() > deadline)
+        if time.monotonic() <= deadline and not self._stop.is_set():
+            self._purged_at = time.monotonic()
+        return count
 
     def run(self) -> None:
         interval = self.settings.sweep_interval
         while not self._stop.wait(interval):
             try:
                 if self.acquire():
-                    self.sweep()
-                    self.purge()
+                    try:
+                        self.sweep()
+                    finally:  # housekeeping, whether the sweep went well or not
+                        self.purge()
             except StoreUnavailable as exc:
                 logger.warning("reconciler: store unavailable, next sweep in %d s: %s", interval, exc)
             except Exception as exc:  # noqa: BLE001 - a broker outage must not end the loop

@@ -204,8 +204,11 @@ def test_the_workers_housekeeping_purges_the_expired_jobs(own_stack, tmp_path):
     time.sleep(1.2)
     stack = own_stack(QED_SWEEP_INTERVAL="1")
     conn = sqlite3.connect(tmp_path / "jobs.sqlite3")
-    deadline = time.monotonic() + 30
-    while (left := [r[0] for r in conn.execute("SELECT id FROM jobs")]) != [kept]:
-        assert time.monotonic() < deadline, f"{len(left)} jobs left"
-        time.sleep(0.1)
+    try:
+        deadline = time.monotonic() + 30
+        while (left := [r[0] for r in conn.execute("SELECT id FROM jobs")]) != [kept]:
+            assert time.monotonic() < deadline, f"{len(left)} jobs left"
+            time.sleep(0.1)
+    finally:
+        conn.close()
     assert stack["client"].get(f"/jobs/{kept}").status_code == 200

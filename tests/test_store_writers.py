@@ -231,9 +231,21 @@ def test_a_write_never_purges_the_expired_jobs(tmp_path):
     for job_id in expired:
         short.create(job_id, {"status": "SUCCESS"})
     time.sleep(1.2)
-    store, _ = _store(tmp_path)  # a new process's first write, and more writes after it
+    store, _ = _store(tmp_path)  # a new store's first write (it used to purge), and more after it
     for _ in range(3):
         store.create(str(uuid.uuid4()), {"status": "PENDING"})
     rows = {r[0] for r in store._conn().execute("SELECT id FROM jobs")}
     assert set(expired) <= rows
     assert store.purge_expired() == 5
+
+
+def test_a_purge_asked_to_stop_stops_between_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "PURGE_CHUNK", 10)
+    short = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite3'}", ttl=1)
+    for _ in range(35):
+        short.create(str(uuid.uuid4()), {"status": "SUCCESS"})
+    time.sleep(1.2)
+    asked: list[int] = []
+    assert short.purge_expired(until=lambda: asked.append(1) or len(asked) >= 2) == 20
+    assert short._conn().execute("SELECT count(*) FROM jobs").fetchone()[0] == 15
+    assert short.purge_expired() == 15

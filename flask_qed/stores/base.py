@@ -166,9 +166,14 @@ class JobStore(ABC):
         both cases last queued (``queued_at``) more than ``pending_grace`` seconds ago.
         Oldest first; small fields only."""
 
+    # Whether the backend deletes expired records on its own (MongoDB's TTL index): the
+    # workers' housekeeping then leaves it be (flask_qed.reconciler).
+    expires_itself = False
+
     @abstractmethod
-    def purge_expired(self) -> int:
-        """Delete expired records now; return how many went."""
+    def purge_expired(self, until: Callable[[], bool] | None = None) -> int:
+        """Delete expired records now; return how many went. ``until``: asked between the
+        pieces of a long purge, which stops when it answers True (the rest left for the next)."""
 
     def close(self) -> None:  # pragma: no cover - backends override when they hold resources
         pass

@@ -42,6 +42,7 @@ def _live() -> dict[str, Any]:
 
 
 class MongoStore(JobStore):
+    expires_itself = True  # the TTL index
     def __init__(self, url: str, ttl: int, client_factory: Callable[..., Any] | None = None):
         super().__init__(ttl)
         self.url = url
@@ -279,7 +280,7 @@ class MongoStore(JobStore):
                         .sort("queued_at", 1).limit(limit))
         return docs
 
-    def purge_expired(self) -> int:
+    def purge_expired(self, until: Callable[[], bool] | None = None) -> int:
         now = time.time()
         with self._errors():
             db = self._db()
