@@ -191,8 +191,7 @@ VARIABLES: tuple[Variable, ...] = (
       "published) before the reconciler publishes it again", _WK, "pending_grace"),
     V("QED_SWEEP_INTERVAL", "integer > 0", 10, "seconds between the reconciler's sweeps (jobs queued "
       "past the grace, running ones whose lease lapsed; the embedded store's expired jobs purged, at "
-      "most once a minute)", _WK,
-      "sweep_interval"),
+      "most once a minute)", _WK, "sweep_interval"),
     V("QED_CANCEL_GRACE", "integer > 0", 3, "seconds between SIGTERM and SIGKILL when a running job is "
       "cancelled", _WK, "cancel_grace"),
     V("QED_STARTUP_TIMEOUT", "seconds", 30.0, "seconds gateway and worker wait at start for the store and "

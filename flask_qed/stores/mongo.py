@@ -43,6 +43,7 @@ def _live() -> dict[str, Any]:
 
 class MongoStore(JobStore):
     expires_itself = True  # the TTL index
+
     def __init__(self, url: str, ttl: int, client_factory: Callable[..., Any] | None = None):
         super().__init__(ttl)
         self.url = url
