@@ -170,6 +170,15 @@ class Reconciler:
             self._purged_at = time.monotonic()
         return count
 
+    def _housekeep(self) -> None:
+        """:meth:`purge`, its failure logged on its own line (a failed sweep's error, if
+        any, still reaches the loop's log)."""
+        try:
+            self.purge()
+        except Exception as exc:  # noqa: BLE001 - housekeeping: tried again at the next sweep
+            logger.warning("reconciler: purge of expired jobs failed, tried again at the next sweep: %s: %s",
+                           type(exc).__name__, exc)
+
     def run(self) -> None:
         interval = self.settings.sweep_interval
         while not self._stop.wait(interval):
@@ -178,7 +187,7 @@ class Reconciler:
                     try:
                         self.sweep()
                     finally:  # housekeeping, whether the sweep went well or not
-                        self.purge()
+                        self._housekeep()
             except StoreUnavailable as exc:
                 logger.warning("reconciler: store unavailable, next sweep in %d s: %s", interval, exc)
             except Exception as exc:  # noqa: BLE001 - a broker outage must not end the loop

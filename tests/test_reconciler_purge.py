@@ -85,3 +85,28 @@ def test_a_store_that_expires_its_records_itself_is_left_be(sweeper, monkeypatch
     monkeypatch.setattr(type(sweeper.runtime.store), "expires_itself", True)
     assert sweeper.purge() == 0
     assert _rows(sweeper) == 12
+
+
+def test_a_failed_purge_and_a_failed_sweep_are_each_logged(sweeper, monkeypatch, caplog):
+    from flask_qed.stores import StoreUnavailable
+
+    def broken_sweep() -> int:
+        raise RuntimeError("the broker went away")
+
+    def broken_purge(until=None) -> int:
+        raise StoreUnavailable("the file is gone")
+    monkeypatch.setattr(sweeper, "sweep", broken_sweep)
+    monkeypatch.setattr(sweeper, "acquire", lambda: True)
+    monkeypatch.setattr(sweeper.runtime.store, "purge_expired", broken_purge)
+    monkeypatch.setattr(sweeper, "settings", dataclasses.replace(sweeper.settings, sweep_interval=1))
+    caplog.set_level("WARNING", logger="flask_qed.reconciler")
+    wanted = ("purge of expired jobs failed, tried again at the next sweep: StoreUnavailable: the file is gone",
+              "sweep failed, next in 1 s: RuntimeError: the broker went away")
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not all(any(w in r.getMessage() for r in caplog.records) for w in wanted):
+            assert time.monotonic() < deadline, [r.getMessage() for r in caplog.records]
+            time.sleep(0.05)
+    finally:
+        sweeper.stop()
