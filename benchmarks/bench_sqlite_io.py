@@ -85,11 +85,12 @@ def empty_writes(folder: Path) -> dict[str, Callable[[], None]]:
 
     conn = sqlite3.connect(folder / "empty.sqlite3", isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
+    writer = sqlite3.connect(folder / "empty.sqlite3", isolation_level=None, timeout=0)  # as the store's
     writers = threading.Lock()
 
     def ours() -> None:
-        begin_write(conn, writers)
-        conn.execute("COMMIT")
+        begin_write(writer, writers)
+        writer.execute("COMMIT")
 
     def bare() -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -72,9 +72,32 @@ def test_a_write_waiting_past_the_busy_timeout_is_store_unavailable(tmp_path, mo
     waited = time.monotonic() - started
     holder.join(10)
     assert 0.25 <= waited < 1.4, f"gave up after {waited:.3f} s, not after the 0.3 s timeout"
-    assert _busy_timeout(store) == 300  # SQLite's own wait, for reads, is back on
+    assert _busy_timeout(store) == 30000  # the reads' connection keeps SQLite's own wait (made before the patch)
     store.update(job_id, {"progress": 5})  # the connection is usable: no transaction was left open
     assert store.get(job_id)["progress"] == 5
+
+
+def test_writes_have_a_connection_without_sqlites_wait_and_reads_keep_theirs(tmp_path):
+    """The store writes on a connection of its own whose busy handler is off for good (the
+    lock is waited for by :func:`sqlite_lock.begin_write`'s sleeps), so no statement turns
+    it off and on around each try; the reads' connection keeps SQLite's wait. Both see
+    each other's writes at once, and both are closed."""
+    store, job_id = _store(tmp_path)
+    store.update(job_id, {"progress": 7})
+    writer = store._local.writer
+    assert writer is not store._conn()
+    assert writer.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+    assert _busy_timeout(store) == int(sqlite_lock.BUSY_TIMEOUT * 1000)
+    statements: list[str] = []
+    writer.set_trace_callback(statements.append)
+    store.update(job_id, {"progress": 8})
+    writer.set_trace_callback(None)
+    assert not any("PRAGMA" in sql for sql in statements), statements
+    assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "COMMIT"
+    assert store.get(job_id)["progress"] == 8  # read on the other connection
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        writer.execute("SELECT 1")
 
 
 def test_a_write_that_fails_otherwise_is_raised_at_once(tmp_path):

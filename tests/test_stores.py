@@ -18,6 +18,7 @@ import pytest
 from flask_qed.stores import JobNotFound, StoreUnavailable, open_store
 from flask_qed.stores.base import unpack
 from flask_qed.stores.mongo import MongoStore
+from flask_qed.stores.sqlite_schema import SCHEMA_VERSION
 
 # "nx27017": a server speaking MongoDB's wire protocol over SQLite, reached through
 # real pymongo sockets (no MongoDB server can be installed on the build machines).
@@ -656,7 +657,7 @@ def test_a_store_of_schema_2_gets_its_searched_fields_as_indexed_columns(tmp_pat
     sqlite.update(joiner, {"status": "SUCCESS"})  # a write after the upgrade moves the column too
     assert sqlite.list_jobs(owner="bob", status="SUCCESS")[0]["job_id"] == joiner
     conn = sqlite._conn()
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     indexes = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"))
     assert {"jobs_owner_created", "jobs_serving", "jobs_cached_from", "jobs_owner_status"} <= set(indexes)
     assert not any("json_extract" in sql for sql in indexes.values()), indexes
@@ -679,3 +680,28 @@ def test_a_batch_table_is_kept_beside_its_data_and_read_only_when_asked(store):
     assert found["table"] == table and isinstance(found["data"], bytes)
     assert store.get(jid, data=False, table=True)["table"] == table
     assert all("table" not in r and "table_gen" not in r for r in store.list_jobs(owner="alice"))
+
+
+def test_a_store_of_schema_3_gets_a_followers_index_of_the_followers_alone(tmp_path):
+    """Schema 4: the index of a cached job's followers holds only jobs with a
+    ``cached_from``, so a job that runs itself adds nothing to it. A file of schema 3 (every
+    job in it) has its index made again on opening; its followers are found as before."""
+    sqlite = make_store("sqlite", tmp_path)
+    origin = _finished(sqlite, FP)
+    waiting = new_id()
+    sqlite.create(waiting, {"status": "PENDING", "owner": "alice", "fingerprint": FP, "cached_from": origin})
+    conn = sqlite._conn()
+    conn.executescript("DROP INDEX jobs_cached_from; CREATE INDEX jobs_cached_from ON jobs (cached_from); "
+                       "PRAGMA user_version = 3;")  # as schema 3 wrote it
+    sqlite.close()
+    sqlite = make_store("sqlite", tmp_path)
+    conn = sqlite._conn()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert "WHERE cached_from IS NOT NULL" in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'jobs_cached_from'").fetchone()[0]
+    for _ in range(5):
+        sqlite.create(new_id(), {"status": "PENDING", "owner": "alice", "fingerprint": new_id()})
+    entries = conn.execute("SELECT count(*) FROM jobs INDEXED BY jobs_cached_from "
+                           "WHERE cached_from IS NOT NULL").fetchone()[0]
+    assert entries == 1 and conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 7
+    assert [r["job_id"] for r in sqlite.followers(origin)] == [waiting]

@@ -140,11 +140,29 @@ class SQLiteStore(JobStore):
         self._check_file()
         return conn
 
+    def _writer(self) -> sqlite3.Connection:
+        """This thread's connection for writes: a second one to the same file, with no busy
+        handler at all (``busy_timeout=0``), so that :func:`sqlite_lock.begin_write` tries
+        the lock without turning SQLite's wait off and on around each try (two statements a
+        write); the reads' connection keeps its wait. Checked as :meth:`_conn` is."""
+        self._conn()  # the file checked, the schema made
+        conn = getattr(self._local, "writer", None)
+        if conn is not None and self._local.writer_pid == os.getpid():
+            return conn
+        try:
+            conn = sqlite_file.connect(self.path)
+            conn.execute("PRAGMA synchronous=NORMAL")  # per connection; WAL is the file's
+            conn.execute("PRAGMA busy_timeout=0")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        self._local.writer, self._local.writer_pid = conn, os.getpid()
+        return conn
+
     def _check_file(self) -> None:
         self._local.stamp = sqlite_file.check(self.path, self._local.file, self._local.stamp)
 
     def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
-        conn = self._conn()
+        conn = self._writer()
         try:
             sqlite_lock.begin_write(conn, self._local.writers)
             try:
@@ -259,7 +277,7 @@ class SQLiteStore(JobStore):
         """Read-modify-write one record in one transaction; ``change`` returns the
         fields to set, or None to leave the record as it is. ``inputs_to`` gets the
         stored inputs, read by the same statement as the record."""
-        conn = self._conn()
+        conn = self._writer()
         try:
             sqlite_lock.begin_write(conn, self._local.writers)
             now = time.time()
@@ -397,7 +415,8 @@ class SQLiteStore(JobStore):
         return count
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        for name in ("writer", "conn"):
+            conn = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)

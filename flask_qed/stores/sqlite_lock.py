@@ -27,8 +27,8 @@ def begin_write(conn: sqlite3.Connection, writers: threading.Lock) -> None:
     SQLite's handler holds the thread while it waits: under gevent, every request of the
     process. ``time.sleep`` there lets them run. Every process paces its tries alike, so a
     worker storing a result does not lose the lock to the gateway's submissions (SQLite's
-    handler sleeps up to 100 ms between its tries). The handler is off only for the try
-    itself: another request's read never runs without it."""
+    handler sleeps up to 100 ms between its tries). ``conn`` has no busy handler: the store
+    writes on a connection of its own, and its reads keep SQLite's wait on theirs."""
     deadline = time.monotonic() + BUSY_TIMEOUT
     if not writers.acquire(timeout=BUSY_TIMEOUT):
         raise sqlite3.OperationalError("database is locked (writes of this process waited before it)")
@@ -45,9 +45,9 @@ def begin_write(conn: sqlite3.Connection, writers: threading.Lock) -> None:
 
 
 def _try_begin(conn: sqlite3.Connection) -> bool:
-    """One try of ``BEGIN IMMEDIATE`` without SQLite's wait: True if the lock was taken,
-    False if another connection holds it."""
-    conn.execute("PRAGMA busy_timeout=0")
+    """One try of ``BEGIN IMMEDIATE`` on a connection without SQLite's wait (the store's
+    writes have a connection of their own with ``busy_timeout=0``): True if the lock was
+    taken, False if another connection holds it."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         return True
@@ -55,10 +55,3 @@ def _try_begin(conn: sqlite3.Connection) -> bool:
         if getattr(exc, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
             raise
         return False
-    finally:
-        try:
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
-        except BaseException:
-            if conn.in_transaction:  # never left holding the lock
-                conn.execute("ROLLBACK")
-            raise

@@ -39,7 +39,7 @@ CREATE INDEX IF NOT EXISTS jobs_owner_status ON jobs (owner, status);
 CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs (owner, created, id);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created, id);
 CREATE INDEX IF NOT EXISTS jobs_serving ON jobs (fingerprint) WHERE cached_from IS NULL;
-CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (cached_from);
+CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (cached_from) WHERE cached_from IS NOT NULL;
 """
 # 1: ``active`` holds each owner's queued and running jobs and runs, kept in step by
 # every write that changes a status, so that a quota check reads one row instead of
@@ -48,7 +48,9 @@ CREATE INDEX IF NOT EXISTS jobs_cached_from ON jobs (cached_from);
 # those not answered from it), so a lookup for often-repeated inputs does not walk
 # every copy made of their result.
 # 3: the searched fields as columns (``COLUMNS``), indexed in place of their JSON paths.
-SCHEMA_VERSION = 3
+# 4: the followers' index holds only the jobs that have a ``cached_from`` (joiners and
+# copies of a cached result): a job that runs itself, nearly every one, costs it nothing.
+SCHEMA_VERSION = 4
 
 
 def upgrade(conn: sqlite3.Connection) -> None:
@@ -80,6 +82,9 @@ def upgrade(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM jobs WHERE expires_at <= ?", (time.time(),))
             conn.execute("UPDATE jobs SET " + ", ".join(  # noqa: S608 - fixed names
                 f"{name} = json_extract(meta, '$.{name}')" for name in COLUMNS))
+        partial = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'jobs_cached_from'").fetchone()
+        if partial is not None and "WHERE" not in (partial[0] or "").upper():  # before 4: every job in it
+            conn.execute("DROP INDEX jobs_cached_from")
         for statement in filter(str.strip, INDEXES.split(";")):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
