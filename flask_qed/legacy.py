@@ -125,6 +125,7 @@ def _on_revoked(request: Any = None, sender: Any = None, **_: Any) -> None:
 def connect_legacy_signals(runtime: Runtime) -> None:
     global _runtime
     _runtime = runtime
+    # Named in flask_qed.brokers.OWN_RECEIVERS: nothing to do for the jobs service's own jobs.
     signals.before_task_publish.connect(_on_publish, weak=False, dispatch_uid="qed_publish")
     signals.after_task_publish.connect(_on_published, weak=False, dispatch_uid="qed_published")
     signals.task_prerun.connect(_on_prerun, weak=False, dispatch_uid="qed_prerun")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from .brokers import QUEUED_LOG, log_queued
 from .runtime import runtime_of
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def connect(celery: Any) -> None:
     def published(sender: str | None = None, headers: dict | None = None, **_: Any) -> None:
         job_id = (headers or {}).get("id")
         if job_id:
-            logger.info("job %s: queued for %s", job_id, sender,
-                        extra={"job_id": job_id, "event": "queued", "task": sender})
+            log_queued(sender or "", job_id)
 
-    signals.after_task_publish.connect(published, weak=False, dispatch_uid="qed_log_published")
+    # The jobs service's publisher writes this event itself when no other receiver listens
+    # (flask_qed.brokers: it then sends no signal).
+    signals.after_task_publish.connect(published, weak=False, dispatch_uid=QUEUED_LOG)

@@ -300,3 +300,45 @@ def test_a_channel_whose_connection_is_gone_fails_as_a_lost_connection(broker: A
         with channel.conn_or_acquire():
             pass
     assert isinstance(raised.value, tuple(conn.connection_errors))
+
+
+def test_with_only_the_projects_receivers_no_signal_is_sent_and_the_job_is_logged_queued(
+        broker: Any, caplog: Any, monkeypatch: Any) -> None:
+    """The project's own receivers (the "queued" log, the legacy guard) have nothing to do
+    for a job the publisher queues but log it: with no other receiver connected, the
+    publisher writes that event itself and sends no signal; a receiver of another's brings
+    the signals back, and the event is then written once, by the log's receiver."""
+    import logging
+
+    from celery import signals
+
+    from flask_qed import brokers
+    celery, redis = broker  # create_celery connected the log's receiver
+    assert any(key[0] == brokers.QUEUED_LOG for key, _ in signals.after_task_publish.receivers)
+    sent: list[str] = []
+    for signal in (signals.before_task_publish, signals.after_task_publish):
+        monkeypatch.setattr(signal, "send", lambda real=signal.send, **kw: (sent.append(kw["headers"]["id"]),
+                                                                             real(**kw))[1])
+    assert not brokers.others_listen()
+    with caplog.at_level(logging.INFO, logger="flask_qed"):
+        publisher(celery).publish("pram.rice", JOB)
+    assert sent == []
+    queued = [r for r in caplog.records if getattr(r, "event", None) == "queued"]
+    assert [(r.job_id, r.task) for r in queued] == [(JOB, "pram.rice")]
+
+    other, seen = "1f8fad5b-d9cb-469f-a165-70867728950e", []
+
+    def theirs(sender: str, headers: dict, **_: Any) -> None:
+        seen.append(headers["id"])
+
+    signals.before_task_publish.connect(theirs, weak=False)
+    try:
+        assert brokers.others_listen()
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="flask_qed"):
+            publisher(celery).publish("pram.rice", other)
+    finally:
+        signals.before_task_publish.disconnect(theirs)
+    assert seen == [other] and sent == [other, other]  # before and after, as send_task sends them
+    assert [r.job_id for r in caplog.records if getattr(r, "event", None) == "queued"] == [other]
+    assert redis.llen(celery.conf.task_default_queue) == 2
