@@ -134,6 +134,11 @@ def _broker_url(env: Mapping[str, str]) -> str:
     return f"redis://{read('REDIS_HOSTNAME', env)}:{read('REDIS_PORT', env)}/0"
 
 
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    broker = read("QED_BROKER_URL", env)
+    return broker if broker.startswith(REDIS_SCHEMES) else None
+
+
 def _store_url(env: Mapping[str, str]) -> str:
     server = read("MONGO_SERVER", env)
     if server:
@@ -153,6 +158,11 @@ VARIABLES: tuple[Variable, ...] = (
       "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set",
       _BOTH + ", qed up", "broker_url",
       shown="`redis://$REDIS_HOSTNAME:$REDIS_PORT/0`"),
+    V("QED_REDIS_URL", "URL", _redis_url, "the Redis that carries what every process must share "
+      "beside the queue: the rate limit's counters, finished-job notices (a waiting request is woken "
+      "at once) and the reconciler's lock (one worker sweeps at a time); with a RabbitMQ broker and "
+      "none set, counters are per gateway process, waits read the store and every worker sweeps "
+      "([Scaling](scaling.md))", _BOTH, "redis_url", shown="the broker's, when it is Redis"),
     V("QED_QUEUE", "text", "flask_qed", "the broker's job queue (with RabbitMQ a durable quorum queue behind "
       "a topic exchange of the same name); gateway and workers of one deployment name the same",
       _BOTH, "queue"),
@@ -294,6 +304,7 @@ class Settings:
     """What the gateway and the workers run with; each field is one variable of
     :data:`VARIABLES` (its meaning and default are there)."""
     broker_url: str
+    redis_url: str | None  # rate-limit counters, notices, the reconciler's lock; None: none shared
     store_url: str
     result_ttl: int
     instance_path: str
@@ -329,6 +340,7 @@ class Settings:
 
 
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "memory")
+REDIS_SCHEMES = ("redis://", "rediss://")
 STORE_SCHEMES = ("sqlite://", "mongodb://", "mongodb+srv://", "mongomock://")
 
 
@@ -349,6 +361,9 @@ def check_settings(s: "Settings") -> None:
     if broker_scheme not in BROKER_SCHEMES:
         problems.append(f"QED_BROKER_URL: unsupported scheme {broker_scheme or '(none)'!r}; "
                         "use redis://host:6379/0 (or amqp://)")
+    if s.redis_url is not None and not s.redis_url.startswith(REDIS_SCHEMES):
+        problems.append(f"QED_REDIS_URL must be a redis:// or rediss:// URL, got scheme "
+                        f"{s.redis_url.split('://')[0]!r}")
     if not s.store_url.startswith(STORE_SCHEMES):
         problems.append(f"QED_STORE_URL: unsupported scheme in {s.store_url.split('://')[0]!r}; "
                         "use sqlite:///path or mongodb://host/db")

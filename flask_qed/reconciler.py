@@ -23,9 +23,10 @@ the ``worker_ready`` signal. No extra service has to be deployed (Celery beat
 would be one more process that must be kept alive, and one that, if it died,
 would silently stop the reconciling), and there is a reconciler wherever there
 is something able to run the jobs. At most one sweeps at a time: the sweeper
-holds a lock in the broker's Redis (``SET NX PX``, renewed at each sweep, so it
-passes to another worker within a few sweeps of its holder's death). With
-RabbitMQ as the broker every worker sweeps, which is safe, merely redundant.
+holds a lock in Redis (``QED_REDIS_URL``, the broker's when it is Redis; ``SET NX PX``,
+renewed at each sweep, so it passes to another worker within a few sweeps of its holder's
+death). With RabbitMQ as the broker and no Redis set, every worker sweeps, which is safe,
+merely redundant.
 
 The sweeper also keeps the embedded store: at most once every ``PURGE_EVERY`` seconds,
 on a sweep, it deletes the jobs that have expired
@@ -33,8 +34,8 @@ on a sweep, it deletes the jobs that have expired
 own). A purge of many jobs takes a while (30,000 jobs, a minute's worth at 500 a second,
 about half a second in chunks), so no request waits for it: the gateway's writes never
 purge. A sweep spends at most ``PURGE_BUDGET`` seconds on it and a stopping worker none
-(the rest waits for the next sweep); with RabbitMQ, where every worker sweeps, every
-worker purges, which is safe. Where no worker runs for long, ``qed purge`` (from cron)
+(the rest waits for the next sweep); where every worker sweeps (RabbitMQ without a
+Redis), every worker purges, which is safe. Where no worker runs for long, ``qed purge`` (from cron)
 does it.
 """
 from __future__ import annotations
@@ -72,19 +73,23 @@ class Reconciler:
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._redis: Any = None
+        self._redis: dict[str, Any] = {}  # url -> client
         self._purged_at: float | None = None  # time.monotonic() of the last purge
 
     # -- the lock ------------------------------------------------------------------------
-    def _lock_client(self) -> Any:
-        url = self.settings.broker_url
-        if not url.startswith(("redis://", "rediss://")):
+    def _client(self, url: str | None) -> Any:
+        """A Redis client of ``url`` (kept), or None when ``url`` is not a Redis."""
+        if not url or not url.startswith(("redis://", "rediss://")):
             return None
-        if self._redis is None:
+        if url not in self._redis:
             import redis
             timeout = float(self.settings.broker_timeout)
-            self._redis = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        return self._redis
+            self._redis[url] = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return self._redis[url]
+
+    def _lock_client(self) -> Any:
+        """The Redis of the sweeper's lock (``QED_REDIS_URL``), or None: every worker sweeps."""
+        return self._client(self.settings.redis_url)
 
     def acquire(self) -> bool:
         """Whether this process is the sweeper for the next interval (takes or renews the lock)."""
@@ -114,7 +119,7 @@ class Reconciler:
         try:
             if rabbitmq.is_rabbitmq(self.settings.broker_url):
                 return rabbitmq.queue_depth(self.celery, queue)
-            client = self._lock_client()
+            client = self._client(self.settings.broker_url)
             return int(client.llen(queue)) if client is not None else 0
         except Exception:  # noqa: BLE001 - unknown: behave as if the queue were empty
             return 0

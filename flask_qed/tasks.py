@@ -78,7 +78,7 @@ class ModelTask(Task):
                 text = f"TimeLimitExceeded: the job ran past its time limit ({self.time_limit} s)" \
                     if "TimeLimit" in type(exc).__name__ else jobs.error_text(exc)
                 _fail(self.runtime.store, job_id, text)
-                notices.announce(self.runtime.settings.broker_url, job_id, record.get("notify"))
+                notices.announce(self.runtime.settings.redis_url, job_id, record.get("notify"))
                 logger.error("job %s failed: %s", job_id, text, extra={"job_id": job_id, "event": "failed"})
                 settle_joiners(self.runtime, job_id)
         except (JobNotFound, StoreUnavailable) as err:
@@ -152,7 +152,7 @@ def _register(celery: Celery, runtime: Runtime, app: App, model: Model) -> None:
             # finished (nothing to do) or its holder is known to be dead (take it over).
             raise task.retry(countdown=busy.wait, max_retries=None) from None
         if outcome is not None:  # this run ended the job: wake waiters, notify and count
-            notices.announce(runtime.settings.broker_url, job_id, outcome.get("notify"))
+            notices.announce(runtime.settings.redis_url, job_id, outcome.get("notify"))
             callbacks.job_finished(outcome)
             metrics.job_finished(outcome)
             if outcome.get("feeds"):  # a step of a chain: the job it feeds may go on now
@@ -165,7 +165,7 @@ def settle_joiners(runtime: Runtime, job_id: str, celery: Any = None) -> None:
     their waiters; a failure here is left to the reads and the reconciler (see jobs.follow)."""
     try:
         for joiner in follow.settle_followers(runtime.store, job_id):
-            notices.announce(runtime.settings.broker_url, joiner["job_id"], joiner.get("notify"))
+            notices.announce(runtime.settings.redis_url, joiner["job_id"], joiner.get("notify"))
             callbacks.job_finished(joiner)
             if joiner.get("feeds") and celery is not None:  # a joined step of a chain
                 steps.advance(runtime, celery, joiner["feeds"])

@@ -247,6 +247,10 @@ def test_compose_rabbitmq_profile_switches_the_broker(tmp_path: Path) -> None:
     for name in ("web", "worker"):
         assert services[name]["environment"]["QED_BROKER_URL"] == "amqp://qed:rabbit0test0secret@rabbitmq:5672/"
         assert services[name]["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+        # the stack's Redis still carries the rate limit's counters, notices and the sweeper's lock
+        password = filled_env()["REDIS_PASSWORD"]
+        assert services[name]["environment"]["QED_REDIS_URL"] == f"redis://:{password}@redis:6379/0"
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     rabbit = services["rabbitmq"]
     assert not rabbit.get("ports") and rabbit["environment"]["RABBITMQ_DEFAULT_PASS"] == "rabbit0test0secret"
     assert any("rabbitmq-data" in str(v) and "/var/lib/rabbitmq" in str(v) for v in rabbit["volumes"])

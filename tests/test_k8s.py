@@ -86,6 +86,11 @@ def test_rabbitmq_overlay_runs_a_durable_broker_from_the_secret() -> None:
     assert by_kind["Service"]["spec"]["ports"][0]["port"] == 5672
     secret = documents(K8S / "secret.example.yaml")[0]["stringData"]
     assert "RABBITMQ_PASSWORD" in secret and "RABBITMQ_ERLANG_COOKIE" in secret
+    for manifest in ("gateway.yaml", "worker.yaml"):  # the Redis beside RabbitMQ, when the secret names it
+        deployment = next(d for d in documents(K8S / manifest) if d["kind"] == "Deployment")
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["QED_REDIS_URL"]["valueFrom"]["secretKeyRef"] == \
+            {"name": "flask-qed", "key": "QED_REDIS_URL", "optional": True}
 
 
 def test_autoscale_overlay_scales_the_worker_on_the_queue_depth_metrics_exposes() -> None:

@@ -28,7 +28,7 @@ def cancel(celery: Any, runtime: Runtime, job_id: str) -> bool:
     if not store.finish(job_id, revoked, only_if=(PENDING, STARTED)):
         return False
     metrics.job_finished({**before, **revoked})  # a cancelled job's run never reports it
-    notices.announce(runtime.settings.broker_url, job_id, before.get("notify"))
+    notices.announce(runtime.settings.redis_url, job_id, before.get("notify"))
     logger.info("job %s: cancelled (was %s)", job_id, before["status"],
                 extra={"job_id": job_id, "event": "revoked", "status": before["status"]})
     try:  # the store already guarantees a queued job is not run; this frees the slot
@@ -49,7 +49,7 @@ def dismiss(celery: Any, runtime: Runtime, record: dict[str, Any]) -> None:
     done = {"status": REVOKED, "finished": record.get("finished") or now_iso()}
     if record["status"] in ACTIVE:
         if store.finish(job_id, done, only_if=(PENDING, STARTED)):
-            notices.announce(runtime.settings.broker_url, job_id, record.get("notify"))
+            notices.announce(runtime.settings.redis_url, job_id, record.get("notify"))
             try:  # spare the queue the work; the store already guarantees it is not used
                 celery.control.revoke(job_id)
             except Exception as exc:  # noqa: BLE001

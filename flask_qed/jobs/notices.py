@@ -53,9 +53,10 @@ _LISTENERS: dict[tuple[int, str], "Listener"] = {}
 KEPT = 4096  # ids a listener remembers: notices no request waited for, jobs it expects
 
 
-def redis_url(broker_url: str) -> str | None:
-    """The Redis that carries notices: the broker's, when the broker is Redis."""
-    return broker_url if broker_url.startswith(("redis://", "rediss://")) else None
+def redis_url(url: str | None) -> str | None:
+    """The Redis that carries notices (``QED_REDIS_URL``: the broker's when the broker is
+    Redis), or None when there is none: waits then read the store."""
+    return url if url and url.startswith(("redis://", "rediss://")) else None
 
 
 def address() -> str:
@@ -74,11 +75,11 @@ def channel(notify: Any) -> str:
     return f"{CHANNEL}:{notify}" if isinstance(notify, str) and notify else CHANNEL
 
 
-def announce(broker_url: str, job_id: str, notify: Any = None) -> None:
+def announce(redis_at: str | None, job_id: str, notify: Any = None) -> None:
     """Tell waiting requests that ``job_id`` ended (``notify``: the address its record
     holds, if any). Never raises: a lost notice costs a waiter at most its fallback read
-    of the store."""
-    url = redis_url(broker_url)
+    of the store. ``redis_at``: the settings' ``redis_url``."""
+    url = redis_url(redis_at)
     if url is None:
         return
     key = (os.getpid(), url)
@@ -289,17 +290,18 @@ class Listener:
                 pause = min(pause * 2, 10.0)
 
 
-def expect(broker_url: str, job_id: str, notify: Any) -> None:
+def expect(redis_at: str | None, job_id: str, notify: Any) -> None:
     """This process is about to queue ``job_id`` for a request of its own to wait for
     (:meth:`Listener.expect`)."""
-    ears = listener(broker_url)
+    ears = listener(redis_at)
     if ears is not None:
         ears.expect(job_id, notify)
 
 
-def listener(broker_url: str) -> Listener | None:
-    """This process's listener (started on first use), or None without a Redis broker."""
-    url = redis_url(broker_url)
+def listener(redis_at: str | None) -> Listener | None:
+    """This process's listener (started on first use), or None without a Redis to hear on
+    (``redis_at``: the settings' ``redis_url``)."""
+    url = redis_url(redis_at)
     if url is None:
         return None
     key = (os.getpid(), url)

@@ -81,7 +81,7 @@ def _fail(runtime: Runtime, record: dict[str, Any], message: str) -> str:
     fields = {"status": FAILURE, "finished": now_iso(), "lease_until": 0, "error": message, "waits_for": None}
     if runtime.store.finish(job_id, fields, only_if=(PENDING,)):
         logger.info("job %s: %s", job_id, message, extra={"job_id": job_id, "event": "failed"})
-        announce(runtime.settings.broker_url, job_id, record.get("notify"))
+        announce(runtime.settings.redis_url, job_id, record.get("notify"))
         metrics.job_finished({**record, **fields})
         return "failed"
     return "done"

@@ -77,7 +77,7 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     key = fingerprint(app.name, model.name, model.version, __version__, validated, uploads)
     fields.update(new_record(app.name, model.name, model.version, task), owner=owner, rows=rows,
                   inputs=validated, fingerprint=key, **({"uploads": dict(uploads)} if uploads else {}))
-    if waits and notices.redis_url(runtime.settings.broker_url):
+    if waits and notices.redis_url(runtime.settings.redis_url):
         fields["notify"] = notices.address()
     found, origin = results_cache.lookup(runtime, key, owner, (app.name, model.name)) \
         if cache and runtime.settings.cache else (results_cache.MISS, None)
@@ -95,7 +95,7 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     else:
         runtime.store.create(job_id, fields)
         if "notify" in fields:  # its waiter, in this process, need not read it before its notice
-            notices.expect(runtime.settings.broker_url, job_id, fields["notify"])
+            notices.expect(runtime.settings.redis_url, job_id, fields["notify"])
         publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
     return Submitted(job_id, PENDING, joined)

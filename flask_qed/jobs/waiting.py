@@ -21,9 +21,9 @@ default ``gevent`` worker it holds a greenlet and a connection (1,000 a process)
 and reads the store a few times a second: 100.
 
 The wait is woken by the job's notice (:mod:`.notices`: the worker announces each
-job it ends on the broker's Redis), and reads the job's state from the store (the
+job it ends on Redis, ``QED_REDIS_URL``: the broker's by default), and reads the job's state from the store (the
 job record is the source of truth) when woken and at least once a second; without
-notices (a broker that is not Redis, or while they are interrupted) it reads the
+notices (no Redis: RabbitMQ alone; or while they are interrupted) it reads the
 store at first every 20 ms and then less often, up to 4 times a second.
 """
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _wait(runtime: Runtime, job_id: str, seconds: float, read: dict[str, Any]) -
     process has just queued the job for this wait (:meth:`~.notices.Listener.expected`),
     and again at least every ``FALLBACK`` seconds."""
     deadline = time.monotonic() + max(0.0, seconds)
-    ears = notices.listener(runtime.settings.broker_url)
+    ears = notices.listener(runtime.settings.redis_url)
     with ears.watch(job_id) if ears is not None else nullcontext(None) as woken, ExitStack() as hearing:
         pause, all_heard = _FIRST_PAUSE, False
         if woken is not None and ears is not None and ears.expected(job_id) and seconds > 0:

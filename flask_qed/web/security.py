@@ -106,7 +106,7 @@ class FrontDoor:
     def __init__(self, app: Callable[..., Any], settings: Settings):
         self.app = app
         self.keys = KeyRing(settings.api_keys_file) if settings.api_keys_file else None
-        self.rate = RateLimit(settings.rate_limit, settings.broker_url) if settings.rate_limit else None
+        self.rate = RateLimit(settings.rate_limit, settings.redis_url or "") if settings.rate_limit else None
         self.origins = frozenset(settings.cors_origins)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

@@ -63,7 +63,7 @@ def test_a_waiting_request_is_woken_by_the_notice_not_the_fallback_read(
     for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):  # reading the store would take a minute
         monkeypatch.setattr(waiting, slow, 60.0)
     runtime = gateway.extensions["qed"]
-    ears = notices.listener(runtime.settings.broker_url)
+    ears = notices.listener(runtime.settings.redis_url)
     assert ears is not None and ears.connected.wait(10)
     job_id = client.post("/pram/rice", json={"inputs": RICE}).get_json()["job_id"]
     started = time.monotonic()
@@ -159,7 +159,7 @@ def test_a_wait_submitted_here_is_addressed_here_and_a_foreign_one_still_wakes(
     assert "notify" not in runtime.store.get(plain, data=False)
     for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):
         monkeypatch.setattr(waiting, slow, 60.0)
-    ears = notices.listener(runtime.settings.broker_url)
+    ears = notices.listener(runtime.settings.redis_url)
     assert ears is not None and ears.connected.wait(10)
     monkeypatch.setattr(notices, "address", lambda: "another0process00")  # as if submitted elsewhere
     assert not ears.hears(notices.address())
@@ -213,7 +213,7 @@ def test_a_waited_submission_reads_the_store_once_when_its_notice_comes(
     before its notice (it was PENDING when queued), then once. The reads after the first
     are pushed to a minute: a notice missed would show as a wait of the whole 20 s."""
     runtime = gateway.extensions["qed"]
-    ears = notices.listener(runtime.settings.broker_url)
+    ears = notices.listener(runtime.settings.redis_url)
     assert ears is not None and ears.connected.wait(10)
     for slow in ("FALLBACK", "_FIRST_PAUSE", "_LONGEST_PAUSE"):
         monkeypatch.setattr(waiting, slow, 60.0)
