@@ -92,17 +92,28 @@ class Reconciler:
         return self._client(self.settings.redis_url)
 
     def acquire(self) -> bool:
-        """Whether this process is the sweeper for the next interval (takes or renews the lock)."""
+        """Whether this process is the sweeper for the next interval (takes or renews the lock).
+
+        When the lock's Redis is not the broker (RabbitMQ with ``QED_REDIS_URL``) and does
+        not answer, the jobs can still be queued: every worker sweeps meanwhile, as with
+        RabbitMQ alone (safe, redundant). With a Redis broker, the broker is down too."""
+        import redis
         client = self._lock_client()
         if client is None:
             return True
         ttl_ms = int(self.settings.sweep_interval * 3 * 1000)
-        # Renew only a lock this process holds; take it only when nobody holds it.
-        renewed = client.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
-            1, LOCK_KEY, self.token, ttl_ms)
-        return bool(renewed) or bool(client.set(LOCK_KEY, self.token, nx=True, px=ttl_ms))
+        try:
+            # Renew only a lock this process holds; take it only when nobody holds it.
+            renewed = client.eval(
+                "if redis.call('get', KEYS[1]) == ARGV[1] then "
+                "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
+                1, LOCK_KEY, self.token, ttl_ms)
+            return bool(renewed) or bool(client.set(LOCK_KEY, self.token, nx=True, px=ttl_ms))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if self.settings.redis_url == self.settings.broker_url:
+                raise
+            logger.warning("reconciler: the sweeper's lock cannot be reached (%s); sweeping without it", exc)
+            return True
 
     def release(self) -> None:
         client = self._lock_client()

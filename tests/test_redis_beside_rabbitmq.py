@@ -58,7 +58,8 @@ def test_the_rate_limit_is_counted_once_for_every_gateway_process_that_shares_th
 
 def test_one_worker_sweeps_at_a_time_on_rabbitmq_with_a_redis(tmp_path: Path, redis_url: str) -> None:
     """The sweeper's lock is taken in the named Redis (a RabbitMQ URL that nothing needs to
-    answer: the lock alone is asked for); without one, every worker sweeps."""
+    answer: the lock alone is asked for); without one, or while it does not answer, every
+    worker sweeps."""
     env = make_env("amqp://guest:guest@127.0.0.1:5672//", f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path,
                    QED_REDIS_URL=redis_url)
     one, two = Reconciler(create_celery(Runtime.load(env))), Reconciler(create_celery(Runtime.load(env)))
@@ -66,6 +67,9 @@ def test_one_worker_sweeps_at_a_time_on_rabbitmq_with_a_redis(tmp_path: Path, re
     assert redis_client.Redis.from_url(redis_url).get(LOCK_KEY).decode() == one.token
     one.release()
     assert two.acquire()
+    from flask_qed.embedded import free_port
+    gone = {**env, "QED_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "QED_BROKER_TIMEOUT": "1"}
+    assert Reconciler(create_celery(Runtime.load(gone))).acquire()  # its Redis down: sweeps unlocked
     alone = {k: v for k, v in env.items() if k != "QED_REDIS_URL"}
     three, four = Reconciler(create_celery(Runtime.load(alone))), Reconciler(create_celery(Runtime.load(alone)))
     assert three.acquire() and four.acquire()
