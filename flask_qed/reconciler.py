@@ -109,9 +109,9 @@ class Reconciler:
                 "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
                 1, LOCK_KEY, self.token, ttl_ms)
             return bool(renewed) or bool(client.set(LOCK_KEY, self.token, nx=True, px=ttl_ms))
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if self.settings.redis_url == self.settings.broker_url:
-                raise
+        except redis.RedisError as exc:  # unreachable, or answering errors (out of memory, read-only)
+            if self.settings.broker_url.startswith(("redis://", "rediss://")):
+                raise  # the broker is a Redis: likely down as well, and a sweep could not publish
             logger.warning("reconciler: the sweeper's lock cannot be reached (%s); sweeping without it", exc)
             return True
 

@@ -70,6 +70,16 @@ def test_one_worker_sweeps_at_a_time_on_rabbitmq_with_a_redis(tmp_path: Path, re
     from flask_qed.embedded import free_port
     gone = {**env, "QED_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "QED_BROKER_TIMEOUT": "1"}
     assert Reconciler(create_celery(Runtime.load(gone))).acquire()  # its Redis down: sweeps unlocked
+    full = redis_client.Redis.from_url(redis_url)
+    full.delete(LOCK_KEY)
+    full.config_set("maxmemory", "1")  # answering, but refusing every write (out of memory)
+    try:
+        assert Reconciler(create_celery(Runtime.load(env))).acquire()
+    finally:
+        full.config_set("maxmemory", "0")
+    on_redis = {**gone, "QED_BROKER_URL": gone["QED_REDIS_URL"]}  # the broker itself down: not swept
+    with pytest.raises(redis_client.ConnectionError):
+        Reconciler(create_celery(Runtime.load(on_redis))).acquire()
     alone = {k: v for k, v in env.items() if k != "QED_REDIS_URL"}
     three, four = Reconciler(create_celery(Runtime.load(alone))), Reconciler(create_celery(Runtime.load(alone)))
     assert three.acquire() and four.acquire()
@@ -114,3 +124,27 @@ def test_a_waiting_request_on_rabbitmq_is_woken_by_the_notice_in_the_redis(tmp_p
             conn.default_channel.queue_delete(queue)
             for exchange in (queue, f"{queue}.pidbox", f"{queue}.reply.celery.pidbox", f"{queue}.events"):
                 conn.default_channel.exchange_delete(exchange)
+
+
+def test_a_redis_that_does_not_answer_costs_no_wait_for_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a failure the rate limit is not applied, and notices are dropped, for a few
+    seconds without asking Redis again: a Redis beside RabbitMQ that stops answering
+    (a timeout, not a refusal) would otherwise hold every request and every job."""
+    from flask_qed.embedded import free_port
+    from flask_qed.web import security
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    limit = RateLimit("3/minute", dead)
+    asked: list[str] = []
+    real = limit.limiter.hit
+    monkeypatch.setattr(limit.limiter, "hit", lambda *a, **k: (asked.append("hit"), real(*a, **k))[1])
+    assert limit.retry_after("addr:x") is None and asked == ["hit"]  # failed: applied open
+    assert limit.retry_after("addr:x") is None and asked == ["hit"]  # paused: not asked
+    monkeypatch.setattr(limit, "_failed_at", time.monotonic() - security.PAUSE - 1)
+    assert limit.retry_after("addr:x") is None and asked == ["hit", "hit"]  # asked again after the pause
+    announcer = notices._Announcer(dead)
+    with pytest.raises(redis_client.ConnectionError):
+        announcer.publish(notices.CHANNEL, "job-1")
+    started = time.monotonic()
+    with pytest.raises(redis_client.ConnectionError, match="paused"):
+        announcer.publish(notices.CHANNEL, "job-2")
+    assert time.monotonic() - started < 0.5

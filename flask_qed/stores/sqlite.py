@@ -152,7 +152,10 @@ class SQLiteStore(JobStore):
         try:
             conn = sqlite_file.connect(self.path)
             conn.execute("PRAGMA synchronous=NORMAL")  # per connection; WAL is the file's
-            conn.execute("PRAGMA busy_timeout=0")
+            # Without WAL (a file system where it cannot be set) a COMMIT waits for the
+            # readers: there the writes keep SQLite's wait, as the reads do.
+            wal = conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal"
+            conn.execute(f"PRAGMA busy_timeout={0 if wal else int(sqlite_lock.BUSY_TIMEOUT * 1000)}")
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
         self._local.writer, self._local.writer_pid = conn, os.getpid()

@@ -71,6 +71,9 @@ def json_error(code: int, reason: str, message: str, headers: Iterable[tuple[str
             [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers], body)
 
 
+PAUSE = 5.0  # seconds the rate limit is not applied after its counters' store failed
+
+
 class RateLimit:
     """Requests per client and window, counted by the ``limits`` library."""
 
@@ -85,15 +88,22 @@ class RateLimit:
             storage = storage_from_string("memory://")
         self.limiter = FixedWindowRateLimiter(storage)
         self._failing_since = 0.0
+        self._failed_at = -PAUSE  # time.monotonic() of the last failure
 
     def retry_after(self, client: str) -> int | None:
-        """None when the request may go on, else the seconds to wait."""
+        """None when the request may go on, else the seconds to wait. After a failure of
+        the counters' store the limit is not applied for ``PAUSE`` seconds, without asking
+        it: a Redis that does not answer (one beside RabbitMQ can be down while jobs still
+        flow) would otherwise hold every request for its connect timeout."""
+        if time.monotonic() - self._failed_at < PAUSE:
+            return None
         try:
             for item in self.items:
                 if not self.limiter.hit(item, "qed", client):
                     reset = self.limiter.get_window_stats(item, "qed", client).reset_time
                     return max(1, math.ceil(reset - time.time()))
         except Exception as exc:  # noqa: BLE001 - any storage failure: fail open, say so once a minute
+            self._failed_at = time.monotonic()
             if time.monotonic() - self._failing_since > 60:
                 logger.warning("rate limit not applied, its counter store failed: %s", exc)
                 self._failing_since = time.monotonic()
