@@ -35,8 +35,8 @@ own). A purge of many jobs takes a while (30,000 jobs, a minute's worth at 500 a
 about half a second in chunks), so no request waits for it: the gateway's writes never
 purge. A sweep spends at most ``PURGE_BUDGET`` seconds on it and a stopping worker none
 (the rest waits for the next sweep); where every worker sweeps (RabbitMQ without a
-Redis), every worker purges, which is safe. Where no worker runs for long, ``qed purge`` (from cron)
-does it.
+Redis), every worker purges, which is safe. Where no worker runs for long, ``qed purge``
+(from cron) does it.
 """
 from __future__ import annotations
 

@@ -21,10 +21,11 @@ default ``gevent`` worker it holds a greenlet and a connection (1,000 a process)
 and reads the store a few times a second: 100.
 
 The wait is woken by the job's notice (:mod:`.notices`: the worker announces each
-job it ends on Redis, ``QED_REDIS_URL``: the broker's by default), and reads the job's state from the store (the
-job record is the source of truth) when woken and at least once a second; without
-notices (no Redis: RabbitMQ alone; or while they are interrupted) it reads the
-store at first every 20 ms and then less often, up to 4 times a second.
+job it ends on Redis, ``QED_REDIS_URL``, the broker's by default), and reads the job's
+state from the store (the job record is the source of truth) when woken and at least
+once a second; without notices (no Redis: RabbitMQ alone; or while they are
+interrupted) it reads the store at first every 20 ms and then less often, up to 4
+times a second.
 """
 from __future__ import annotations
 
