@@ -108,3 +108,76 @@ def test_a_store_from_before_the_active_counts_is_counted_when_opened(tmp_path):
     again = open_store(f"sqlite:///{path}", 3600)  # counted once: a second opening keeps the counts
     assert again.count_active("alice") == (1, 1)
     again.close()
+
+
+def test_create_within_caps_writes_until_a_cap_then_refuses_and_writes_nothing(store):
+    """The fair-use caps given to ``create``: a queued job is written while its owner's
+    queued and running jobs and runs, with it, stay within them; past a cap OverCaps names
+    which cap and the owner's counts, and no record is written."""
+    from flask_qed.stores import Caps, JobNotFound, OverCaps
+    caps = Caps(jobs=2, rows=10)
+    fields = {"app": "pram", "model": "rice", "status": "PENDING", "owner": "alice"}
+    store.create("a1", {**fields, "rows": 4}, caps)
+    store.create("a2", {**fields, "rows": 6}, caps)  # 10 runs: at the cap, within it
+    with pytest.raises(OverCaps) as over:
+        store.create("a3", {**fields, "rows": 1}, caps)
+    assert (over.value.which, over.value.active, over.value.rows) == ("jobs", (2, 10), 1)
+    with pytest.raises(JobNotFound):
+        store.get("a3")
+    assert store.count_active("alice") == (2, 10)
+    with pytest.raises(OverCaps) as over:  # one job of room, not the runs
+        store.create("b1", {**fields, "owner": "bob", "rows": 11}, caps)
+    assert (over.value.which, over.value.active, over.value.rows) == ("rows", (0, 0), 11)
+    store.finish("a1", {"status": "SUCCESS"}, only_if=("PENDING",))  # one ends: room again
+    store.create("a3", {**fields, "rows": 1}, caps)
+    assert store.count_active("alice") == (2, 7)
+    # Never refused: a job with no owner, and one that is not queued or running (a cache hit).
+    store.create("n1", {**fields, "owner": None, "rows": 99}, caps)
+    store.create("h1", {**fields, "status": "SUCCESS", "rows": 99}, caps)
+    assert store.get("h1")["status"] == "SUCCESS"
+
+
+def _submit_racing(path: str, start: float, owner: str, count: int, queue) -> None:
+    """One process's submissions, all at once with the other processes' (run by
+    ``test_sqlite_caps_are_exact_under_racing_processes``)."""
+    import time
+
+    from flask_qed.stores import Caps, OverCaps, open_store
+    store = open_store(f"sqlite:///{path}", 3600)
+    written = 0
+    while time.time() < start:
+        time.sleep(0.001)
+    for _ in range(count):
+        try:
+            store.create(str(uuid.uuid4()), {"app": "pram", "model": "rice", "status": "PENDING",
+                                              "owner": owner, "rows": 1}, Caps(jobs=25, rows=10**6))
+            written += 1
+        except OverCaps:
+            pass
+    store.close()
+    queue.put(written)
+
+
+def test_sqlite_caps_are_exact_under_racing_processes(tmp_path):
+    """Four processes submit 20 jobs each for one owner at the same moment, against a cap of
+    25: the count is read in the transaction that writes the record, so exactly 25 are
+    written, never 26 (a count read before the write let two racing submissions through)."""
+    import multiprocessing
+    import time
+
+    from flask_qed.stores import open_store
+    path = tmp_path / "jobs.sqlite3"
+    open_store(f"sqlite:///{path}", 3600).ping()  # the file and its schema made once
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    start = time.time() + 3.0
+    procs = [context.Process(target=_submit_racing, args=(str(path), start, "alice", 20, queue)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    written = [queue.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    assert sum(written) == 25 and all(proc.exitcode == 0 for proc in procs)
+    store = open_store(f"sqlite:///{path}", 3600)
+    assert store.count_active("alice") == (25, 25)
+    assert len(store.list_jobs(owner="alice", limit=100)) == 25

@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import metrics
 from ..runtime import Runtime
-from ..stores import JobNotFound, JobStore
+from ..stores import Caps, JobNotFound, JobStore
 from ..jsonutil import Packed
 from . import follow
 from .prov import software
@@ -95,10 +95,12 @@ def answer_hit(store: JobStore, job_id: str, fields: dict[str, Any], origin: dic
     return {**record, "job_id": job_id}
 
 
-def join(store: JobStore, job_id: str, fields: dict[str, Any], origin: dict[str, Any]) -> None:
-    """Record ``job_id`` as joining ``origin`` (queued or running): it ends when that ends."""
+def join(store: JobStore, job_id: str, fields: dict[str, Any], origin: dict[str, Any],
+         caps: Caps | None = None) -> None:
+    """Record ``job_id`` as joining ``origin`` (queued or running): it ends when that ends.
+    ``caps``: its owner's fair-use caps (:meth:`~flask_qed.stores.JobStore.create`)."""
     record = {**fields, "cached_from": origin["job_id"]}
-    store.create(job_id, record)
+    store.create(job_id, record, caps)
     logger.info("job %s: joined job %s", job_id, origin["job_id"],
                 extra={"job_id": job_id, "event": "cache_join", "origin": origin["job_id"]})
     # The joined job may have ended between the lookup and the write above, after its

@@ -2,8 +2,8 @@
 
 Validate the inputs (a batch a column at a time, stored packed), fingerprint
 them, answer from the result cache when an identical job has run or join one
-that runs (:mod:`.cache`), else check the caller's fair-use caps, write the
-record, queue the task, count it. The record
+that runs (:mod:`.cache`), else write the record within the caller's fair-use caps
+(checked by the write itself), queue the task, count it. The record
 is written before the message is queued, so a job id the store does not know is
 unknown, never "PENDING"; if the broker cannot take the message the record says
 so and the caller gets a 503.
@@ -21,7 +21,7 @@ from ..errors import ApiError, BrokerUnavailable
 from ..model import Model
 from ..plugins import App
 from ..runtime import Runtime
-from ..stores import JobNotFound, JobStore, StoreUnavailable
+from ..stores import Caps, JobNotFound, JobStore, OverCaps, StoreUnavailable
 from ..version import __version__
 from . import cache as results_cache
 from . import notices
@@ -87,13 +87,16 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
             metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
             callbacks.job_finished(hit)
             return Submitted(job_id, SUCCESS, origin["job_id"])
-    check_quota(runtime, owner, rows)
     joined = None
-    if found == results_cache.JOIN and origin is not None:
-        results_cache.join(runtime.store, job_id, fields, origin)
-        joined = origin["job_id"]
-    else:
-        runtime.store.create(job_id, fields)
+    try:  # the owner's caps checked by the write itself (exact, on SQLite)
+        if found == results_cache.JOIN and origin is not None:
+            results_cache.join(runtime.store, job_id, fields, origin, caps_of(runtime))
+            joined = origin["job_id"]
+        else:
+            runtime.store.create(job_id, fields, caps_of(runtime))
+    except OverCaps as refusal:
+        raise over_caps(refusal) from None
+    if joined is None:
         if "notify" in fields:  # its waiter, in this process, need not read it before its notice
             notices.expect(runtime.settings.redis_url, job_id, fields["notify"])
         publish(celery, runtime.store, task, job_id, direct=runtime.settings.publish == "direct")
@@ -101,23 +104,32 @@ def start(runtime: Runtime, celery: Any, app: App, model: Model, inputs: Any, ow
     return Submitted(job_id, PENDING, joined)
 
 
-def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
-    """Fair use: a client's jobs and runs queued or running at once are capped (429).
+def caps_of(runtime: Runtime) -> Caps:
+    """Fair use: the most of a client's jobs, and of their runs, queued or running at once."""
+    return Caps(runtime.settings.max_active_jobs, runtime.settings.max_active_rows)
 
-    Two submissions racing past the check may overshoot a cap by one job; the
-    cap bounds a flood, it is not an exact budget."""
+
+def over_caps(refusal: OverCaps) -> ApiError:
+    """A job refused by its owner's caps, as the client is told (429)."""
+    (active_jobs, active_rows), caps = refusal.active, refusal.caps
+    if refusal.which == "jobs":
+        return ApiError(429, f"you have {active_jobs} jobs queued or running, the most allowed at once "
+                             f"(QED_MAX_ACTIVE_JOBS={caps.jobs}); submit again when one finishes",
+                        headers={"Retry-After": "5"})
+    return ApiError(429, f"this job's {refusal.rows} runs and the {active_rows} you have queued or running "
+                         f"exceed the most allowed at once (QED_MAX_ACTIVE_ROWS={caps.rows})",
+                    headers={"Retry-After": "5"})
+
+
+def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
+    """Fair use, checked before a job is written (a chain, before its steps are): a
+    client's jobs and runs queued or running at once are capped (429). A job's own
+    record is checked again by the write (:meth:`~flask_qed.stores.JobStore.create`)."""
     if owner is None:
         return
-    s = runtime.settings
-    active_jobs, active_rows = runtime.store.count_active(owner)
-    if active_jobs >= s.max_active_jobs:
-        raise ApiError(429, f"you have {active_jobs} jobs queued or running, the most allowed at once "
-                            f"(QED_MAX_ACTIVE_JOBS={s.max_active_jobs}); submit again when one finishes",
-                       headers={"Retry-After": "5"})
-    if active_rows + rows > s.max_active_rows:
-        raise ApiError(429, f"this job's {rows} runs and the {active_rows} you have queued or running "
-                            f"exceed the most allowed at once (QED_MAX_ACTIVE_ROWS={s.max_active_rows})",
-                       headers={"Retry-After": "5"})
+    refusal = caps_of(runtime).refuse(runtime.store.count_active(owner), rows)
+    if refusal is not None:
+        raise over_caps(refusal)
 
 
 def publish(celery: Any, store: JobStore, task: str, job_id: str, direct: bool = True) -> None:

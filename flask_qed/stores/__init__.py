@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-from .base import JobNotFound, JobStore, StoreUnavailable
+from .base import Caps, JobNotFound, JobStore, OverCaps, StoreUnavailable
 
 
 def open_store(url: str, ttl: int) -> JobStore:
@@ -18,4 +18,4 @@ def open_store(url: str, ttl: int) -> JobStore:
     raise ValueError(f"QED_STORE_URL: unsupported scheme in {url!r} (use sqlite:/// or mongodb://)")
 
 
-__all__ = ["JobStore", "JobNotFound", "StoreUnavailable", "open_store"]
+__all__ = ["Caps", "JobStore", "JobNotFound", "OverCaps", "StoreUnavailable", "open_store"]

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from ..jsonutil import LEVEL, Packed, compress, dumps, loads
 from ..tablejson import json_in_table, json_of
 
-from ..jobs.states import PENDING, STARTED, SUCCESS, TERMINAL
+from ..jobs.states import ACTIVE, PENDING, STARTED, SUCCESS, TERMINAL
 
 # Fields kept small and queryable; "inputs" and "data" are stored compressed, and so is a
 # large batch's "table" (its results as columns, for CSV: flask_qed.tablepack).
@@ -25,6 +26,40 @@ class JobNotFound(KeyError):
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Caps:
+    """A client's fair-use caps: the most of its jobs (``jobs``) and of their runs
+    (``rows``) queued or running at once (``QED_MAX_ACTIVE_JOBS``, ``QED_MAX_ACTIVE_ROWS``)."""
+
+    jobs: int
+    rows: int
+
+    def refuse(self, active: tuple[int, int], rows: int) -> "OverCaps | None":
+        """Why a new job of ``rows`` runs does not fit beside its owner's ``active`` (jobs,
+        runs) queued or running, or None when it fits."""
+        if active[0] >= self.jobs:
+            return OverCaps(self, active, rows, "jobs")
+        if active[1] + rows > self.rows:
+            return OverCaps(self, active, rows, "rows")
+        return None
+
+
+class OverCaps(Exception):
+    """A job refused by its owner's caps (:class:`Caps`): nothing was written.
+    ``active``: the owner's (jobs, runs) queued or running; ``rows``: the job's runs;
+    ``which``: the cap it would pass, ``"jobs"`` or ``"rows"``."""
+
+    def __init__(self, caps: Caps, active: tuple[int, int], rows: int, which: str):
+        super().__init__(f"over the cap of active {which}")
+        self.caps, self.active, self.rows, self.which = caps, active, rows, which
+
+
+def job_rows(fields: dict[str, Any]) -> int:
+    """The runs a record counts for in its owner's caps (1 if it says none)."""
+    rows = fields.get("rows")
+    return 1 if rows is None else int(rows)
 
 
 def claimable(meta: dict[str, Any], now: float) -> bool:
@@ -82,8 +117,14 @@ class JobStore(ABC):
         return utcnow() + timedelta(seconds=self.ttl)
 
     @abstractmethod
-    def create(self, job_id: str, fields: dict[str, Any]) -> None:
-        """Write a new record (may include ``inputs``); the id must be new."""
+    def create(self, job_id: str, fields: dict[str, Any], caps: Caps | None = None) -> None:
+        """Write a new record (may include ``inputs``); the id must be new.
+
+        With ``caps``, a record queued or running is written only if its owner's jobs
+        and runs queued or running, with it, stay within them; else :class:`OverCaps` is
+        raised and nothing is written. The SQLite store reads the count and writes the
+        record in one transaction, so the caps are exact; MongoDB counts first, so
+        two submissions racing may pass a cap by one."""
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
@@ -131,6 +172,16 @@ class JobStore(ABC):
     def count_active(self, owner: str) -> tuple[int, int]:
         """(jobs, runs) of ``owner``'s jobs that are PENDING or STARTED: what the
         fair-use caps count. ``runs`` sums each record's ``rows`` (1 if absent)."""
+
+    def refused(self, fields: dict[str, Any], caps: Caps | None,
+                count: Callable[[str], tuple[int, int]] | None = None) -> OverCaps | None:
+        """Why ``caps`` refuse a new record of ``fields`` (:meth:`create`), or None: a
+        record with no owner, or not queued or running, is never refused. ``count``: how
+        the owner's active jobs are read (by default :meth:`count_active`)."""
+        owner = fields.get("owner")
+        if caps is None or owner is None or fields.get("status", PENDING) not in ACTIVE:
+            return None
+        return caps.refuse((count or self.count_active)(str(owner)), job_rows(fields))
 
     @abstractmethod
     def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,

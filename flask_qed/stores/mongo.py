@@ -24,7 +24,7 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from ..jobs.states import PENDING, STARTED
-from .base import BLOB_FIELDS, JobNotFound, JobStore, StoreUnavailable, pack, stored_data, unpack, utcnow
+from .base import BLOB_FIELDS, Caps, JobNotFound, JobStore, StoreUnavailable, pack, stored_data, unpack, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,10 @@ class MongoStore(JobStore):
         return blob if packed else unpack(blob, raw=raw)
 
     # -- interface ------------------------------------------------------------------
-    def create(self, job_id: str, fields: dict[str, Any]) -> None:
+    def create(self, job_id: str, fields: dict[str, Any], caps: Caps | None = None) -> None:
+        refusal = self.refused(fields, caps)  # counted before the write: may pass a cap by one
+        if refusal is not None:
+            raise refusal
         expires = self.expiry(fields.get("status", PENDING))
         doc = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         doc.update(_id=job_id, job_id=job_id, **_expires(expires))

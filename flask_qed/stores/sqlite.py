@@ -33,7 +33,8 @@ import orjson
 
 from ..jobs.states import ACTIVE, PENDING, STARTED
 from . import sqlite_file, sqlite_lock
-from .base import BLOB_FIELDS, NEVER, JobNotFound, JobStore, StoreUnavailable, claimable, pack, stored_data, unpack
+from .base import (BLOB_FIELDS, NEVER, Caps, JobNotFound, JobStore, StoreUnavailable, claimable, pack, stored_data,
+                   unpack)
 from .sqlite_schema import COLUMNS, SCHEMA, SCHEMA_VERSION, upgrade
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,12 @@ def _count(conn: sqlite3.Connection, meta: dict[str, Any], sign: int) -> None:
     conn.execute("INSERT INTO active (owner, jobs, rows) VALUES (?, ?, ?) ON CONFLICT (owner) DO UPDATE "
                  "SET jobs = jobs + excluded.jobs, rows = rows + excluded.rows",
                  (str(owner), sign, sign * rows))
+
+
+def _active(conn: sqlite3.Connection, owner: str) -> tuple[int, int]:
+    """``owner``'s (jobs, runs) queued or running, as the active count holds them."""
+    row = conn.execute("SELECT jobs, rows FROM active WHERE owner = ?", (owner,)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def path_from_url(url: str) -> str:
@@ -164,11 +171,16 @@ class SQLiteStore(JobStore):
     def _check_file(self) -> None:
         self._local.stamp = sqlite_file.check(self.path, self._local.file, self._local.stamp)
 
-    def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None) -> int:
+    def _write(self, sql: str, params: tuple, active: dict[str, Any] | None = None,
+               first: Callable[[sqlite3.Connection], None] | None = None) -> int:
+        """One write transaction: ``first`` (in it, before the statement: it may raise to
+        write nothing), the statement, and ``active`` added to its owner's active count."""
         conn = self._writer()
         try:
             sqlite_lock.begin_write(conn, self._local.writers)
             try:
+                if first is not None:
+                    first(conn)
                 count = conn.execute(sql, params).rowcount
                 if active is not None:
                     _count(conn, active, 1)
@@ -187,14 +199,22 @@ class SQLiteStore(JobStore):
         return StoreUnavailable(f"SQLite store {self.path}: {exc}")
 
     # -- interface ----------------------------------------------------------------
-    def create(self, job_id: str, fields: dict[str, Any]) -> None:
+    def create(self, job_id: str, fields: dict[str, Any], caps: Caps | None = None) -> None:
         meta = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         meta["job_id"] = job_id
         blobs = [pack(fields[k]) if k in fields else None for k in BLOB_FIELDS]
+
+        def within_caps(conn: sqlite3.Connection) -> None:
+            # The owner's count read in the transaction that writes the record: exact caps.
+            refusal = self.refused(meta, caps, lambda owner: _active(conn, owner))
+            if refusal is not None:
+                raise refusal
+
         try:
             self._write(INSERT, (job_id, self.expiry(meta.get("status", PENDING)).timestamp(),
                                  _dump(meta), *blobs, *(_column(meta.get(name)) for name in COLUMNS)),
-                        active=meta if meta.get("status", PENDING) in ACTIVE else None)
+                        active=meta if meta.get("status", PENDING) in ACTIVE else None,
+                        first=within_caps if caps is not None else None)
         except sqlite3.IntegrityError:
             raise ValueError(f"job {job_id} already exists") from None
 
@@ -324,10 +344,9 @@ class SQLiteStore(JobStore):
 
     def count_active(self, owner: str) -> tuple[int, int]:
         try:
-            row = self._conn().execute("SELECT jobs, rows FROM active WHERE owner = ?", (owner,)).fetchone()
+            return _active(self._conn(), owner)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
                   status: str | None = None, since: str | None = None,
