@@ -13,6 +13,12 @@ Then, per round:
 * ``wrk -t1 -c1`` the same for 5 s: the idle round trip (p50);
 * with ``--floor``, ``wrk -t2 -c8`` GETs ``/healthz`` for 5 s: the chosen server's
   CPU per bare request (the gateway's processes only);
+* with ``--parts``, where the gateway's CPU per job goes, each for 5 s under ``wrk -t2
+  -c8`` (the gateway's processes only): ``GET /healthz``, ``GET /pram/data?job_id=`` of a
+  finished job (a record read and answered), ``POST /pram/rice`` without ``Prefer`` (the
+  submission alone: validated, looked up, written, queued, answered 202; then the worker
+  is left to empty the queue before the next load); and the worker's CPU per job in the
+  main load split into its main process (Celery's consumer) and its pool (the task);
 * with ``--syscalls`` (first round; Linux ``perf``, as root), the system calls the
   gateway's and the worker's processes made per job, by kind.
 
@@ -58,12 +64,14 @@ def server_command(server: str, port: int, binary: Path, processes: int = 2) -> 
             "--workers", str(processes), "--worker-class", server, "flask_cgi:app"]
 
 
-def cpu_seconds(groups: dict[str, psutil.Process], system: bool = False) -> dict[str, float]:
-    """CPU time (user and system; ``system``: the system's alone) of each group's processes."""
+def cpu_seconds(groups: dict[str, psutil.Process], system: bool = False,
+                children: bool = True) -> dict[str, float]:
+    """CPU time (user and system; ``system``: the system's alone) of each group's processes
+    (``children``: False, of each group's first process alone)."""
     out: dict[str, float] = {}
     for name, root in groups.items():
         total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
+        for proc in [root, *(root.children(recursive=True) if children else ())]:
             try:
                 times = proc.cpu_times()
             except psutil.NoSuchProcess:
@@ -81,6 +89,36 @@ def wrk(base: str, threads: int, connections: int, seconds: float, script: Path 
     out = subprocess.run(cmd + [base + path], capture_output=True, text=True, check=True).stdout
     line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
     return (json.loads(line) if line else {}), out
+
+
+def parts(base: str, gateway: psutil.Process, connections: int) -> dict[str, float]:
+    """The gateway's CPU per request of a bare GET, a finished job's record read and a
+    submission alone (see the module doc), each for 5 s."""
+    job = requests.post(base + "/pram/rice", json={"inputs": {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300,
+                                                              "dw": 0.1, "osed": 0.509, "kd": 757}},
+                        headers={"Prefer": "wait=10"}, timeout=30).json()
+    out: dict[str, float] = {}
+    for name, path, script in (("healthz", "/healthz", None), ("record", f"/pram/data?job_id={job['job_id']}", None),
+                               ("submission", "/pram/rice", LUA)):
+        os.environ["WRK_NO_WAIT"] = "1"
+        try:
+            before = cpu_seconds({"gateway": gateway})
+            load, text = wrk(base, 2, connections, 5, script, path)
+            after = cpu_seconds({"gateway": gateway})
+        finally:
+            del os.environ["WRK_NO_WAIT"]
+        done = max(load.get("finished", 0) if script else requests_done(text), 1)
+        out[f"cpu_gateway_{name}_ms"] = (after["gateway"] - before["gateway"]) / done * 1e3
+    while requests.get(base + "/metrics", timeout=10).ok and _queued(base):  # the worker empties the queue
+        time.sleep(0.5)
+    return out
+
+
+def _queued(base: str) -> bool:
+    """Whether the broker's queue still holds jobs (the gateway's queue depth metric)."""
+    text = requests.get(base + "/metrics", timeout=10).text
+    match = re.search(r"^qed_queue_depth\{[^}]*\} ([0-9.e+]+)$", text, re.M)
+    return bool(match and float(match.group(1)) > 0)
 
 
 def requests_done(wrk_out: str) -> int:
@@ -180,6 +218,9 @@ def main() -> None:
     ap.add_argument("--same-inputs", action="store_true",
                     help="every request the same job: all but the first answered from the result cache")
     ap.add_argument("--py-spy", dest="pyspy", help="folder for py-spy's collapsed stacks of the first round")
+    ap.add_argument("--parts", action="store_true",
+                    help="also the gateway's CPU per request of a bare GET, a record read and a submission "
+                         "alone, and the worker's split into its consumer and its pool")
     ap.add_argument("--syscalls", action="store_true",
                     help="count the gateway's and the worker's system calls per job in the first round (perf)")
     args = ap.parse_args()
@@ -223,8 +264,10 @@ def main() -> None:
                 time.sleep(1)
             counters = start_counting(groups, scratch) if args.syscalls and number == 0 else {}
             before, system = cpu_seconds(groups), cpu_seconds(groups, system=True)
+            main_before = cpu_seconds({"main": groups["worker"]}, children=False)
             load, _ = wrk(base, 2, args.connections, args.duration, LUA)
             after = cpu_seconds(groups)
+            main_after = cpu_seconds({"main": groups["worker"]}, children=False)
             if counters:
                 system = {k: (v - system[k]) / max(after[k] - before[k], 1e-9)
                           for k, v in cpu_seconds(groups, system=True).items()}
@@ -239,6 +282,11 @@ def main() -> None:
             row = {"jobs_per_s": load.get("jobs_per_s", 0.0), "other": load.get("other", 0),
                    "p50_ms": load.get("p50_ms"), "idle_p50_ms": idle.get("p50_ms"),
                    **{f"cpu_{k}_ms": v for k, v in cpu.items()}, "cpu_total_ms": sum(cpu.values())}
+            if args.parts:
+                jobs_done = max(load.get("finished", 0), 1)
+                row["cpu_worker_main_ms"] = (main_after["main"] - main_before["main"]) / jobs_done * 1e3
+                row["cpu_worker_pool_ms"] = cpu["worker"] - row["cpu_worker_main_ms"]
+                row.update(parts(base, groups["gateway"], args.connections))
             if args.floor:
                 before = cpu_seconds({"gateway": groups["gateway"]})
                 _, out = wrk(base, 2, args.connections, 5, None, "/healthz")
@@ -255,7 +303,7 @@ def main() -> None:
         for key in rows[0]:
             values = [r[key] for r in rows if r.get(key) is not None]
             if values:
-                print(f"  {key:18} {statistics.median(values):9.2f}")
+                print(f"  {key:26} {statistics.median(values):9.2f}")
     finally:
         web.send_signal(signal.SIGTERM)
         worker.send_signal(signal.SIGTERM)

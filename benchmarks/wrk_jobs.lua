@@ -9,7 +9,12 @@
 wrk.method = "POST"
 wrk.path = "/pram/rice"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Prefer"] = "wait=10"
+-- With WRK_NO_WAIT=1 there is no Prefer header: each answer is the 202 of a job queued
+-- (the submission alone), and a 202 counts as "finished".
+local no_wait = os.getenv("WRK_NO_WAIT") == "1"
+if not no_wait then
+  wrk.headers["Prefer"] = "wait=10"
+end
 
 local threads = {}
 
@@ -38,7 +43,8 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"status":"SUCCESS"', 1, true) then
+  if (no_wait and status == 202) or
+      (status == 200 and string.find(body, '"status":"SUCCESS"', 1, true)) then
     finished = finished + 1
   else
     other = other + 1
