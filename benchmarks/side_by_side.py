@@ -10,6 +10,7 @@ pairs, then each figure's pairs and how many of them the second version won.
 
     git worktree add /tmp/before <commit>
     .venv/bin/python benchmarks/side_by_side.py /tmp/before . [--times 3] [-- wrk_cpu options]
+    .venv/bin/python benchmarks/side_by_side.py . . --second-options "--gateway-processes 1"
 
 Each folder is a checkout of the project; both run with this interpreter (its venv).
 The absolute figures are those of a machine running two stacks at once: compare the columns.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -48,12 +50,15 @@ def main() -> None:
     ap.add_argument("first", type=Path, help="a checkout: the code before")
     ap.add_argument("second", type=Path, help="a checkout: the code after")
     ap.add_argument("--times", type=int, default=3)
+    ap.add_argument("--second-options", default="",
+                    help="wrk_cpu.py options for the second alone, as one string: two settings of one "
+                         "checkout compared (e.g. . . --second-options '--gateway-processes 1')")
     ap.add_argument("extra", nargs="*", help="options for wrk_cpu.py (after --)")
     args = ap.parse_args()
     first, second = args.first.resolve(), args.second.resolve()
     pairs: list[tuple[dict[str, float], dict[str, float]]] = []
     for i in range(args.times):
-        procs = (start(first, args.extra), start(second, args.extra))
+        procs = (start(first, args.extra), start(second, [*args.extra, *shlex.split(args.second_options)]))
         pair = (result(procs[0], first), result(procs[1], second))
         pairs.append(pair)
         print(f"pair {i + 1}: " + "; ".join(f"{name} {pair[0][key]:.3f} -> {pair[1][key]:.3f}"
