@@ -36,10 +36,11 @@ from .. import metrics
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
+from ..stores import OverCaps
 from .label import check_label
 from .record import new_record
 from .steps import ADVANCE, advance
-from .submit import check_quota, submit
+from .submit import caps_of, check_quota, over_caps, submit
 
 MAX_DEPTH = 8                      # processes nested in one another
 Find = Callable[[str], "tuple[App, Model] | None"]
@@ -104,7 +105,10 @@ def submit_chain(runtime: Runtime, celery: Any, find: Find, app: App, model: Mod
     fields = {k: v for k, v in {**(extra or {}), "label": label}.items() if v is not None}
     own = {k: v for k, v in inputs.items() if k not in steps}
     record = {**new_record(app.name, model.name, model.version, ADVANCE), "owner": owner, "rows": 0}
-    runtime.store.create(job_id, {**fields, **record, "inputs": own, "waits_for": bindings})
+    try:  # checked again by the write: exact on SQLite
+        runtime.store.create(job_id, {**fields, **record, "inputs": own, "waits_for": bindings}, caps_of(runtime))
+    except OverCaps as refusal:
+        raise over_caps(refusal) from None
     metrics.JOBS_SUBMITTED.labels(app.name, model.name).inc()
     advance(runtime, celery, job_id)  # steps that ended already (a cache hit, a fast worker)
     return job_id

@@ -181,7 +181,7 @@ class JobStore(ABC):
         owner = fields.get("owner")
         if caps is None or owner is None or fields.get("status", PENDING) not in ACTIVE:
             return None
-        return caps.refuse((count or self.count_active)(str(owner)), job_rows(fields))
+        return caps.refuse((count or self.count_active)(owner), job_rows(fields))
 
     @abstractmethod
     def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,

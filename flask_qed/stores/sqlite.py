@@ -206,7 +206,7 @@ class SQLiteStore(JobStore):
 
         def within_caps(conn: sqlite3.Connection) -> None:
             # The owner's count read in the transaction that writes the record: exact caps.
-            refusal = self.refused(meta, caps, lambda owner: _active(conn, owner))
+            refusal = self.refused(meta, caps, lambda owner: _active(conn, str(owner)))  # as _count keys it
             if refusal is not None:
                 raise refusal
 

@@ -115,6 +115,20 @@ def test_active_job_cap_gives_429_then_accepts_when_one_finishes(own_stack):
     assert rows.status_code == 429 and "QED_MAX_ACTIVE_ROWS=5" in rows.get_json()["message"]
 
 
+def test_a_join_past_the_cap_gives_429_and_writes_nothing(own_stack):
+    """A submission identical to a queued job joins it and counts as a job of its own while it
+    waits: past the cap it is refused like any other, and no record of it is left."""
+    stack = own_stack(QED_MAX_ACTIVE_JOBS="1")
+    client = stack["client"]
+    stop(stack["worker"])  # nothing runs: the first stays queued, the second would join it
+    first = client.post("/pram/rice", json={"inputs": RICE})
+    assert first.status_code == 202
+    joiner = client.post("/pram/rice", json={"inputs": RICE})
+    assert joiner.status_code == 429 and "QED_MAX_ACTIVE_JOBS=1" in joiner.get_json()["message"]
+    listed = client.get("/jobs").get_json()
+    assert [job["job_id"] for job in listed["jobs"]] == [first.get_json()["job_id"]]
+
+
 def test_request_rate_limit_per_client(own_stack):
     client = own_stack(QED_RATE_LIMIT="5/minute")["client"]
     codes = [client.get("/pram/").status_code for _ in range(7)]
