@@ -105,6 +105,10 @@ class Supervised:
 def up(host: str, port: int, concurrency: int) -> int:
     """Start Redis, a worker and the gateway; stop them all on Ctrl-C, SIGTERM or SIGHUP.
 
+    Redis is the broker unless ``QED_BROKER_URL`` names one; beside a broker that is not
+    Redis (RabbitMQ) it carries the notices, shared counters and lock of ``QED_REDIS_URL``,
+    unless that names a Redis of its own.
+
     The children are tied to this process (they get SIGTERM if it dies, even by
     SIGKILL). The embedded Redis listens on 127.0.0.1 only, in protected mode,
     with a random password written to its config file (never on a command
@@ -141,11 +145,17 @@ def up(host: str, port: int, concurrency: int) -> int:
             raise RuntimeError(f"port {port} on {host or '0.0.0.0'} is in use; choose another with --port "
                                "(0 picks a free one)")
         redis_args: dict = {}
-        if not config.variable("QED_BROKER_URL").text(os.environ):  # not set: an embedded Redis
+        broker_given = config.variable("QED_BROKER_URL").text(os.environ)
+        # An embedded Redis: the broker when none is named; beside another broker (RabbitMQ),
+        # the Redis of finished-job notices, shared rate-limit counts and the sweeper's lock,
+        # unless QED_REDIS_URL names one.
+        if not broker_given or (not broker_given.startswith(("redis://", "rediss://"))
+                                and not config.variable("QED_REDIS_URL").text(os.environ)):
             import secrets
             redis_args = {"workdir": instance / "redis", "persist": True, "port": free_port(),
                           "password": secrets.token_hex(24), "tied": True}
-            redis, env["QED_BROKER_URL"] = start_redis(**redis_args)
+            redis, redis_url = start_redis(**redis_args)
+            env["QED_REDIS_URL" if broker_given else "QED_BROKER_URL"] = redis_url
             first = [redis]
             children.append(Supervised("redis", lambda: first.pop() if first else start_redis(**redis_args)[0]))
         children.append(Supervised("worker", lambda: subprocess.Popen(
@@ -157,7 +167,10 @@ def up(host: str, port: int, concurrency: int) -> int:
              "--bind", f"{host}:{port}", "flask_cgi:app"], env=env, preexec_fn=die_with_parent)))  # noqa: PLW1509
         shown = "localhost" if host in ("0.0.0.0", "") else host
         _wait_healthy(f"http://{shown}:{port}/healthz", [(c.name, c.proc) for c in children])
-        broker = "embedded Redis (127.0.0.1, password protected)" if redis_args else _redact(env["QED_BROKER_URL"])
+        embedded = "embedded Redis (127.0.0.1, password protected)"
+        broker = embedded if redis_args and not broker_given else _redact(env["QED_BROKER_URL"])
+        if redis_args and broker_given:
+            broker += f"; notices and shared counts on the {embedded}"
         print(f"flask_qed is up: http://{shown}:{port}/  (store {env['QED_STORE_URL']}, "
               f"broker {broker}); Ctrl-C stops it", flush=True)
         while not stopping:

@@ -155,7 +155,8 @@ V = Variable
 _GW, _WK, _BOTH, _GUNICORN = "gateway", "worker", "gateway, worker", "gunicorn"
 VARIABLES: tuple[Variable, ...] = (
     V("QED_BROKER_URL", "URL", _broker_url, "Celery broker: `redis://…`, or `amqp://…` for RabbitMQ (a durable "
-      "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set",
+      "quorum queue; see [Scaling](scaling.md)); `qed up` starts an embedded Redis when it is not set "
+      "(beside RabbitMQ, one for `QED_REDIS_URL` when that is not set)",
       _BOTH + ", qed up", "broker_url",
       shown="`redis://$REDIS_HOSTNAME:$REDIS_PORT/0`"),
     V("QED_REDIS_URL", "URL", _redis_url, "the Redis that carries what every process must share "

@@ -285,9 +285,11 @@ def test_qed_up_gives_up_on_a_worker_that_keeps_dying(tmp_path: Path):
     assert "qed up: stopped" in text
 
 
-def test_qed_up_on_rabbitmq_starts_no_redis_and_runs_a_job(tmp_path: Path):
+def test_qed_up_on_rabbitmq_runs_a_job_with_a_redis_for_notices(tmp_path: Path):
     """``QED_BROKER_URL=amqp://…``: ``qed up`` runs a worker and the gateway on RabbitMQ (a
-    quorum queue of this run's own name), and a PRAM job goes through it."""
+    quorum queue of this run's own name) and, with no ``QED_REDIS_URL``, an embedded Redis
+    beside it for notices, shared counters and the sweeper's lock: a PRAM job goes through
+    RabbitMQ, and a request waiting for its result is subscribed on that Redis."""
     import socket
     import uuid
 
@@ -308,8 +310,9 @@ def test_qed_up_on_rabbitmq_starts_no_redis_and_runs_a_job(tmp_path: Path):
         while "flask_qed is up" not in (tmp_path / "up.log").read_text():
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "up.log").read_text()
             time.sleep(0.2)
-        assert "broker amqp://…@127.0.0.1:5672/" in (tmp_path / "up.log").read_text()
-        assert len(_children(proc.pid)) == 2  # worker and gunicorn: no Redis of its own
+        text = (tmp_path / "up.log").read_text()
+        assert "broker amqp://…@127.0.0.1:5672/" in text and "notices and shared counts on the embedded Redis" in text
+        assert len(_children(proc.pid)) == 3 and _child_named(proc.pid, "redis-server")
         rice = {"mai": 4.5, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 909}
         job = requests.post(f"http://127.0.0.1:{port}/pram/rice", json={"inputs": rice}, timeout=10)
         assert job.status_code == 202, job.text
@@ -321,6 +324,17 @@ def test_qed_up_on_rabbitmq_starts_no_redis_and_runs_a_job(tmp_path: Path):
         assert record["status"] == "SUCCESS", record
         # EPA's QA/QC expected value for these inputs (ubertool rice_exp.csv, case 2)
         assert record["data"]["outputs"]["out_cw"]["0"] == pytest.approx(2015.5872, rel=1e-5)
+        waited = requests.post(f"http://127.0.0.1:{port}/pram/rice", json={"inputs": {**rice, "kd": 910}},
+                               headers={"Prefer": "wait=10"}, timeout=30)
+        assert waited.status_code == 200 and waited.json()["status"] == "SUCCESS", waited.text
+        # The waiting process's listener is subscribed on the embedded Redis (its settings file
+        # in the instance folder holds its port and password), not polling the store.
+        import redis as redis_client
+        conf = dict(line.split(" ", 1) for line in
+                    (tmp_path / "instance" / "redis" / "redis.conf").read_text().splitlines() if " " in line)
+        heard = redis_client.Redis(port=int(conf["port"]), password=conf["requirepass"].strip('"'))
+        assert b"qed:finished" in heard.pubsub_channels("qed:finished*")
+        heard.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
