@@ -124,7 +124,7 @@ class JobStore(ABC):
         and runs queued or running, with it, stay within them; else :class:`OverCaps` is
         raised and nothing is written. The SQLite store reads the count and writes the
         record in one transaction, so the caps are exact; MongoDB counts first, so
-        two submissions racing may pass a cap by one."""
+        submissions racing each other may pass a cap (by as many as race)."""
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,

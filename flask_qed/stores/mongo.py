@@ -105,7 +105,7 @@ class MongoStore(JobStore):
 
     # -- interface ------------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any], caps: Caps | None = None) -> None:
-        refusal = self.refused(fields, caps)  # counted before the write: may pass a cap by one
+        refusal = self.refused(fields, caps)  # counted before the write: racing jobs may pass a cap
         if refusal is not None:
             raise refusal
         expires = self.expiry(fields.get("status", PENDING))
