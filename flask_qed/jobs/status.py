@@ -15,13 +15,21 @@ _MESSAGES = {"accepted": "queued", "running": "running", "successful": "done", "
              "dismissed": "dismissed"}
 
 
+def process_id(record: dict[str, Any]) -> str | None:
+    """The process a job runs, as OGC names it (``pram.rice``): its app's and model's names,
+    also while a chain's job waits for its steps (its task is then the chain's own); a
+    job of an app without declared models, its task."""
+    app, model = record.get("app"), record.get("model")
+    return f"{app}.{model}" if app and model else record.get("task")
+
+
 def status_info(record: dict[str, Any], base: str) -> dict[str, Any]:
     """A job record as an OGC statusInfo document (links absolute under ``base``)."""
     job_id = record["job_id"]
     status = STATUS.get(record.get("status", ""), "failed")
     stamps = [record.get(k) for k in ("created", "started", "finished")]
     info: dict[str, Any] = {
-        "type": "process", "jobID": job_id, "processID": record.get("task"), "status": status,
+        "type": "process", "jobID": job_id, "processID": process_id(record), "status": status,
         "message": record.get("error") or _MESSAGES[status],
         "created": record.get("created"), "started": record.get("started"),
         "finished": record.get("finished"), "updated": max((s for s in stamps if s), default=None),

@@ -13,6 +13,7 @@ from ..plugins import App
 from ..runtime import Runtime
 from ..stores import JobNotFound
 from .notices import announce
+from .outputs import outputs_of
 from .record import now_iso
 from .states import FAILURE, PENDING, SUCCESS, TERMINAL
 
@@ -37,7 +38,8 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         try:
             inner = store.get(step["job"], data=False)
         except JobNotFound:
-            inner = {"status": FAILURE, "error": "the step's job has expired"}
+            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) expired "
+                                          "before the chain went on")
         if inner.get("status") in TERMINAL and inner.get("status") != SUCCESS:
             detail = f": {inner['error']}" if inner.get("error") else ""
             return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) ended "
@@ -45,13 +47,16 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         if inner.get("status") != SUCCESS:
             return "waiting"
         ended[name] = step
+    app, model = _model_of(runtime, record)
     values = {}
     for name, step in ended.items():
-        data = store.get(step["job"]).get("data")
-        if not isinstance(data, dict) or step["output"] not in data:
+        found = outputs_of(store.get(step["job"]).get("data"))
+        if step["output"] not in found.values:
             return _fail(runtime, record, f"step {name} ({step['process']}) gave no output {step['output']!r}")
-        values[name] = data[step["output"]]
-    app, model = _model_of(runtime, record)
+        value = found.values[step["output"]]
+        if found.columns and not model.batch and isinstance(value, dict) and len(value) == 1:
+            value = next(iter(value.values()))  # one run's column, into a model that takes one value
+        values[name] = value
     try:
         validated, rows = model.validate_packed({**(record.get("inputs") or {}), **values})
     except InputError as exc:

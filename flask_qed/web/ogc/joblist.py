@@ -11,7 +11,7 @@ from flask import request
 
 from ... import jobs
 from ...jobs import listing
-from ...jobs.status import NATIVE, status_info
+from ...jobs.status import NATIVE, process_id, status_info
 from ...model import Model
 from ...plugins import App
 from ...runtime import Runtime
@@ -65,7 +65,7 @@ def _filter(processes: dict[str, Any], pids: set[str], statuses: set[str], start
     now = time.time()
 
     def keep(record: dict[str, Any]) -> bool:
-        task = record.get("task")
+        task = process_id(record)
         if task not in processes or (pids and task not in pids):
             return False
         if statuses and record.get("status") not in statuses:

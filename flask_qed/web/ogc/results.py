@@ -2,6 +2,7 @@
 transmitted: by value, or by reference to ``/jobs/{jobID}/results/{outputID}``."""
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +11,7 @@ from flask import Response
 
 from ... import jsonutil
 from ...jobs.outputs import outputs_of
+from ...jobs.states import FAILURE
 from ...model import Model
 from ...results import EXCEEDS
 from .describe import JSON, REL
@@ -84,10 +86,23 @@ def results_response(record: dict[str, Any], model: Model | None, base: str, def
                                                         f'type="application/json"')
 
 
+_CLIENT_ERRORS = ("ValueError", "InputError", "ArithmeticError", "ZeroDivisionError", "FloatingPointError",
+                  "OverflowError")
+# How a chain's job that failed with its step names it (flask_qed.jobs.steps.advance).
+_STEP_ENDED = re.compile(r"step \S+ \([^)]*\) (?:ended (\w+)(?:: (.*))?|expired .*)\Z", re.S)
+
+
 def failure(record: dict[str, Any]) -> OgcError:
-    """A failed job's exception: bad values found by the science are the client's (422)."""
+    """A failed job's exception: bad values found by the science are the client's (422).
+    A chain failed by a step answers as that step's own failure does (the innermost, when
+    steps nest); a step cancelled or expired makes it a conflict (409), as the native API
+    answers a job without results."""
     error = record.get("error") or "the job failed"
-    if error.split(":", 1)[0] in ("ValueError", "InputError", "ArithmeticError", "ZeroDivisionError",
-                                  "FloatingPointError", "OverflowError"):
+    cause = error
+    while (step := _STEP_ENDED.match(cause)) is not None:
+        if step.group(1) != FAILURE:
+            return OgcError(409, "job-failed", error)
+        cause = step.group(2) or ""
+    if cause.split(":", 1)[0] in _CLIENT_ERRORS:
         return OgcError(422, "invalid-input", error)
     return OgcError(500, "job-failed", error)

@@ -122,3 +122,62 @@ def test_a_chains_provenance_links_its_steps(ogc):
                              format="json")
     step_doc = requests.get(f"{root}/jobs/{inner_id}/prov", timeout=10).json()
     assert step_doc["activity"][f"job:{inner_id}"]["qed:feeds"] == outer["job_id"]
+
+
+RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
+
+
+def test_a_pram_model_feeds_a_pram_model(ogc):
+    """rice(mai = rice(...).out_cw): a PRAM output is a column of runs in the job's data
+    (``outputs.out_cw = {"0": v}``), read as any output is and fed in as that column; the
+    answer is the one the two runs give one after the other."""
+    root = ogc["ogc"]
+    inner = {**RICE, "mai": 0.0561}
+    body = {"inputs": {**RICE, "mai": step(root, inner, output="out_cw", pid="pram.rice")},
+            "outputs": {"out_cw": {}}, "response": "document"}
+    answer = execute(root, body, pid="pram.rice")
+    assert answer.status_code == 200, answer.text
+    chained = answer.json()
+    chained = chained.get("outputs", chained)["out_cw"]
+    base = root.rsplit("/ogcapi", 1)[0]
+    first = requests.post(f"{base}/pram/rice", json={"inputs": inner}, headers={"Prefer": "wait=30"}, timeout=60)
+    assert first.status_code == 200, first.text
+    mai = first.json()["data"]["outputs"]["out_cw"]["0"]
+    second = requests.post(f"{base}/pram/rice", json={"inputs": {**RICE, "mai": mai}},
+                           headers={"Prefer": "wait=30"}, timeout=60)
+    assert second.status_code == 200, second.text
+    expected = second.json()["data"]["outputs"]["out_cw"]["0"]
+    assert (chained.get("value") if isinstance(chained, dict) else chained) == expected
+    assert abs(expected - 27.5) > 1  # the chained input made a difference (27.5 with mai 0.056)
+
+
+def test_a_chain_is_listed_and_shown_as_its_process_while_it_waits(ogc):
+    """While its steps run, a chain's job is the outer process's (``processID``), in its
+    statusInfo and in the job list filtered by process."""
+    root = ogc["ogc"]
+    slow = step(root, {"stringInput": "inner", "arrayInput": [1.0], "pause": 1.5})
+    response = execute(root, {"inputs": {"stringInput": "outer", "arrayInput": slow}}, "respond-async")
+    assert response.status_code == 201, response.text
+    status = response.json()
+    assert status["processID"] == ECHO and status["status"] == "accepted", status
+    listed = requests.get(f"{root}/jobs", params={"processID": ECHO, "limit": 50}, timeout=10).json()
+    assert status["jobID"] in [job["jobID"] for job in listed["jobs"]]
+    assert [job["processID"] for job in listed["jobs"] if job["jobID"] == status["jobID"]] == [ECHO]
+
+
+def test_a_chain_failed_by_its_step_answers_as_that_step_would():
+    """The exception of a chain's job that failed: the innermost step's own failure decides
+    (bad values found by the science are the client's, 422; anything else the server's, 500);
+    a step cancelled or expired is a conflict (409), never a server error."""
+    from flask_qed.web.ogc.results import failure
+    cases = {
+        "step mai (pram.rice, job a) ended FAILURE: ValueError: kd must be positive": 422,
+        "step mai (pram.rice, job a) ended FAILURE: step kd (pram.rice, job b) ended FAILURE: "
+        "InputError: mai: must be a number": 422,
+        "step mai (pram.rice, job a) ended REVOKED": 409,
+        "step mai (pram.rice, job a) expired before the chain went on": 409,
+        "step mai (pram.rice, job a) ended FAILURE: step kd (pram.rice, job b) expired before the chain went on": 409,
+        "step mai (pram.rice, job a) ended FAILURE: RuntimeError: the worker lost its store": 500,
+        "InputError: the steps' outputs do not make valid inputs: mai": 422,
+    }
+    assert {error: failure({"error": error}).status for error in cases} == cases
