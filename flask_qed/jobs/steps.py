@@ -50,7 +50,11 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
     app, model = _model_of(runtime, record)
     values = {}
     for name, step in ended.items():
-        found = outputs_of(store.get(step["job"]).get("data"))
+        try:
+            found = outputs_of(store.get(step["job"]).get("data"))
+        except JobNotFound:  # expired since it was read above
+            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) expired "
+                                          "before the chain went on")
         if step["output"] not in found.values:
             return _fail(runtime, record, f"step {name} ({step['process']}) gave no output {step['output']!r}")
         value = found.values[step["output"]]
