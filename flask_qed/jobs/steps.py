@@ -4,6 +4,7 @@ which the reconciler publishes for an outer job still waiting past its grace).""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from .. import metrics
@@ -38,12 +39,9 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         try:
             inner = store.get(step["job"], data=False)
         except JobNotFound:
-            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) expired "
-                                          "before the chain went on")
+            return _fail(runtime, record, step_ended(name, step, EXPIRED))
         if inner.get("status") in TERMINAL and inner.get("status") != SUCCESS:
-            detail = f": {inner['error']}" if inner.get("error") else ""
-            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) ended "
-                                          f"{inner.get('status')}{detail}")
+            return _fail(runtime, record, step_ended(name, step, inner["status"], inner.get("error")))
         if inner.get("status") != SUCCESS:
             return "waiting"
         ended[name] = step
@@ -53,8 +51,7 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         try:
             found = outputs_of(store.get(step["job"]).get("data"))
         except JobNotFound:  # expired since it was read above
-            return _fail(runtime, record, f"step {name} ({step['process']}, job {step['job']}) expired "
-                                          "before the chain went on")
+            return _fail(runtime, record, step_ended(name, step, EXPIRED))
         if step["output"] not in found.values:
             return _fail(runtime, record, f"step {name} ({step['process']}) gave no output {step['output']!r}")
         value = found.values[step["output"]]
@@ -74,6 +71,32 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         logger.warning("job %s: ready, not queued yet (%s); the reconciler will", job_id, exc)
         return "waiting"
     return "queued"
+
+
+EXPIRED = "expired"  # a step's job gone from the store (expired) before its chain went on
+# How a chain's job failed by a step says so (written by step_ended, read by step_failure).
+_STEP_ENDED = re.compile(r"step \S+ \([^)]*\) (?:ended (\w+)(?:: (.*))?|expired before the chain went on)\Z",
+                         re.S)
+
+
+def step_ended(name: str, step: dict[str, Any], status: str, error: str | None = None) -> str:
+    """The error of a chain's job failed by its step ``name``: the step ``status`` (FAILURE,
+    REVOKED) with its own ``error``, or :data:`EXPIRED`."""
+    where = f"step {name} ({step['process']}, job {step['job']})"
+    if status == EXPIRED:
+        return f"{where} expired before the chain went on"
+    return f"{where} ended {status}" + (f": {error}" if error else "")
+
+
+def step_failure(error: str) -> tuple[str | None, str]:
+    """What failed a chain's job, from its ``error``: (None, ``error``) when no step did;
+    else the innermost step's end (FAILURE, REVOKED, :data:`EXPIRED`) and its own error."""
+    ended: str | None = None
+    while (found := _STEP_ENDED.match(error)) is not None:
+        ended, error = found.group(1) or EXPIRED, found.group(2) or ""
+        if ended != FAILURE:
+            break
+    return ended, error
 
 
 def _model_of(runtime: Runtime, record: dict[str, Any]) -> tuple[App, Model]:

@@ -2,7 +2,6 @@
 transmitted: by value, or by reference to ``/jobs/{jobID}/results/{outputID}``."""
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +11,7 @@ from flask import Response
 from ... import jsonutil
 from ...jobs.outputs import outputs_of
 from ...jobs.states import FAILURE
+from ...jobs.steps import step_failure
 from ...model import Model
 from ...results import EXCEEDS
 from .describe import JSON, REL
@@ -88,8 +88,6 @@ def results_response(record: dict[str, Any], model: Model | None, base: str, def
 
 _CLIENT_ERRORS = ("ValueError", "InputError", "ArithmeticError", "ZeroDivisionError", "FloatingPointError",
                   "OverflowError")
-# How a chain's job that failed with its step names it (flask_qed.jobs.steps.advance).
-_STEP_ENDED = re.compile(r"step \S+ \([^)]*\) (?:ended (\w+)(?:: (.*))?|expired .*)\Z", re.S)
 
 
 def failure(record: dict[str, Any]) -> OgcError:
@@ -98,11 +96,9 @@ def failure(record: dict[str, Any]) -> OgcError:
     steps nest); a step cancelled or expired makes it a conflict (409), as the native API
     answers a job without results."""
     error = record.get("error") or "the job failed"
-    cause = error
-    while (step := _STEP_ENDED.match(cause)) is not None:
-        if step.group(1) != FAILURE:
-            return OgcError(409, "job-failed", error)
-        cause = step.group(2) or ""
+    ended, cause = step_failure(error)
+    if ended is not None and ended != FAILURE:
+        return OgcError(409, "job-failed", error)
     if cause.split(":", 1)[0] in _CLIENT_ERRORS:
         return OgcError(422, "invalid-input", error)
     return OgcError(500, "job-failed", error)
