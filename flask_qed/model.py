@@ -55,7 +55,7 @@ from .codec import columns_to_json, json_safe
 from .columns import Column, Columns, rows_to_columns, to_rows
 from .risk import Risk
 from .validation import (MAX_ERRORS, VALIDATE_CHUNK, InputError, drop_blanks, input_errors, short_value,
-                         validate_rows, with_cost_limit)
+                         validate_rows, with_cost_limit, checked_schema)
 # Looked up here at call time (not bound into Model.validate_packed): a test replaces it
 # with a validator that crashes, to see the crash reported as an input error.
 from .validation import validate_chunks as _validate_chunks
@@ -160,10 +160,11 @@ class Model:
             if not isinstance(inputs, dict):
                 raise InputError([{"run": None, "field": "inputs", "value": short_value(inputs),
                                    "rule": "must be a JSON object"}])
+            schema = checked_schema(self.inputs, inputs)
             try:
-                return self.inputs.model_validate(inputs).model_dump(mode="json")
+                return schema.model_validate(inputs).model_dump(mode="json")
             except ValidationError as exc:
-                raise InputError(input_errors(exc, None, self.inputs)[:MAX_ERRORS]) from None
+                raise InputError(input_errors(exc, None, schema)[:MAX_ERRORS]) from None
         keys, rows = to_rows(inputs)
         if len(rows) > self.max_rows:
             raise InputError([{"run": None, "field": "inputs", "value": len(rows),

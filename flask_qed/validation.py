@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 from typing import Any, Callable, Iterable
 
-from pydantic import BaseModel, TypeAdapter, ValidationError, create_model, model_validator
+import typing
+
+from pydantic import AliasChoices, AliasPath, BaseModel, TypeAdapter, ValidationError, create_model, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = ["InputError", "MAX_ERRORS", "RUN_ERRORS", "VALIDATE_CHUNK", "short_value", "drop_blanks",
-           "input_errors", "validate_rows", "validate_chunks", "with_cost_limit"]
+           "input_errors", "validate_rows", "validate_chunks", "with_cost_limit", "numbers_not_bools",
+           "checked_schema"]
 
 MAX_ERRORS = 100        # errors listed in one answer; the rest are only counted
 RUN_ERRORS = 10         # errors listed per skipped run
@@ -89,6 +94,80 @@ def with_cost_limit(model: Any) -> type[BaseModel]:
                         __validators__={"qed_cost_limit": model_validator(mode="after")(check_cost)})
 
 
+def _takes(annotation: Any, kind: type) -> bool:
+    """Whether a field's type (through unions, Optional and Annotated) admits ``kind``."""
+    if annotation is kind:
+        return True
+    return any(_takes(arg, kind) for arg in typing.get_args(annotation) if not isinstance(arg, str))
+
+
+def _names(field_name: str, info: Any) -> list[str]:
+    """The keys a field is given by: its name and its aliases."""
+    names = [field_name]
+    for alias in (info.alias, info.validation_alias):
+        if isinstance(alias, str):
+            names.append(alias)
+        elif isinstance(alias, AliasChoices):
+            names += [c for c in alias.choices if isinstance(c, str)]
+        elif isinstance(alias, AliasPath) and len(alias.path) == 1 and isinstance(alias.path[0], str):
+            names.append(alias.path[0])
+    return names
+
+
+def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
+    """``schema`` with its numeric inputs refusing ``true`` and ``false``.
+
+    pydantic's lax mode takes a JSON boolean for a number (``"mai": true`` would run as
+    1.0): a client's slip, never a quantity. Numbers written as text stay accepted (EPA's
+    clients and CSV cells send them so). Validation uses this schema only for the rows
+    that hold a boolean somewhere (:func:`holds_bool`, one pass over their values in C),
+    so the usual batch pays nothing more. ``schema`` is returned as it is when none of
+    its inputs is a number that a boolean cannot also be."""
+    if schema in _REFUSING or schema in _REFUSING.values():
+        return _REFUSING.get(schema, schema)
+    numeric = frozenset(name for field_name, info in schema.model_fields.items()
+                        if (_takes(info.annotation, float) or _takes(info.annotation, int))
+                        and not _takes(info.annotation, bool)
+                        for name in _names(field_name, info))
+    if not numeric:
+        _REFUSING[schema] = schema
+        return schema
+
+    def refuse_bools(data: Any) -> Any:
+        if type(data) is dict and bool in set(map(type, data.values())):
+            errors = [InitErrorDetails(type=PydanticCustomError(
+                          "number_not_boolean", "Input should be a number, not {value}",
+                          {"value": "true" if value else "false"}), loc=(key,), input=value)
+                      for key, value in data.items() if type(value) is bool and key in numeric]
+            if errors:
+                raise ValidationError.from_exception_data(schema.__name__, errors)
+        return data
+
+    _REFUSING[schema] = create_model(
+        schema.__name__, __base__=schema, __module__=schema.__module__, __doc__=schema.__doc__,
+        __validators__={"qed_numbers_not_bools": model_validator(mode="before")(refuse_bools)})
+    return _REFUSING[schema]
+
+
+_REFUSING: dict[type[BaseModel], type[BaseModel]] = {}  # a schema -> itself refusing booleans as numbers
+
+
+def holds_bool(rows: Any) -> bool:
+    """Whether any value of these rows (a dict, or a list of them) is a boolean."""
+    if type(rows) is dict:
+        return bool in set(map(type, rows.values()))
+    try:
+        return bool in set(map(type, itertools.chain.from_iterable(map(dict.values, rows))))
+    except TypeError:  # a row that is not an object: validation says so
+        return any(type(row) is dict and bool in set(map(type, row.values())) for row in rows)
+
+
+def checked_schema(schema: type[BaseModel], rows: Any) -> type[BaseModel]:
+    """The schema to validate ``rows`` with: ``schema``, or where they hold a boolean,
+    :func:`numbers_not_bools` of it."""
+    return numbers_not_bools(schema) if holds_bool(rows) else schema
+
+
 _ADAPTERS: dict[type, TypeAdapter] = {}
 
 
@@ -124,7 +203,7 @@ def validate_chunks(schema: type[BaseModel], chunks: Iterable[tuple[list[str], l
     """Validate (keys, rows) chunks; hand each chunk's valid, normalised rows (``as_text``:
     their JSON text) to ``sink``
     (only while no error makes the batch fail). Returns the errors of skipped runs."""
-    adapter = _row_adapter(schema)
+    given = schema
     listed: list[dict[str, Any]] = []     # errors for a refusal
     by_run: dict[str, list[dict[str, Any]]] = {}   # errors of skipped runs
     unlisted = unchecked = 0
@@ -132,6 +211,8 @@ def validate_chunks(schema: type[BaseModel], chunks: Iterable[tuple[list[str], l
     for part_keys, part in chunks:
         part = drop_blanks(part)
         done += len(part)
+        schema = checked_schema(given, part)
+        adapter = _row_adapter(schema)
         try:
             valid = adapter.validate_python(part)
         except ValidationError as exc:

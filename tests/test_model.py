@@ -149,3 +149,43 @@ def test_a_validator_that_crashes_gives_an_input_error_not_a_500(monkeypatch):
             assert "could not be validated: TypeError: unforeseen input" in str(exc.errors)
         else:
             raise AssertionError("no InputError")
+
+
+def test_a_boolean_is_not_a_number_in_any_form_but_text_numbers_are():
+    """pydantic's lax mode would run ``true`` as 1.0; every way in refuses it, naming the run."""
+    for inputs, run in (({**ROW, "mai": True}, "0"),
+                        ([ROW, {**ROW, "kd": False}], "1"),
+                        ({k: {"0": v, "7": (True if k == "pb" else v)} for k, v in ROW.items()}, "7")):
+        for validate in (RICE.validate, RICE.validate_packed):
+            with pytest.raises(InputError) as info:
+                validate(inputs)
+            [error] = info.value.errors
+            assert error["run"] == run and error["value"] in (True, False)
+            assert error["rule"].startswith("Input should be a number, not ")
+    assert RICE.validate({**ROW, "mai": "0.056"})["rows"][0]["mai"] == 0.056
+    skipped = RICE.validate([ROW, {**ROW, "area": True}, ROW], on_invalid="skip")
+    assert skipped["keys"] == ["0", "2"] and [e["field"] for e in skipped["errors"]["1"]] == ["area"]
+
+
+def test_only_numeric_inputs_refuse_booleans_and_one_run_models_too():
+    from typing import Literal, Optional, Union
+
+    from pydantic import AliasChoices, BaseModel, Field
+
+    class Inputs(BaseModel):
+        flag: bool = False
+        rate: Union[float, Literal["calculated"]] = "calculated"
+        steps: Optional[int] = Field(None, validation_alias=AliasChoices("steps", "n"))
+        label: str = ""
+
+    model = Model(name="toy", title="toy", description="", version="1", inputs=Inputs,
+                  compute=lambda inputs: {"ok": 1}, batch=False)
+    assert model.validate({"flag": True, "rate": 0.5}) == {"flag": True, "rate": 0.5, "steps": None, "label": ""}
+    for given, field in (({"rate": True}, "rate"), ({"n": False}, "n"), ({"steps": True}, "steps")):
+        with pytest.raises(InputError) as info:
+            model.validate({"flag": True, **given})
+        assert [(e["field"], e["rule"]) for e in info.value.errors] == \
+            [(field, f"Input should be a number, not {str(list(given.values())[0]).lower()}")]
+    with pytest.raises(InputError) as info:
+        model.validate({"label": True})  # a text input refuses a boolean as pydantic does
+    assert info.value.errors[0]["field"] == "label"

@@ -1,5 +1,6 @@
 """Whether a request lets the result cache answer it: ``"cache": false`` beside
-``inputs`` in a JSON body, or ``Cache-Control: no-cache`` (or ``no-store``), opts out
+``inputs`` in a JSON body (``cache=false`` in the query of a CSV body or a form's
+fields: :func:`cache_text`), or ``Cache-Control: no-cache`` (or ``no-store``), opts out
 (see :mod:`flask_qed.jobs.cache`). Every face that submits asks here."""
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from typing import Any, Iterable
 from ..errors import ApiError
 
 OPT_OUT = frozenset({"no-cache", "no-store"})
+_TEXT = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_RULE = "(false: run again, never answered from an identical job)"
+
+
+def cache_text(value: str | None) -> dict[str, bool]:
+    """``cache`` given as text (a query parameter, a form field) as a JSON body gives it:
+    ``{"cache": false}`` for false, 0 or no; nothing when it is not given; a 400 for
+    anything but those and true, 1, yes."""
+    if value is None:
+        return {}
+    wanted = _TEXT.get(value.strip().lower())
+    if wanted is None:
+        raise ApiError(400, f"cache: {value[:40]!r} is neither true nor false {_RULE}")
+    return {"cache": wanted}
 
 
 def cache_allowed(body: Any, cache_control: Iterable[str]) -> bool:
@@ -16,8 +31,7 @@ def cache_allowed(body: Any, cache_control: Iterable[str]) -> bool:
     if isinstance(body, dict) and "cache" in body:
         wanted = body["cache"]
         if not isinstance(wanted, bool):
-            raise ApiError(400, '"cache" must be true or false (false: run again, never answered from '
-                                'an identical job)')
+            raise ApiError(400, f'"cache" must be true or false {_RULE}')
         if not wanted:
             return False
     directives = {d.split("=")[0].strip().lower() for header in cache_control for d in header.split(",")}

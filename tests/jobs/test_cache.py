@@ -68,6 +68,25 @@ def test_the_cache_is_skipped_on_request(stacks, tmp_path):
     assert hit["cached_from"] == header["job_id"] and runs(marker) == 3
 
 
+def test_a_csv_batch_or_a_form_skips_the_cache_with_cache_false(stacks):
+    """A CSV body has no JSON to say ``"cache": false`` in: ``?cache=false`` says it."""
+    client = stacks("open").client
+    body = "mai,area,dsed,pb,dw,osed,kd\n0.0561,10000,0.01,1300,0.1,0.509,757\n"
+
+    def post_csv(query: str = "") -> Any:
+        return client.post("/pram/rice" + query, data=body, content_type="text/csv")
+
+    first = post_csv().get_json()
+    assert wait_for(client, first["job_id"])["status"] == "SUCCESS"
+    assert post_csv().get_json()["cached_from"] == first["job_id"]
+    for query in ("?cache=false", "?cache=0", "?cache=No"):
+        again = post_csv(query).get_json()
+        assert "cached_from" not in again and wait_for(client, again["job_id"])["status"] == "SUCCESS"
+    assert "cached_from" in post_csv("?cache=true").get_json()
+    bad = post_csv("?cache=maybe")
+    assert bad.status_code == 400 and "cache: 'maybe' is neither true nor false" in bad.get_json()["message"]
+
+
 def test_numbers_spelled_differently_are_the_same_job(stacks, tmp_path):
     stack = stacks("open")
     client, marker = stack.client, tmp_path / "runs"

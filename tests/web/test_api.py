@@ -78,6 +78,8 @@ def test_a_job_is_only_found_under_its_own_app(client):
     ({"osed": 3}, "osed", "less than or equal to 1"),
     ({"kd": "NaN"}, "kd", "finite number"),
     ({"dw": None}, "dw", "Field required"),  # null is "not given", and dw is required
+    ({"mai": True}, "mai", "a number, not true"),  # never run as 1.0
+    ({"kd": False}, "kd", "a number, not false"),
 ])
 def test_invalid_inputs_give_422_naming_run_and_field(client, change, field, rule):
     errors = submit(client, "/pram/rice", {**RICE, **change}, status=422)["errors"]

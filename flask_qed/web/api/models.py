@@ -24,7 +24,7 @@ from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
 from .. import prefer
-from ..cache_control import cache_allowed
+from ..cache_control import cache_allowed, cache_text
 from ..errors import error_response, register_error_handlers
 from ..flaskapp import new_app, options_answer_no_content
 from ..security import caller_of, client_of
@@ -32,7 +32,7 @@ from ..wsgi import empty_path_is_root
 from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
-FORM_FIELDS = ("label",)
+FORM_FIELDS = ("label", "cache")
 
 
 def mount_app(app: App, runtime: Runtime, celery: Celery) -> Any:
@@ -83,6 +83,7 @@ def _describe_view(model: Model) -> Any:
 def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
     def view() -> Any:
         units = units_asked()  # checked before anything is stored
+        cache = None if request.is_json else _form_cache()  # and before a CSV body or file is read
         inputs = read_inputs(model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
@@ -93,7 +94,8 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
                                {"subscriber": subscriber, "label": label}, on_invalid=on_invalid,
                                callback_base=None if subscriber is None else request.host_url.rstrip("/") + "/ogcapi",
-                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
+                               cache=cache_allowed(body if isinstance(body, dict) else cache,
+                                                   request.headers.getlist("Cache-Control")),
                                uploads=request.environ.get("qed.uploads"), waits=wait is not None)
         job_id = started.job_id
         location = f"{app.prefix}/data?job_id={job_id}"
@@ -203,6 +205,13 @@ def _form_label() -> Any:
     if request.mimetype == "multipart/form-data":
         return request.form.get("label")
     return request.args.get("label")
+
+
+def _form_cache() -> dict[str, bool]:
+    """``cache`` of a form, or the query of a CSV body: ``false`` runs the job again."""
+    if request.mimetype == "multipart/form-data":
+        return cache_text(request.form.get("cache"))
+    return cache_text(request.args.get("cache") if request.args else None)
 
 
 def _form_on_invalid() -> Any:
