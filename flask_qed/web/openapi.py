@@ -148,7 +148,7 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
                             "schema": {"enum": ["json", "csv"]}}],
             "responses": {"200": {"description": "the output's value", "content": {
                 "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
-                **_error_responses(401, 404, 406, 409, 429, 503)}}},
+                **_error_responses(400, 401, 404, 406, 409, 429, 503)}}},
         "/jobs/{job_id}/inputs": {"get": {
             "summary": "The inputs a job ran, ready to send again: an object for one run, rows for a batch",
             "operationId": "get_job_inputs",

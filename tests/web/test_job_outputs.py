@@ -43,6 +43,24 @@ def test_a_batch_output_is_its_column_of_runs(client):
     assert set(body["errors"][0]["outputs"]) == set(data["outputs"]) and "out_cw" in body["message"]
 
 
+def test_a_format_neither_json_nor_csv_is_refused_not_answered_as_json(client):
+    job_id = submit(client, "/pram/rice", ROWS)
+    wait_for(client, job_id)
+    for path in (f"/jobs/{job_id}/results", f"/jobs/{job_id}/results/out_cw"):
+        refused = client.get(path, headers={"Accept": "image/png"})
+        assert refused.status_code == 406 and refused.mimetype == "application/json"
+        assert "application/json or text/csv" in refused.get_json()["message"]
+        bad = client.get(path + "?f=xlsx")
+        assert bad.status_code == 400 and "f: 'xlsx' is neither json nor csv" in bad.get_json()["message"]
+        # what a browser or a library sends still gets JSON; CSV ranked first gets CSV
+        for accept, mimetype in (("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"),
+                                 ("image/png, text/csv;q=0.5", "text/csv"), ("application/*", "application/json"),
+                                 ("", "application/json")):
+            answer = client.get(path, headers={"Accept": accept})
+            assert answer.status_code == 200 and answer.mimetype == mimetype, accept
+        assert client.get(path + "?f=JSON").mimetype == "application/json"
+
+
 def test_a_series_output_as_csv_is_indexed_by_its_dates(client):
     job_id = submit(client, "/hms/kinematic_wave", HMS["kinematic_wave"])
     data = wait_for(client, job_id)["data"]

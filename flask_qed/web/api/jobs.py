@@ -51,13 +51,14 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     @root.get("/jobs/<job_id>/results")
     def job_results(job_id: str) -> Any:
         units = units_asked()
-        csv = wants_csv()  # a CSV is written from the table, where there is one: not from the JSON
+        csv = wants_csv(strict=True)  # a CSV is written from the table, where there is one: not from the JSON
         record = read(job_id, packed=True, table=csv, as_stored=csv)
         return results_response(record, declared_units(runtime, record) if units else None)
 
     @root.get("/jobs/<job_id>/results/<output>")
     def job_output(job_id: str, output: str) -> Any:
         """One output of a finished job (JSON, or CSV where it is a column or series)."""
+        wants_csv(strict=True)  # a format it cannot answer refused before the job is read
         return output_response(read(job_id, packed=True), output)
 
     @root.get("/jobs/<job_id>/inputs")

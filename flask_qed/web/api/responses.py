@@ -46,10 +46,19 @@ def finished(record: dict[str, Any]) -> None:
         raise ApiError(409, f"job {record['job_id']} is {record.get('status')}; no results{detail}")
 
 
-def wants_csv() -> bool:
-    """``?f=csv``, or an ``Accept`` header that prefers CSV to JSON."""
-    wanted = _query("f") or _best_of_json_or_csv()
-    return wanted in ("csv", "text/csv")
+_FORMATS = {"json": False, "application/json": False, "csv": True, "text/csv": True}
+
+
+def wants_csv(strict: bool = False) -> bool:
+    """``?f=csv``, or an ``Accept`` header that prefers CSV to JSON. ``strict`` (a route
+    that answers results, asked before anything is read): an ``f`` other than json or csv
+    is a 400, and an ``Accept`` that takes neither (``image/png``) a 406."""
+    wanted = _query("f")
+    if wanted is not None:
+        if strict and wanted.lower() not in _FORMATS:
+            raise ApiError(400, f"f: {wanted[:40]!r} is neither json nor csv")
+        return _FORMATS.get(wanted.lower(), False)
+    return _best_of_json_or_csv(strict) == "text/csv"
 
 
 def _query(name: str) -> str | None:
@@ -62,12 +71,19 @@ def _query(name: str) -> str | None:
 _JSON_FIRST = frozenset(("", "*/*", "application/json"))
 
 
-def _best_of_json_or_csv() -> str:
+def _best_of_json_or_csv(strict: bool = False) -> str:
     """JSON or CSV, as the ``Accept`` header ranks them (JSON when they tie); the usual
-    headers that tie or name JSON alone are not parsed."""
-    if request.headers.get("Accept", "") in _JSON_FIRST:
+    headers that tie or name JSON alone are not parsed. ``strict``: a header that takes
+    neither is a 406 (else JSON is answered)."""
+    header = request.headers.get("Accept", "")
+    if header in _JSON_FIRST:
         return "application/json"
-    return request.accept_mimetypes.best_match(["application/json", "text/csv"], default="application/json")
+    best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+    if best is None:
+        if strict:
+            raise ApiError(406, f"results are application/json or text/csv; Accept: {header[:80]} takes neither")
+        return "application/json"
+    return best
 
 
 _YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
