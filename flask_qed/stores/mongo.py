@@ -12,6 +12,20 @@ minute, and because servers that only speak MongoDB's protocol (nx-27017, the
 stand-in the tests deploy) keep a datetime set by an update as text: a number
 compares the same everywhere. One client per process, created on first use
 and again after a fork (pymongo clients are not fork-safe).
+
+The fair-use caps are exact, as on SQLite, without a transaction: each owner's
+queued and running jobs and runs are counted in one document of ``qed_active``
+(``_id`` = owner), and a job takes its place there with one conditional update
+(``$inc`` only while within the caps, atomic on that document) before its
+record is written, and gives it back if the write fails. A record counted so
+carries ``qed_counted``, which the write that ends the job (its status no longer
+queued or running) removes in the same update: only the write that removes it
+gives the place back, so a job is never uncounted twice. A place lost to a
+process that died between the two (a record never written, or a job ended and
+not uncounted) is found when its owner is next refused: the counts are read
+again from the records, and set from them if they are lower and have not
+changed for ``REPAIR_AFTER`` seconds (a job between its count and its record,
+a few milliseconds, is not taken for a lost one).
 """
 from __future__ import annotations
 
@@ -23,13 +37,18 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlparse
 
-from ..jobs.states import PENDING, STARTED
-from .base import BLOB_FIELDS, Caps, JobNotFound, JobStore, StoreUnavailable, pack, stored_data, unpack, utcnow
+from ..jobs.states import ACTIVE, PENDING, STARTED
+from .base import (BLOB_FIELDS, Caps, JobNotFound, JobStore, OverCaps, StoreUnavailable, job_rows, pack,
+                   stored_data, unpack, utcnow)
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 8 * 1024 * 1024  # bytes of compressed JSON per blob document
-HIDDEN = ("_id", "expires_at", "expires_ts")  # store internals, never in a record
+COUNTED = "qed_counted"  # on a queued or running record its owner's counts include
+HIDDEN = ("_id", "expires_at", "expires_ts", COUNTED)  # store internals, never in a record
+REPAIR_AFTER = 60.0  # s without a change to an owner's counts before they may be set from the records
+# (passed as a copy: mongomock changes the projection it is given)
+_NOT_SHOWN = {name: False for name in ("expires_at", "expires_ts", COUNTED, "inputs_gen", "data_gen", "table_gen")}
 
 
 def _expires(moment: datetime) -> dict[str, Any]:
@@ -105,22 +124,90 @@ class MongoStore(JobStore):
 
     # -- interface ------------------------------------------------------------------
     def create(self, job_id: str, fields: dict[str, Any], caps: Caps | None = None) -> None:
-        refusal = self.refused(fields, caps)  # counted before the write: racing jobs may pass a cap
-        if refusal is not None:
-            raise refusal
         expires = self.expiry(fields.get("status", PENDING))
         doc = {k: v for k, v in fields.items() if k not in BLOB_FIELDS}
         doc.update(_id=job_id, job_id=job_id, **_expires(expires))
+        owner, rows = fields.get("owner"), job_rows(fields)
+        counted = owner is not None and fields.get("status", PENDING) in ACTIVE
         with self._errors():
             db = self._db()
             from pymongo.errors import DuplicateKeyError
-            for name in BLOB_FIELDS:  # blobs first: a visible job always has its inputs
-                if name in fields:
-                    doc[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
+            if counted:  # its place taken first (or OverCaps), given back if the record is not written
+                self._take_place(db, owner, rows, caps)
+                doc[COUNTED] = True
             try:
+                for name in BLOB_FIELDS:  # blobs first: a visible job always has its inputs
+                    if name in fields:
+                        doc[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
                 db.jobs.insert_one(doc)
-            except DuplicateKeyError:
-                raise ValueError(f"job {job_id} already exists") from None
+            except BaseException as exc:
+                if counted:
+                    self._give_back(db, owner, rows)
+                if isinstance(exc, DuplicateKeyError):
+                    raise ValueError(f"job {job_id} already exists") from None
+                raise
+
+    # -- the owners' counts (the fair-use caps) ---------------------------------------
+    def _take_place(self, db: Any, owner: str, rows: int, caps: Caps | None) -> None:
+        """Count a new queued job of ``rows`` runs in ``owner``'s document: with ``caps``,
+        only while it fits (one conditional update), else :class:`OverCaps`."""
+        from pymongo.errors import DuplicateKeyError
+        add = {"$inc": {"jobs": 1, "rows": rows}, "$set": {"at": time.time()}}
+        if caps is None:
+            db.qed_active.update_one({"_id": owner}, add, upsert=True)
+            return
+        repaired = False
+        for _ in range(20):  # another job's change between two steps: look again
+            if caps.refuse((0, 0), rows) is None and db.qed_active.update_one(
+                    {"_id": owner, "jobs": {"$lte": caps.jobs - 1}, "rows": {"$lte": caps.rows - rows}},
+                    add).matched_count:
+                return
+            found = db.qed_active.find_one({"_id": owner})
+            if found is None:
+                refusal = caps.refuse((0, 0), rows)
+                if refusal is not None:
+                    raise refusal
+                try:
+                    db.qed_active.insert_one({"_id": owner, "jobs": 1, "rows": rows, "at": time.time()})
+                    return
+                except DuplicateKeyError:  # made meanwhile by another job of the owner's
+                    continue
+            active = (int(found.get("jobs", 0)), int(found.get("rows", 0)))
+            refusal = caps.refuse(active, rows)
+            if refusal is None:
+                continue  # room made meanwhile
+            if repaired or not self._repair(db, owner, found):
+                raise refusal
+            repaired = True
+        raise StoreUnavailable(f"MongoDB store: the counts of {owner!r} kept changing; try again")
+
+    def _give_back(self, db: Any, owner: str, rows: int) -> None:
+        db.qed_active.update_one({"_id": owner}, {"$inc": {"jobs": -1, "rows": -rows}, "$set": {"at": time.time()}})
+
+    def _counted(self, db: Any, owner: str) -> tuple[int, int]:
+        """``owner``'s counted jobs and runs, read from the records themselves."""
+        jobs = runs = 0
+        for doc in db.jobs.find({"owner": owner, "status": {"$in": list(ACTIVE)}, COUNTED: True},
+                                projection={"rows": True}):
+            jobs, runs = jobs + 1, runs + job_rows(doc)
+        return jobs, runs
+
+    def _repair(self, db: Any, owner: str, found: dict[str, Any]) -> bool:
+        """Set ``owner``'s counts (``found``, its document) from the records when these
+        count fewer and the counts have not changed for ``REPAIR_AFTER`` seconds (a place
+        lost with a process that died between a record and its count); whether they were
+        set. Only if the document is still ``found``: a change meanwhile wins."""
+        if time.time() - float(found.get("at") or 0) < REPAIR_AFTER:
+            return False  # jobs may be between their count and their record
+        active = (int(found.get("jobs", 0)), int(found.get("rows", 0)))
+        actual = self._counted(db, owner)
+        if actual[0] >= active[0] and actual[1] >= active[1]:
+            return False
+        logger.warning("owner %s: counted %s queued or running, the records say %s; counts repaired",
+                       owner, active, actual)
+        return db.qed_active.update_one(
+            {"_id": owner, "jobs": active[0], "rows": active[1], "at": found.get("at")},
+            {"$set": {"jobs": actual[0], "rows": actual[1], "at": time.time()}}).matched_count > 0
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
             raw: bool = False, packed: bool = False, table: bool = False,
@@ -175,7 +262,10 @@ class MongoStore(JobStore):
             query: dict[str, Any] = {"_id": job_id, **_live()}
             if only_if is not None:
                 query["status"] = {"$in": list(only_if)}
-            written = db.jobs.update_one(query, {"$set": changes}).matched_count > 0
+            if "status" in fields and fields["status"] not in ACTIVE:
+                written = self._end(db, job_id, query, changes)
+            else:
+                written = db.jobs.update_one(query, {"$set": changes}).matched_count > 0
             for name in BLOB_FIELDS:  # the old generation, or the one not used after all
                 gen = changes.get(f"{name}_gen")
                 if gen:
@@ -186,6 +276,26 @@ class MongoStore(JobStore):
             if written and expires is not None:
                 db.job_blobs.update_many({"job_id": job_id}, {"$set": _expires(expires)})
             return written
+
+    def _end(self, db: Any, job_id: str, query: dict[str, Any], changes: dict[str, Any]) -> bool:
+        """The write that takes a job out of the queued and running: a counted record is
+        uncounted by the update that removes its ``qed_counted`` (one of two racing
+        writes), any other written as it is."""
+        statuses = query.get("status", {}).get("$in", list(ACTIVE))
+        for _ in range(5):  # its status changed between the two updates: again
+            counted = [s for s in statuses if s in ACTIVE]
+            if counted:
+                before = db.jobs.find_one({"_id": job_id, COUNTED: True}, projection={"owner": True, "rows": True})
+                if before is not None and db.jobs.update_one(
+                        {**query, "status": {"$in": counted}, COUNTED: True},
+                        {"$set": changes, "$unset": {COUNTED: ""}}).matched_count:
+                    self._give_back(db, before["owner"], job_rows(before))
+                    return True
+            if db.jobs.update_one({**query, COUNTED: {"$exists": False}}, {"$set": changes}).matched_count:
+                return True
+            if db.jobs.find_one({**query, COUNTED: True}, projection={"_id": True}) is None:
+                return False  # not there, or not in ``only_if``
+        raise StoreUnavailable(f"MongoDB store: job {job_id} kept changing; try again")
 
     def claim(self, job_id: str, lease: float, fields: dict[str, Any],
               inputs: bool = False) -> dict[str, Any] | None:
@@ -217,11 +327,8 @@ class MongoStore(JobStore):
 
     def count_active(self, owner: str) -> tuple[int, int]:
         with self._errors():
-            found = list(self._db().jobs.aggregate([
-                {"$match": {"owner": owner, "status": {"$in": [PENDING, STARTED]}, **_live()}},
-                {"$group": {"_id": None, "jobs": {"$sum": 1}, "rows": {"$sum": {"$ifNull": ["$rows", 1]}}}},
-            ]))
-        return (int(found[0]["jobs"]), int(found[0]["rows"])) if found else (0, 0)
+            found = self._db().qed_active.find_one({"_id": owner})
+        return (int(found.get("jobs", 0)), int(found.get("rows", 0))) if found else (0, 0)
 
     def list_jobs(self, *, owner: str | None = None, app: str | None = None, model: str | None = None,
                   status: str | None = None, since: str | None = None,
@@ -235,10 +342,8 @@ class MongoStore(JobStore):
         if before is not None:
             query["$or"] = [{"created": {"$lt": before[0]}},
                             {"created": before[0], "_id": {"$lt": before[1]}}]
-        hidden = {"expires_at": False, "expires_ts": False, "inputs_gen": False, "data_gen": False,
-                  "table_gen": False}
         with self._errors():
-            docs = list(self._db().jobs.find(query, projection=hidden)
+            docs = list(self._db().jobs.find(query, projection=dict(_NOT_SHOWN))
                         .sort([("created", -1), ("_id", -1)]).limit(int(limit)))
         for doc in docs:
             doc.pop("_id", None)
@@ -256,10 +361,8 @@ class MongoStore(JobStore):
         return self._small({"cached_from": job_id, "status": {"$in": [PENDING, STARTED]}, **_live()}, limit)
 
     def _small(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        hidden = {"_id": False, "expires_at": False, "expires_ts": False, "inputs_gen": False,
-                  "data_gen": False, "table_gen": False}
         with self._errors():
-            return list(self._db().jobs.find(query, projection=hidden)
+            return list(self._db().jobs.find(query, projection={"_id": False, **_NOT_SHOWN})
                         .sort([("created", -1), ("_id", -1)]).limit(int(limit)))
 
     def ping(self) -> None:
@@ -280,7 +383,7 @@ class MongoStore(JobStore):
                      {"$or": [{"status": PENDING}, {"lease_until": {"$lt": now}}, {"lease_until": None}]}]}
         with self._errors():
             docs = list(self._db().jobs.find(query, projection={"_id": False, "expires_at": False,
-                                                                "expires_ts": False})
+                                                                "expires_ts": False, COUNTED: False})
                         .sort("queued_at", 1).limit(limit))
         return docs
 
