@@ -25,7 +25,8 @@ process that died between the two (a record never written, or a job ended and
 not uncounted) is found when its owner is next refused: the counts are read
 again from the records, and set from them if they are lower and have not
 changed for ``REPAIR_AFTER`` seconds (a job between its count and its record,
-a few milliseconds, is not taken for a lost one).
+a few milliseconds, is not taken for a lost one). Jobs queued by a version
+before these counts are not counted.
 """
 from __future__ import annotations
 
