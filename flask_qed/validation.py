@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import itertools
+import types
 from typing import Any, Callable, Iterable
 
 import typing
@@ -94,11 +95,17 @@ def with_cost_limit(model: Any) -> type[BaseModel]:
                         __validators__={"qed_cost_limit": model_validator(mode="after")(check_cost)})
 
 
+_WRAPPERS = (typing.Union, types.UnionType, typing.Annotated)
+
+
 def _takes(annotation: Any, kind: type) -> bool:
-    """Whether a field's type (through unions, Optional and Annotated) admits ``kind``."""
+    """Whether a field's type admits ``kind`` as its value (through unions, Optional and
+    Annotated; not a list's or a mapping's items)."""
     if annotation is kind:
         return True
-    return any(_takes(arg, kind) for arg in typing.get_args(annotation) if not isinstance(arg, str))
+    if typing.get_origin(annotation) not in _WRAPPERS:
+        return False
+    return any(_takes(arg, kind) for arg in typing.get_args(annotation))
 
 
 def _names(field_name: str, info: Any) -> list[str]:

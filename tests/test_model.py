@@ -189,3 +189,12 @@ def test_only_numeric_inputs_refuse_booleans_and_one_run_models_too():
     with pytest.raises(InputError) as info:
         model.validate({"label": True})  # a text input refuses a boolean as pydantic does
     assert info.value.errors[0]["field"] == "label"
+
+    class Series(BaseModel):
+        values: list[float]
+
+    series = Model(name="s", title="s", description="", version="1", inputs=Series,
+                   compute=lambda inputs: {"ok": 1}, batch=False)
+    with pytest.raises(InputError) as info:  # a list's own message, not "a number"
+        series.validate({"values": True})
+    assert info.value.errors[0]["rule"] == "Input should be a valid list"

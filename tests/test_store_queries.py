@@ -244,3 +244,26 @@ def test_mongo_counts_lost_with_a_process_are_repaired_when_refused(kind, tmp_pa
     with pytest.raises(OverCaps):  # and the cap holds again
         store.create("r3", fields, caps)
     store.close()
+
+
+@pytest.mark.parametrize("kind", [k for k in BACKENDS if k != "sqlite"])
+def test_mongo_a_chain_counted_with_no_runs_counts_those_its_steps_give(kind, tmp_path):
+    """A chain's job is queued with no runs until its steps end; the write that gives it its
+    inputs gives it its runs, counted then, and given back exactly when it ends."""
+    store = make_store(kind, tmp_path)
+    fields = {"app": "pram", "model": "rice", "status": "PENDING", "owner": "alice"}
+    store.create("c1", {**fields, "rows": 0})
+    store.create("c2", {**fields, "rows": 2})
+    assert store.count_active("alice") == (2, 2)
+    store.update("c1", {"rows": 40, "waits_for": None})
+    assert store.count_active("alice") == (2, 42)
+    store.update("c1", {"status": "STARTED", "rows": 40})  # the same runs: nothing to change
+    assert store.count_active("alice") == (2, 42)
+    assert store.finish("c1", {"status": "SUCCESS"})
+    assert store.count_active("alice") == (1, 2)
+    store.update("c2", {"status": "REVOKED"})
+    assert store.count_active("alice") == (0, 0)
+    assert store._db().qed_active.find_one({"_id": "alice"}) is None  # nothing counted: no document
+    store.create("c3", {**fields, "rows": 5})
+    assert store.count_active("alice") == (1, 5)
+    store.close()

@@ -122,9 +122,9 @@ class JobStore(ABC):
 
         With ``caps``, a record queued or running is written only if its owner's jobs
         and runs queued or running, with it, stay within them; else :class:`OverCaps` is
-        raised and nothing is written. The SQLite store reads the count and writes the
-        record in one transaction, so the caps are exact; MongoDB counts first, so
-        submissions racing each other may pass a cap (by as many as race)."""
+        raised and nothing is written. The caps are exact: the SQLite store reads the count
+        and writes the record in one transaction; MongoDB takes the job's place in its
+        owner's counts with one conditional update before writing the record."""
 
     @abstractmethod
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,

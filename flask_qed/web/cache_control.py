@@ -15,9 +15,9 @@ _RULE = "(false: run again, never answered from an identical job)"
 
 def cache_text(value: str | None) -> dict[str, bool]:
     """``cache`` given as text (a query parameter, a form field) as a JSON body gives it:
-    ``{"cache": false}`` for false, 0 or no; nothing when it is not given; a 400 for
-    anything but those and true, 1, yes."""
-    if value is None:
+    ``{"cache": false}`` for false, 0 or no; nothing when it is not given or blank; a 400
+    for anything but those and true, 1, yes."""
+    if value is None or not value.strip():
         return {}
     wanted = _TEXT.get(value.strip().lower())
     if wanted is None:

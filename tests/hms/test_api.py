@@ -87,7 +87,7 @@ def test_bad_upload_is_422_and_wrong_media_type_is_415(client):
     response = client.post("/hms/percent_area", content_type="multipart/form-data",
                            data={"grid": "nldas", "geometry": (io.BytesIO(b"not a shapefile"), "x.zip")})
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "geometry"
-    response = client.post("/hms/percent_area", content_type="multipart/form-data",  # refused before the file is read
+    response = client.post("/hms/percent_area", content_type="multipart/form-data",  # refused before the file is used
                            data={"grid": "nldas", "cache": "perhaps", "geometry": (io.BytesIO(b"x"), "x.zip")})
     assert response.status_code == 400 and "cache: 'perhaps'" in response.get_json()["message"]
     response = client.post("/pram/rice", content_type="multipart/form-data",

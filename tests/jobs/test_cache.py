@@ -83,6 +83,7 @@ def test_a_csv_batch_or_a_form_skips_the_cache_with_cache_false(stacks):
         again = post_csv(query).get_json()
         assert "cached_from" not in again and wait_for(client, again["job_id"])["status"] == "SUCCESS"
     assert "cached_from" in post_csv("?cache=true").get_json()
+    assert "cached_from" in post_csv("?cache=").get_json()  # blank: not given
     bad = post_csv("?cache=maybe")
     assert bad.status_code == 400 and "cache: 'maybe' is neither true nor false" in bad.get_json()["message"]
 

@@ -47,18 +47,22 @@ def test_a_format_neither_json_nor_csv_is_refused_not_answered_as_json(client):
     job_id = submit(client, "/pram/rice", ROWS)
     wait_for(client, job_id)
     for path in (f"/jobs/{job_id}/results", f"/jobs/{job_id}/results/out_cw"):
-        refused = client.get(path, headers={"Accept": "image/png"})
-        assert refused.status_code == 406 and refused.mimetype == "application/json"
-        assert "application/json or text/csv" in refused.get_json()["message"]
+        for accept in ("image/png", "image/png, application/json;q=0", "application/xml; charset=utf-8"):
+            refused = client.get(path, headers={"Accept": accept})
+            assert refused.status_code == 406 and refused.mimetype == "application/json", accept
+            assert "application/json or text/csv" in refused.get_json()["message"]
         bad = client.get(path + "?f=xlsx")
         assert bad.status_code == 400 and "f: 'xlsx' is neither json nor csv" in bad.get_json()["message"]
         # what a browser or a library sends still gets JSON; CSV ranked first gets CSV
         for accept, mimetype in (("text/html,application/xhtml+xml,*/*;q=0.8", "application/json"),
                                  ("image/png, text/csv;q=0.5", "text/csv"), ("application/*", "application/json"),
-                                 ("", "application/json")):
+                                 ("", "application/json"), ("application/json; charset=utf-8", "application/json"),
+                                 ("text/csv; charset=utf-8", "text/csv"), ("*", "application/json"),
+                                 ("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2", "application/json")):
             answer = client.get(path, headers={"Accept": accept})
             assert answer.status_code == 200 and answer.mimetype == mimetype, accept
         assert client.get(path + "?f=JSON").mimetype == "application/json"
+        assert client.get(path + "?f=", headers={"Accept": "text/csv"}).mimetype == "text/csv"  # blank: not given
 
 
 def test_a_series_output_as_csv_is_indexed_by_its_dates(client):

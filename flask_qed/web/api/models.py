@@ -83,7 +83,7 @@ def _describe_view(model: Model) -> Any:
 def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
     def view() -> Any:
         units = units_asked()  # checked before anything is stored
-        cache = None if request.is_json else _form_cache()  # and before a CSV body or file is read
+        cache = None if request.is_json else _form_cache()  # and before the inputs are validated
         inputs = read_inputs(model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None

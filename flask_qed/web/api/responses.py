@@ -54,7 +54,7 @@ def wants_csv(strict: bool = False) -> bool:
     that answers results, asked before anything is read): an ``f`` other than json or csv
     is a 400, and an ``Accept`` that takes neither (``image/png``) a 406."""
     wanted = _query("f")
-    if wanted is not None:
+    if wanted:  # (blank: not given)
         if strict and wanted.lower() not in _FORMATS:
             raise ApiError(400, f"f: {wanted[:40]!r} is neither json nor csv")
         return _FORMATS.get(wanted.lower(), False)
@@ -79,11 +79,41 @@ def _best_of_json_or_csv(strict: bool = False) -> str:
     if header in _JSON_FIRST:
         return "application/json"
     best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
-    if best is None:
-        if strict:
-            raise ApiError(406, f"results are application/json or text/csv; Accept: {header[:80]} takes neither")
+    if best is not None:
+        return best
+    # werkzeug matches a range with parameters (``application/json; charset=utf-8``) to no
+    # offer, and drops ``*`` and a ``q`` written ``.2`` (Java's default header): read the
+    # ranges alone, then.
+    taken = _ranges(header)
+    if taken & _TAKE_JSON:
         return "application/json"
-    return best
+    if taken & _TAKE_CSV:
+        return "text/csv"
+    if strict:
+        raise ApiError(406, f"results are application/json or text/csv; Accept: {header[:80]} takes neither")
+    return "application/json"
+
+
+def _ranges(header: str) -> set[str]:
+    """The media ranges an ``Accept`` header takes (``q`` above 0, or unreadable), bare."""
+    taken = set()
+    for part in header.split(",")[:50]:
+        media, *params = part.split(";")
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    pass
+        if quality > 0:
+            taken.add(media.strip().lower())
+    return taken
+
+
+_TAKE_JSON = frozenset({"*", "*/*", "application/*", "application/json"})
+_TAKE_CSV = frozenset({"text/*", "text/csv"})
 
 
 _YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
