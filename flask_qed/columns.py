@@ -36,13 +36,14 @@ class Column:
     """One column of values, compact: float64 values (with masks of which were integers
     and which null) when every value is a number or null, else a list (equal strings
     shared)."""
-    __slots__ = ("values", "is_int", "is_null")
+    __slots__ = ("values", "is_int", "is_null", "may_hold_bool")
 
     def __init__(self, values: list[Any]):
         self.values: Any = values
         self.is_int: np.ndarray | None = None
         self.is_null: np.ndarray | None = None
         types = set(map(type, values))
+        self.may_hold_bool = bool in types or list in types  # (in a list's items, for validation)
         numbers = types - {type(None)}
         if numbers and numbers <= {int, float}:
             is_null = None
@@ -153,6 +154,15 @@ class Columns:
                 full[where[k]] = v
             columns.append((name, Column(full)))
         return cls(keys, columns)
+
+    @property
+    def may_hold_bool(self) -> bool:
+        """False when no run's value, nor an item of a value that is a list, can be a
+        boolean: validation then need not look (:func:`flask_qed.validation.holds_bool`)."""
+        if self.rows is not None:
+            return True
+        return any(type(col[1]) in (bool, list) if isinstance(col, tuple) else col.may_hold_bool
+                   for _, col in self.columns)
 
     def chunks(self, size: int) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
         """(run keys, row dicts) of ``size`` runs at a time."""

@@ -199,7 +199,7 @@ class Model:
                                    "rule": f"at most {self.max_rows} runs per job"}])
             out = ChunkedInputs(columns.count)
             by_run = _validate_chunks(self.inputs, columns.chunks(VALIDATE_CHUNK), columns.count,
-                                      on_invalid == "skip", out.add, as_text=True)
+                                      on_invalid == "skip", out.add, as_text=True, bools=columns.may_hold_bool)
             return out.close(by_run), out.count
 
     def run_packed(self, packed: bytes, progress: Callable[[float], None] | None = None) -> Any:

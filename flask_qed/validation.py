@@ -12,6 +12,7 @@ handling (:mod:`flask_qed.columns`) both build on it.
 """
 from __future__ import annotations
 
+import collections.abc
 import difflib
 import functools
 import itertools
@@ -121,33 +122,65 @@ def _names(field_name: str, info: Any) -> list[str]:
     return names
 
 
+def _number_not_bool(annotation: Any) -> bool:
+    return (_takes(annotation, float) or _takes(annotation, int)) and not _takes(annotation, bool)
+
+
+def _items(annotation: Any) -> list[Any]:
+    """The item types of a list, tuple or set a field's type admits (through unions)."""
+    found: list[Any] = []
+    origin = typing.get_origin(annotation)
+    if origin in _WRAPPERS:
+        for arg in typing.get_args(annotation):
+            found += _items(arg)
+    elif origin in _SEQUENCES:
+        found += [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
+    return found
+
+
+_SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence)
+_LISTED = 10  # booleans listed per input in a series
+
+
 def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
-    """``schema`` with its numeric inputs refusing ``true`` and ``false``.
+    """``schema`` with its numeric inputs, and the items of its series of numbers,
+    refusing ``true`` and ``false``.
 
     pydantic's lax mode takes a JSON boolean for a number (``"mai": true`` would run as
     1.0): a client's slip, never a quantity. Numbers written as text stay accepted (EPA's
     clients and CSV cells send them so). Validation uses this schema only for the rows
-    that hold a boolean somewhere (:func:`holds_bool`, one pass over their values in C),
-    so the usual batch pays nothing more. ``schema`` is returned as it is when none of
-    its inputs is a number that a boolean cannot also be."""
+    that hold a boolean (:func:`holds_bool`, one pass over their values in C, and over
+    the items of those that are lists), so the usual batch pays nothing more. ``schema``
+    is returned as it is when none of its inputs is a number, or a series of numbers,
+    that a boolean cannot also be. (A series of series is not looked into.)"""
     if schema in _REFUSING or schema in _REFUSING.values():
         return _REFUSING.get(schema, schema)
-    numeric = frozenset(name for field_name, info in schema.model_fields.items()
-                        if (_takes(info.annotation, float) or _takes(info.annotation, int))
-                        and not _takes(info.annotation, bool)
-                        for name in _names(field_name, info))
-    if not numeric:
+    numeric, series = set(), set()
+    for field_name, info in schema.model_fields.items():
+        if _number_not_bool(info.annotation):
+            numeric.update(_names(field_name, info))
+        elif any(_number_not_bool(item) for item in _items(info.annotation)):
+            series.update(_names(field_name, info))
+    if not numeric and not series:
         _REFUSING[schema] = schema
         return schema
 
+    def refused(value: bool, loc: tuple[Any, ...]) -> InitErrorDetails:
+        return InitErrorDetails(type=PydanticCustomError(
+            "number_not_boolean", "Input should be a number, not {value}",
+            {"value": "true" if value else "false"}), loc=loc, input=value)
+
     def refuse_bools(data: Any) -> Any:
-        if type(data) is dict and bool in set(map(type, data.values())):
-            errors = [InitErrorDetails(type=PydanticCustomError(
-                          "number_not_boolean", "Input should be a number, not {value}",
-                          {"value": "true" if value else "false"}), loc=(key,), input=value)
-                      for key, value in data.items() if type(value) is bool and key in numeric]
-            if errors:
-                raise ValidationError.from_exception_data(schema.__name__, errors)
+        if type(data) is not dict or not holds_bool(data):
+            return data
+        errors = []
+        for key, value in data.items():
+            if type(value) is bool and key in numeric:
+                errors.append(refused(value, (key,)))
+            elif type(value) is list and key in series and bool in set(map(type, value)):
+                errors += [refused(item, (key, i)) for i, item in enumerate(value) if type(item) is bool][:_LISTED]
+        if errors:
+            raise ValidationError.from_exception_data(schema.__name__, errors)
         return data
 
     _REFUSING[schema] = create_model(
@@ -160,13 +193,18 @@ _REFUSING: dict[type[BaseModel], type[BaseModel]] = {}  # a schema -> itself ref
 
 
 def holds_bool(rows: Any) -> bool:
-    """Whether any value of these rows (a dict, or a list of them) is a boolean."""
+    """Whether any value of these rows (a dict, or a list of them), or any item of a value
+    that is a list, is a boolean."""
     if type(rows) is dict:
-        return bool in set(map(type, rows.values()))
+        rows = (rows,)
     try:
-        return bool in set(map(type, itertools.chain.from_iterable(map(dict.values, rows))))
-    except TypeError:  # a row that is not an object: validation says so
-        return any(type(row) is dict and bool in set(map(type, row.values())) for row in rows)
+        types_ = set(map(type, itertools.chain.from_iterable(map(dict.values, rows))))
+    except TypeError:  # a row that is not an object (validation says so): the others
+        return holds_bool([row for row in rows if type(row) is dict])
+    if bool in types_:
+        return True
+    return list in types_ and any(type(value) is list and bool in set(map(type, value))
+                                  for row in rows for value in row.values())
 
 
 def checked_schema(schema: type[BaseModel], rows: Any) -> type[BaseModel]:
@@ -206,7 +244,7 @@ def validate_rows(schema: type[BaseModel], keys: list[str], rows: list[dict[str,
 
 def validate_chunks(schema: type[BaseModel], chunks: Iterable[tuple[list[str], list[dict[str, Any]]]],
                     total: int, skip: bool, sink: Callable[[list[str], Any], None],
-                    as_text: bool = False) -> dict[str, list[dict[str, Any]]]:
+                    as_text: bool = False, bools: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Validate (keys, rows) chunks; hand each chunk's valid, normalised rows (``as_text``:
     their JSON text) to ``sink``
     (only while no error makes the batch fail). Returns the errors of skipped runs."""
@@ -218,7 +256,7 @@ def validate_chunks(schema: type[BaseModel], chunks: Iterable[tuple[list[str], l
     for part_keys, part in chunks:
         part = drop_blanks(part)
         done += len(part)
-        schema = checked_schema(given, part)
+        schema = checked_schema(given, part) if bools else given  # (False: none can be there)
         adapter = _row_adapter(schema)
         try:
             valid = adapter.validate_python(part)

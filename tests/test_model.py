@@ -163,6 +163,21 @@ def test_a_boolean_is_not_a_number_in_any_form_but_text_numbers_are():
             assert error["run"] == run and error["value"] in (True, False)
             assert error["rule"].startswith("Input should be a number, not ")
     assert RICE.validate({**ROW, "mai": "0.056"})["rows"][0]["mai"] == 0.056
+    # a body read a column at a time (as the gateway reads one): numbers-only columns are
+    # known to hold no boolean, a column that holds one is looked at
+    import json
+
+    from flask_qed import jsonutil
+    from flask_qed.columns import Columns
+    columns = {k: {"0": v, "1": v} for k, v in ROW.items()}
+    clean = jsonutil.loads_lazy(json.dumps({"inputs": columns}), Columns.from_lazy)["inputs"]
+    assert isinstance(clean, Columns) and not clean.may_hold_bool and RICE.validate_packed(clean)[1] == 2
+    columns["dsed"]["1"] = True
+    lazy = jsonutil.loads_lazy(json.dumps({"inputs": columns}), Columns.from_lazy)["inputs"]
+    assert lazy.may_hold_bool
+    with pytest.raises(InputError) as info:
+        RICE.validate_packed(lazy)
+    assert [(e["run"], e["field"]) for e in info.value.errors] == [("1", "dsed")]
     skipped = RICE.validate([ROW, {**ROW, "area": True}, ROW], on_invalid="skip")
     assert skipped["keys"] == ["0", "2"] and [e["field"] for e in skipped["errors"]["1"]] == ["area"]
 
@@ -198,3 +213,7 @@ def test_only_numeric_inputs_refuse_booleans_and_one_run_models_too():
     with pytest.raises(InputError) as info:  # a list's own message, not "a number"
         series.validate({"values": True})
     assert info.value.errors[0]["rule"] == "Input should be a valid list"
+    with pytest.raises(InputError) as info:  # a series' items: named by place
+        series.validate({"values": [1.5, True, 2, False]})
+    assert [(e["field"], e["value"]) for e in info.value.errors] == [("values.1", True), ("values.3", False)]
+    assert series.validate({"values": [1.5, "2", 3]}) == {"values": [1.5, 2.0, 3.0]}
