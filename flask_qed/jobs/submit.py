@@ -110,8 +110,14 @@ def caps_of(runtime: Runtime) -> Caps:
 
 
 def over_caps(refusal: OverCaps) -> ApiError:
-    """A job refused by its owner's caps, as the client is told (429)."""
+    """A job refused by its owner's caps, as the client is told: 429, to come back later;
+    422 for a job of more runs than the cap allows at once, which never fits."""
     (active_jobs, active_rows), caps = refusal.active, refusal.caps
+    if refusal.which == "rows" and refusal.rows > caps.rows:
+        rule = (f"at most {caps.rows} runs queued or running at once (QED_MAX_ACTIVE_ROWS): "
+                f"send these {refusal.rows} runs as jobs of at most {caps.rows}")
+        return ApiError(422, f"inputs: {rule}",
+                        [{"run": None, "field": "inputs", "value": refusal.rows, "rule": rule}])
     if refusal.which == "jobs":
         return ApiError(429, f"you have {active_jobs} jobs queued or running, the most allowed at once "
                              f"(QED_MAX_ACTIVE_JOBS={caps.jobs}); submit again when one finishes",

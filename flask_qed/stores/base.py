@@ -38,7 +38,10 @@ class Caps:
 
     def refuse(self, active: tuple[int, int], rows: int) -> "OverCaps | None":
         """Why a new job of ``rows`` runs does not fit beside its owner's ``active`` (jobs,
-        runs) queued or running, or None when it fits."""
+        runs) queued or running, or None when it fits. A job of more runs than the cap
+        allows is refused for them first: it would never fit."""
+        if rows > self.rows:
+            return OverCaps(self, active, rows, "rows")
         if active[0] >= self.jobs:
             return OverCaps(self, active, rows, "jobs")
         if active[1] + rows > self.rows:

@@ -112,7 +112,27 @@ def test_active_job_cap_gives_429_then_accepts_when_one_finishes(own_stack):
         assert wait_for(client, r.get_json()["job_id"])["status"] == "SUCCESS"
     assert client.post("/testing/sleepy", json={"inputs": {"seconds": 0}}).status_code == 202
     rows = client.post("/pram/rice", json={"inputs": [RICE] * 6})
-    assert rows.status_code == 429 and "QED_MAX_ACTIVE_ROWS=5" in rows.get_json()["message"]
+    assert rows.status_code == 422 and "QED_MAX_ACTIVE_ROWS" in rows.get_json()["message"]
+
+
+def test_runs_past_the_cap_give_429_and_more_than_it_allows_a_422(own_stack):
+    """Runs beside those queued past QED_MAX_ACTIVE_ROWS: 429, come back later. A job of more
+    runs than the cap allows at once never fits, whatever else is queued: 422, saying so."""
+    stack = own_stack(QED_MAX_ACTIVE_JOBS="10", QED_MAX_ACTIVE_ROWS="5")
+    client = stack["client"]
+    stop(stack["worker"])  # nothing runs: the jobs stay queued
+    queued = client.post("/pram/rice", json={"inputs": [RICE, {**RICE, "mai": 0.5}, {**RICE, "mai": 0.7}]})
+    assert queued.status_code == 202  # 3 runs queued
+    over = client.post("/pram/rice", json={"inputs": [{**RICE, "mai": m} for m in (1, 2, 3)]})
+    assert over.status_code == 429 and int(over.headers["Retry-After"]) > 0
+    assert "this job's 3 runs and the 3 you have queued or running exceed" in over.get_json()["message"]
+    assert client.post("/pram/rice", json={"inputs": [{**RICE, "mai": m} for m in (1, 2)]}).status_code == 202
+    never = client.post("/pram/rice", json={"inputs": [RICE] * 6})
+    body = never.get_json()
+    assert never.status_code == 422 and "Retry-After" not in never.headers
+    assert body["errors"] == [{"run": None, "field": "inputs", "value": 6, "rule":
+                               "at most 5 runs queued or running at once (QED_MAX_ACTIVE_ROWS): "
+                               "send these 6 runs as jobs of at most 5"}]
 
 
 def test_a_join_past_the_cap_gives_429_and_writes_nothing(own_stack):
