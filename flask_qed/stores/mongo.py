@@ -13,22 +13,7 @@ stand-in the tests deploy) keep a datetime set by an update as text: a number
 compares the same everywhere. One client per process, created on first use
 and again after a fork (pymongo clients are not fork-safe).
 
-The fair-use caps are exact, as on SQLite, without a transaction: each owner's
-queued and running jobs and runs are counted in one document of ``qed_active``
-(``_id`` = owner, removed when it counts nothing), and a job takes its place
-there with one conditional update (``$inc`` only while within the caps, atomic
-on that document) before its record is written, and gives it back if the write
-fails. A record counted so carries ``qed_counted`` (the runs counted for it),
-which the write that ends the job (its status no longer queued or running)
-removes in the same update: only the write that removes it gives the place
-back, so a job is never uncounted twice. A write that changes a counted job's
-runs (a chain's, once its steps have given its inputs) counts them anew. A place lost to a
-process that died between the two (a record never written, or a job ended and
-not uncounted) is found when its owner is next refused: the counts are read
-again from the records, and set from them if they are lower and have not
-changed for ``REPAIR_AFTER`` seconds (a job between its count and its record,
-a few milliseconds, is not taken for a lost one). Jobs queued by a version
-before these counts are not counted.
+The fair-use caps are exact, as on SQLite: see :mod:`.mongo_counts`.
 """
 from __future__ import annotations
 
@@ -41,15 +26,15 @@ from typing import Any, Callable
 from urllib.parse import urlparse
 
 from ..jobs.states import ACTIVE, PENDING, STARTED
-from .base import (BLOB_FIELDS, Caps, JobNotFound, JobStore, OverCaps, StoreUnavailable, job_rows, pack,
-                   stored_data, unpack, utcnow)
+from . import mongo_counts as counts
+from .base import (BLOB_FIELDS, Caps, JobNotFound, JobStore, StoreUnavailable, job_rows, pack, stored_data,
+                   unpack, utcnow)
+from .mongo_counts import COUNTED
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 8 * 1024 * 1024  # bytes of compressed JSON per blob document
-COUNTED = "qed_counted"  # on a queued or running record its owner's counts include
 HIDDEN = ("_id", "expires_at", "expires_ts", COUNTED)  # store internals, never in a record
-REPAIR_AFTER = 60.0  # s without a change to an owner's counts before they may be set from the records
 # (passed as a copy: mongomock changes the projection it is given)
 _NOT_SHOWN = {name: False for name in ("expires_at", "expires_ts", COUNTED, "inputs_gen", "data_gen", "table_gen")}
 
@@ -140,7 +125,7 @@ class MongoStore(JobStore):
                     doc[f"{name}_gen"] = self._put_blob(db, job_id, name, fields[name], expires)
             if counted:  # its place taken just before the record (or OverCaps, nothing kept)
                 try:
-                    self._take_place(db, owner, rows, caps)
+                    counts.take_place(db, owner, rows, caps)
                 except BaseException:
                     self._drop_blobs_of(db, doc)
                     raise
@@ -149,14 +134,14 @@ class MongoStore(JobStore):
                 db.jobs.insert_one(doc)
             except DuplicateKeyError:
                 if counted:
-                    self._give_back(db, owner, rows)
+                    counts.give_back(db, owner, rows)
                 self._drop_blobs_of(db, doc)
                 raise ValueError(f"job {job_id} already exists") from None
             except BaseException:
                 # Not written, or written and the answer lost: given back only when known
                 # not written (a place kept by mistake is repaired; one given back twice is not).
                 if counted and self._absent(db, job_id):
-                    self._give_back(db, owner, rows)
+                    counts.give_back(db, owner, rows)
                 raise
 
     def _drop_blobs_of(self, db: Any, doc: dict[str, Any]) -> None:
@@ -172,83 +157,6 @@ class MongoStore(JobStore):
             return db.jobs.find_one({"_id": job_id}, projection={"_id": True}) is None
         except Exception:  # noqa: BLE001 - unknown: as if there
             return False
-
-    # -- the owners' counts (the fair-use caps) ---------------------------------------
-    def _take_place(self, db: Any, owner: str, rows: int, caps: Caps | None) -> None:
-        """Count a new queued job of ``rows`` runs in ``owner``'s document: with ``caps``,
-        only while it fits (one conditional update), else :class:`OverCaps`."""
-        from pymongo.errors import DuplicateKeyError
-        add = {"$inc": {"jobs": 1, "rows": rows}, "$set": {"at": time.time()}}
-        alone = None if caps is None else caps.refuse((0, 0), rows)  # past a cap with nothing else
-        repaired = False
-        for _ in range(20):  # another job's change between two steps: look again
-            try:
-                if caps is None:
-                    db.qed_active.update_one({"_id": owner}, add, upsert=True)
-                    return
-                if alone is None and db.qed_active.update_one(
-                        {"_id": owner, "jobs": {"$lte": caps.jobs - 1}, "rows": {"$lte": caps.rows - rows}},
-                        add).matched_count:
-                    return
-                found = db.qed_active.find_one({"_id": owner})
-                if found is None:
-                    if alone is not None:
-                        raise alone
-                    db.qed_active.insert_one({"_id": owner, "jobs": 1, "rows": rows, "at": time.time()})
-                    return
-            except DuplicateKeyError:  # the owner's document made meanwhile by another job
-                continue
-            active = (max(0, int(found.get("jobs", 0))), max(0, int(found.get("rows", 0))))
-            refusal = caps.refuse(active, rows) or (alone and OverCaps(caps, active, rows, alone.which))
-            if refusal is None:
-                continue  # room made meanwhile
-            if repaired or not self._repair(db, owner, found):
-                raise refusal
-            repaired = True
-        raise StoreUnavailable(f"MongoDB store: the counts of {owner!r} kept changing; try again")
-
-    def _give_back(self, db: Any, owner: str, rows: int) -> None:
-        """A counted job's place given back; its owner's document removed once it counts
-        nothing. A failure is logged, not raised: the job's own write is done, and the place
-        kept by mistake is repaired at the owner's next refusal."""
-        from pymongo import ReturnDocument
-        try:
-            after = db.qed_active.find_one_and_update(
-                {"_id": owner}, {"$inc": {"jobs": -1, "rows": -rows}, "$set": {"at": time.time()}},
-                return_document=ReturnDocument.AFTER)
-            if after is not None and int(after.get("jobs", 0)) <= 0:
-                db.qed_active.delete_one({"_id": owner, "jobs": {"$lte": 0}})
-        except Exception as exc:  # noqa: BLE001 - see above
-            logger.warning("owner %s: a job's place in the counts not given back (%s); repaired later", owner, exc)
-
-    def _held(self, db: Any, owner: str) -> None:
-        """Mark ``owner``'s counts as changing now: a repair reading the records meanwhile
-        (a job uncounted in its record, not yet in the counts) then waits its turn."""
-        db.qed_active.update_one({"_id": owner}, {"$set": {"at": time.time()}})
-
-    def _counted(self, db: Any, owner: str) -> tuple[int, int]:
-        """``owner``'s counted jobs and runs, read from the records themselves."""
-        jobs = runs = 0
-        for doc in db.jobs.find({"owner": owner, COUNTED: {"$exists": True}}, projection={COUNTED: True}):
-            jobs, runs = jobs + 1, runs + int(doc[COUNTED])
-        return jobs, runs
-
-    def _repair(self, db: Any, owner: str, found: dict[str, Any]) -> bool:
-        """Set ``owner``'s counts (``found``, its document) from the records when these
-        count fewer and the counts have not changed for ``REPAIR_AFTER`` seconds (a place
-        lost with a process that died between a record and its count); whether they were
-        set. Only if the document is still ``found``: a change meanwhile wins."""
-        if time.time() - float(found.get("at") or 0) < REPAIR_AFTER:
-            return False  # jobs may be between their count and their record
-        active = (int(found.get("jobs", 0)), int(found.get("rows", 0)))
-        actual = self._counted(db, owner)
-        if actual[0] >= active[0] and actual[1] >= active[1]:
-            return False
-        logger.warning("owner %s: counted %s queued or running, the records say %s; counts repaired",
-                       owner, active, actual)
-        return db.qed_active.update_one(
-            {"_id": owner, "jobs": active[0], "rows": active[1], "at": found.get("at")},
-            {"$set": {"jobs": actual[0], "rows": actual[1], "at": time.time()}}).matched_count > 0
 
     def get(self, job_id: str, *, inputs: bool = False, data: bool = True,
             raw: bool = False, packed: bool = False, table: bool = False,
@@ -304,9 +212,9 @@ class MongoStore(JobStore):
             if only_if is not None:
                 query["status"] = {"$in": list(only_if)}
             if "status" in fields and fields["status"] not in ACTIVE:
-                written = self._end(db, job_id, query, changes)
+                written = counts.end(db, job_id, query, changes)
             elif "rows" in fields:
-                written = self._recount(db, job_id, query, changes, job_rows(fields))
+                written = counts.recount(db, job_id, query, changes, job_rows(fields))
             else:
                 written = db.jobs.update_one(query, {"$set": changes}).matched_count > 0
             for name in BLOB_FIELDS:  # the old generation, or the one not used after all
@@ -319,47 +227,6 @@ class MongoStore(JobStore):
             if written and expires is not None:
                 db.job_blobs.update_many({"job_id": job_id}, {"$set": _expires(expires)})
             return written
-
-    def _end(self, db: Any, job_id: str, query: dict[str, Any], changes: dict[str, Any]) -> bool:
-        """The write that takes a job out of the queued and running: a counted record is
-        uncounted by the update that removes its ``qed_counted`` (one of two racing
-        writes), its place then given back; any other record is written as it is."""
-        statuses = [s for s in query.get("status", {}).get("$in", ACTIVE) if s in ACTIVE]
-        for _ in range(5):  # its record changed between two steps: again
-            before = db.jobs.find_one({"_id": job_id, COUNTED: {"$exists": True}},
-                                      projection={"owner": True, COUNTED: True}) if statuses else None
-            if before is not None:
-                self._held(db, before["owner"])
-                if db.jobs.update_one({**query, "status": {"$in": statuses}, COUNTED: before[COUNTED]},
-                                      {"$set": changes, "$unset": {COUNTED: ""}}).matched_count:
-                    self._give_back(db, before["owner"], int(before[COUNTED]))
-                    return True
-            if db.jobs.update_one({**query, COUNTED: {"$exists": False}}, {"$set": changes}).matched_count:
-                return True
-            if db.jobs.find_one({**query, COUNTED: {"$exists": True}}, projection={"_id": True}) is None:
-                return False  # not there, or not in ``only_if``
-        raise StoreUnavailable(f"MongoDB store: job {job_id} kept changing; try again")
-
-    def _recount(self, db: Any, job_id: str, query: dict[str, Any], changes: dict[str, Any], rows: int) -> bool:
-        """A write that changes a job's runs (a chain's job, once its steps have given its
-        inputs): a counted record's runs counted anew in its owner's counts, as SQLite does."""
-        for _ in range(5):  # its record changed between two steps: again
-            before = db.jobs.find_one({"_id": job_id, COUNTED: {"$exists": True}},
-                                      projection={"owner": True, COUNTED: True})
-            if before is None:
-                return db.jobs.update_one({**query, COUNTED: {"$exists": False}},
-                                          {"$set": changes}).matched_count > 0
-            self._held(db, before["owner"])
-            if db.jobs.update_one({**query, COUNTED: before[COUNTED]},
-                                  {"$set": {**changes, COUNTED: rows}}).matched_count:
-                if rows != int(before[COUNTED]):
-                    db.qed_active.update_one({"_id": before["owner"]},
-                                             {"$inc": {"rows": rows - int(before[COUNTED])},
-                                              "$set": {"at": time.time()}})
-                return True
-            if db.jobs.find_one(query, projection={"_id": True}) is None:
-                return False
-        raise StoreUnavailable(f"MongoDB store: job {job_id} kept changing; try again")
 
     def claim(self, job_id: str, lease: float, fields: dict[str, Any],
               inputs: bool = False) -> dict[str, Any] | None:
