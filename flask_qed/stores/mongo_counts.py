@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from ..jobs.states import ACTIVE
-from .base import Caps, OverCaps, StoreUnavailable, job_rows
+from .base import Caps, OverCaps, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
