@@ -5,7 +5,8 @@ so a task that survives SIGTERM (C code, or code that swallows the exception)
 would keep its pool slot. ``qed_cancel`` runs in every worker's main process:
 the one running the job sends SIGTERM to that pool process and, if the job is
 still running ``grace`` seconds later, SIGKILL. The pool then starts a new
-process, so the slot is free within ``grace`` seconds. The task itself also
+process, so the slot is free within ``grace`` seconds and the pool's start of
+another process (two or three more on a busy machine). The task itself also
 stops between chunks when it sees REVOKED in the store (flask_qed.tasks).
 """
 from __future__ import annotations
