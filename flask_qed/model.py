@@ -54,8 +54,8 @@ from .batch import CHUNKED, ChunkedInputs, Exceeds, run_chunked, run_rows
 from .codec import columns_to_json, json_safe
 from .columns import Column, Columns, rows_to_columns, to_rows
 from .risk import Risk
-from .validation import (MAX_ERRORS, VALIDATE_CHUNK, InputError, drop_blanks, input_errors, short_value,
-                         validate_rows, with_cost_limit, checked_schema)
+from .validation import (MAX_ERRORS, VALIDATE_CHUNK, InputError, checked_schema, drop_blanks, input_errors,
+                         short_value, validate_rows, with_cost_limit)
 # Looked up here at call time (not bound into Model.validate_packed): a test replaces it
 # with a validator that crashes, to see the crash reported as an input error.
 from .validation import validate_chunks as _validate_chunks

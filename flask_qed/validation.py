@@ -17,9 +17,8 @@ import difflib
 import functools
 import itertools
 import types
-from typing import Any, Callable, Iterable
-
 import typing
+from typing import Any, Callable, Iterable
 
 from pydantic import AliasChoices, AliasPath, BaseModel, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
