@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import ApiError
+from .flags import yes_or_no
 
 OPT_OUT = frozenset({"no-cache", "no-store"})
-_TEXT = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 _RULE = "(false: run again, never answered from an identical job)"
 
 
@@ -17,12 +17,11 @@ def cache_text(value: str | None) -> dict[str, bool]:
     """``cache`` given as text (a query parameter, a form field) as a JSON body gives it:
     ``{"cache": false}`` for false, 0 or no; nothing when it is not given or blank; a 400
     for anything but those and true, 1, yes."""
-    if value is None or not value.strip():
-        return {}
-    wanted = _TEXT.get(value.strip().lower())
-    if wanted is None:
-        raise ApiError(400, f"cache: {value[:40]!r} is neither true nor false {_RULE}")
-    return {"cache": wanted}
+    try:
+        wanted = yes_or_no(value)
+    except ValueError:
+        raise ApiError(400, f"cache: {str(value)[:40]!r} is neither true nor false {_RULE}") from None
+    return {} if wanted is None else {"cache": wanted}
 
 
 def cache_allowed(body: Any, cache_control: Iterable[str]) -> bool:

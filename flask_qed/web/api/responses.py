@@ -13,6 +13,7 @@ from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
 from ...results import results_csv, with_units
 from ...tablepack import read_table
 from ...stores.base import unpack
+from ..flags import yes_or_no
 
 STREAM_OVER = 1 << 20  # bytes of stored (compressed) data past which an answer is streamed
 
@@ -116,17 +117,13 @@ _TAKE_JSON = frozenset({"*", "*/*", "application/*", "application/json"})
 _TAKE_CSV = frozenset({"text/*", "text/csv"})
 
 
-_YES, _NO = ("1", "true", "yes"), ("0", "false", "no", "")
-
-
 def units_asked() -> bool:
     """``?units=1``: a CSV header names each column's units, ``out_cw (ug/L)``."""
     value = _query("units")
-    if value is None or value.lower() in _NO:
-        return False
-    if value.lower() in _YES:
-        return True
-    raise ApiError(400, f"units: {value!r} is neither 1 nor 0 (true or false)")
+    try:
+        return bool(yes_or_no(value))
+    except ValueError:
+        raise ApiError(400, f"units: {str(value)[:40]!r} is neither 1 nor 0 (true or false)") from None
 
 
 def results_response(record: dict[str, Any], units: Mapping[str, str] | None = None) -> Response:
