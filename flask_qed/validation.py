@@ -18,7 +18,7 @@ import functools
 import itertools
 import types
 import typing
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from pydantic import AliasChoices, AliasPath, BaseModel, TypeAdapter, ValidationError, create_model, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -137,6 +137,27 @@ def _items(annotation: Any) -> list[Any]:
     return found
 
 
+def _series_of_numbers(annotation: Any) -> bool:
+    """Whether a field's type admits a series whose items, or their items at any depth, are
+    numbers a boolean cannot also be."""
+    return any(_number_not_bool(item) or _series_of_numbers(item) for item in _items(annotation))
+
+
+def _list_holds_bool(value: list[Any]) -> bool:
+    """Whether a list, or a list within it at any depth, holds a boolean."""
+    types_ = set(map(type, value))
+    return bool in types_ or (list in types_ and any(_list_holds_bool(v) for v in value if type(v) is list))
+
+
+def _bools_in(value: list[Any], place: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], bool]]:
+    """The booleans of a list and of the lists within it, each with its place."""
+    for i, item in enumerate(value):
+        if type(item) is bool:
+            yield (*place, i), item
+        elif type(item) is list:
+            yield from _bools_in(item, (*place, i))
+
+
 _SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence)
 _LISTED = 10  # booleans listed per input in a series
 
@@ -151,14 +172,15 @@ def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
     that hold a boolean (:func:`holds_bool`, one pass over their values in C, and over
     the items of those that are lists), so the usual batch pays nothing more. ``schema``
     is returned as it is when none of its inputs is a number, or a series of numbers,
-    that a boolean cannot also be. (A series of series is not looked into.)"""
+    that a boolean cannot also be. A series of series (a matrix) is looked into at every
+    depth, its items named by place (``l_m.1.0``)."""
     if schema in _REFUSING or schema in _REFUSING.values():
         return _REFUSING.get(schema, schema)
     numeric, series = set(), set()
     for field_name, info in schema.model_fields.items():
         if _number_not_bool(info.annotation):
             numeric.update(_names(field_name, info))
-        elif any(_number_not_bool(item) for item in _items(info.annotation)):
+        elif _series_of_numbers(info.annotation):
             series.update(_names(field_name, info))
     if not numeric and not series:
         _REFUSING[schema] = schema
@@ -176,8 +198,8 @@ def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
         for key, value in data.items():
             if type(value) is bool and key in numeric:
                 errors.append(refused(value, (key,)))
-            elif type(value) is list and key in series and bool in set(map(type, value)):
-                errors += [refused(item, (key, i)) for i, item in enumerate(value) if type(item) is bool][:_LISTED]
+            elif type(value) is list and key in series and _list_holds_bool(value):
+                errors += [refused(item, (key, *place)) for place, item in _bools_in(value)][:_LISTED]
         if errors:
             raise ValidationError.from_exception_data(schema.__name__, errors)
         return data
@@ -193,7 +215,7 @@ _REFUSING: dict[type[BaseModel], type[BaseModel]] = {}  # a schema -> itself ref
 
 def holds_bool(rows: Any) -> bool:
     """Whether any value of these rows (a dict, or a list of them), or any item of a value
-    that is a list, is a boolean."""
+    that is a list (at any depth), is a boolean."""
     if type(rows) is dict:
         rows = (rows,)
     try:
@@ -202,7 +224,7 @@ def holds_bool(rows: Any) -> bool:
         return holds_bool([row for row in rows if type(row) is dict])
     if bool in types_:
         return True
-    return list in types_ and any(type(value) is list and bool in set(map(type, value))
+    return list in types_ and any(type(value) is list and _list_holds_bool(value)
                                   for row in rows for value in row.values())
 
 

@@ -213,6 +213,21 @@ def test_only_numeric_inputs_refuse_booleans_and_one_run_models_too():
     with pytest.raises(InputError) as info:  # a list's own message, not "a number"
         series.validate({"values": True})
     assert info.value.errors[0]["rule"] == "Input should be a valid list"
+
+    class Matrix(BaseModel):
+        grid: list[list[float]]
+        names: list[list[str]] = []
+
+    matrix = Model(name="m", title="m", description="", version="1", inputs=Matrix,
+                   compute=lambda inputs: {"ok": 1}, batch=False)
+    assert matrix.validate({"grid": [[1, 0.5], ["2", 3]]})["grid"] == [[1.0, 0.5], [2.0, 3.0]]
+    with pytest.raises(InputError) as info:  # a matrix's items, named by row and column
+        matrix.validate({"grid": [[1, 0.5], [False, 3], [True, True]]})
+    assert [(e["field"], e["value"]) for e in info.value.errors] == \
+        [("grid.1.0", False), ("grid.2.0", True), ("grid.2.1", True)]
+    with pytest.raises(InputError) as info:  # a matrix of text refuses them as pydantic does
+        matrix.validate({"grid": [[1]], "names": [["a", True]]})
+    assert [e["field"] for e in info.value.errors] == ["names.0.1"]
     with pytest.raises(InputError) as info:  # a series' items: named by place
         series.validate({"values": [1.5, True, 2, False]})
     assert [(e["field"], e["value"]) for e in info.value.errors] == [("values.1", True), ("values.3", False)]
