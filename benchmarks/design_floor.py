@@ -17,7 +17,8 @@ pool process holds. The answer is 200 with ``"status": "SUCCESS"`` and the input
 
 Per round: 3 s of warm-up; ``wrk -t2 -c8 -d<duration>s`` with ``benchmarks/wrk_jobs.lua``,
 the CPU time (user + system, from /proc) of the gateway's, the worker's and Redis's processes
-divided by the finished answers (``other``: answers not finished, 0 when all is well); ``wrk
+divided by the finished answers (``other``: answers not finished, 0 when all is well), the
+worker's split into its main process (Celery's consumer) and its pool (the task); ``wrk
 -t1 -c1`` for 5 s, the idle round trip (p50); ``wrk -t2 -c8`` GETs ``/healthz`` for 5 s,
 the gateway's CPU per bare request. One JSON line per round, then the medians.
 
@@ -174,11 +175,12 @@ def main() -> None:
         rows = []
         for _ in range(args.rounds):
             wrk(base, 2, 8, 3, LUA)  # warm up
-            before = cpu_seconds(groups)
+            before, main_before = cpu_seconds(groups), cpu_seconds({"worker_main": groups["worker"]}, children=False)
             load, _ = wrk(base, 2, 8, args.duration, LUA)
-            after = cpu_seconds(groups)
+            after, main_after = cpu_seconds(groups), cpu_seconds({"worker_main": groups["worker"]}, children=False)
             jobs = max(load.get("finished", 0), 1)
             cpu = {k: (after[k] - before[k]) / jobs * 1e3 for k in groups}
+            main = (main_after["worker_main"] - main_before["worker_main"]) / jobs * 1e3
             idle, _ = wrk(base, 1, 1, 5, LUA)
             before = cpu_seconds({"gateway": groups["gateway"]})
             _, out = wrk(base, 2, 8, 5, None, "/healthz")
@@ -187,6 +189,7 @@ def main() -> None:
             rows.append({"jobs_per_s": load.get("jobs_per_s", 0.0), "other": load.get("other", 0),
                          "p50_ms": load.get("p50_ms"), "idle_p50_ms": idle.get("p50_ms"),
                          **{f"cpu_{k}_ms": v for k, v in cpu.items()}, "cpu_total_ms": sum(cpu.values()),
+                         "cpu_worker_main_ms": main, "cpu_worker_pool_ms": cpu["worker"] - main,
                          "healthz_per_s": bare / 5,
                          "cpu_healthz_ms": (after["gateway"] - before["gateway"]) / bare * 1e3})
             print(json.dumps({"design_floor": True, **{k: round(v, 3) if isinstance(v, float) else v

@@ -12,13 +12,18 @@ Each round runs, one after the other on the same machine:
 3. a bare Celery task's CPU (``benchmarks/celery_floor.py -n 2000 --rounds 1``), its worker's
    and, apart, its Redis's;
 4. kabam, 10,000 runs, CSV in and CSV out, against validate + run in one process
-   (``benchmarks/bench_pram.py --models kabam --csv --repeat 3``).
+   (``benchmarks/bench_pram.py --models kabam --csv --repeat 3``);
+5. the design's own floor (``benchmarks/design_floor.py --rounds 1``: a bare Flask view that
+   queues a bare Celery task and is woken by its notice, under the gateway's load).
 
 Then per round and as medians: jobs/s against raw Celery's burst (target >= 0.8x), idle
 p50 against raw Celery's idle round trip (<= 2x), server CPU per job against the floor
 (a bare Celery task's worker + a bare request; <= 1.5x; and again with the bare task's Redis
 in the floor, since the gateway's Redis is in its CPU), kabam end to end against direct (<= 1.5x;
-by time, and by CPU time: the stack's processes against the direct run's).
+by time, and by CPU time: the stack's processes against the direct run's). Beside the targets,
+not targets: the design's floor against the floor above (what one request per job, woken,
+costs before any work of the project's), and the server's CPU per job against the design's
+floor (what the project's work on a job costs on top of it).
 
     .venv/bin/python benchmarks/targets.py [--rounds 3] [--out results.jsonl]
 
@@ -70,6 +75,12 @@ def celery_floor() -> tuple[float, float]:
     return float(found.group(1)) + float(found.group(2)), float(found.group(3))
 
 
+def design_floor() -> float:
+    """The server's CPU per job of the design with none of the project's work in it."""
+    out = run([sys.executable, "benchmarks/design_floor.py", "--rounds", "1"])
+    return float(json.loads([ln for ln in out.splitlines() if ln.startswith("{")][0])["cpu_total_ms"])
+
+
 def kabam() -> dict[str, float]:
     out = run([sys.executable, "benchmarks/bench_pram.py", "--models", "kabam", "--csv", "--repeat", "3"])
     row = [ln for ln in out.splitlines() if ln.startswith("kabam")][0].split()
@@ -83,6 +94,7 @@ def one_round() -> dict[str, float]:
     gw = gateway()
     floor, floor_redis = celery_floor()
     kb = kabam()
+    design = design_floor()
     return {
         "load_1m": round(load, 2),
         "raw_jobs_per_s": raw["jobs_per_s"], "gw_jobs_per_s": gw["jobs_per_s"], "gw_other": gw["other"],
@@ -96,6 +108,8 @@ def one_round() -> dict[str, float]:
         "cpu_ratio_redis": gw["cpu_total_ms"] / (floor + floor_redis + gw["cpu_healthz_ms"]),
         "kabam_direct_s": kb["direct_s"], "kabam_e2e_s": kb["e2e_s"], "kabam_ratio": kb["e2e_s"] / kb["direct_s"],
         "kabam_cpu_ratio": kb["cpu_stack_s"] / kb["cpu_direct_s"],
+        "design_floor_ms": design, "design_ratio": design / (floor + gw["cpu_healthz_ms"]),
+        "cpu_over_design": gw["cpu_total_ms"] / design,
     }
 
 
@@ -105,6 +119,8 @@ TARGETS = [("jobs_ratio", ">=", 0.8, "jobs/s, wrk -c8, against raw Celery's burs
            ("cpu_ratio_redis", "<=", 1.5, "the same, the floor's Redis counted as the gateway's is"),
            ("kabam_ratio", "<=", 1.5, "kabam 10,000 runs, CSV in and out, end to end against direct"),
            ("kabam_cpu_ratio", "<=", 1.5, "the same, CPU time of the stack against direct's")]
+BESIDE = [("design_ratio", "the design's floor against the floor (a bare task + a bare request)"),
+          ("cpu_over_design", "server CPU per job against the design's floor")]
 
 
 def main() -> None:
@@ -129,6 +145,9 @@ def main() -> None:
         met = median >= target if sense == ">=" else median <= target
         print(f"  {what}: {' / '.join(f'{v:.2f}' for v in values)} -> {median:.2f}x "
               f"(target {sense} {target}x: {'met' if met else 'not met'})")
+    for key, what in BESIDE:
+        values = [r[key] for r in rounds]
+        print(f"  {what}: {' / '.join(f'{v:.2f}' for v in values)} -> {statistics.median(values):.2f}x")
 
 
 if __name__ == "__main__":
