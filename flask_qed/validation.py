@@ -201,8 +201,20 @@ def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
             elif type(value) is list and key in series and _list_holds_bool(value):
                 errors += [refused(item, (key, *place)) for place, item in _bools_in(value)][:_LISTED]
         if errors:
-            raise ValidationError.from_exception_data(schema.__name__, errors)
+            raise ValidationError.from_exception_data(schema.__name__, errors + others(data, errors))
         return data
+
+    def others(data: dict[str, Any], refusals: list[InitErrorDetails]) -> list[InitErrorDetails]:
+        """The row's errors in its other inputs, as the schema alone finds them, so that one
+        answer lists them all (a check of the whole row, which read the booleans as numbers,
+        is left out)."""
+        refused_at = {error["loc"][0] for error in refusals}
+        try:
+            schema.model_validate(data)
+        except ValidationError as exc:
+            return [InitErrorDetails(type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"])
+                    for e in exc.errors(include_url=False) if e["loc"] and e["loc"][0] not in refused_at]
+        return []
 
     _REFUSING[schema] = create_model(
         schema.__name__, __base__=schema, __module__=schema.__module__, __doc__=schema.__doc__,

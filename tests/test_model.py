@@ -178,6 +178,13 @@ def test_a_boolean_is_not_a_number_in_any_form_but_text_numbers_are():
     with pytest.raises(InputError) as info:
         RICE.validate_packed(lazy)
     assert [(e["run"], e["field"]) for e in info.value.errors] == [("1", "dsed")]
+    # the row's other errors are listed with the boolean, in one answer
+    with pytest.raises(InputError) as info:
+        RICE.validate_packed({**ROW, "mai": True, "area": -5, "pb": "x", "kdd": 1})
+    assert [(e["field"], e["value"]) for e in info.value.errors] == \
+        [("mai", True), ("area", -5), ("pb", "x"), ("kdd", 1)]
+    assert info.value.errors[3]["rule"].endswith("did you mean kd?")
+    assert "outside this range" in info.value.errors[1]["rule"]
     skipped = RICE.validate([ROW, {**ROW, "area": True}, ROW], on_invalid="skip")
     assert skipped["keys"] == ["0", "2"] and [e["field"] for e in skipped["errors"]["1"]] == ["area"]
 
