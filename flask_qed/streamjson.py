@@ -142,10 +142,45 @@ def _member_name(text: str, pos: int) -> tuple[str, int]:
     return key, _WS.match(text, pos + 1).end()
 
 
+class NotUnicode(ValueError):
+    """JSON text whose string escapes a half of a UTF-16 surrogate pair alone (``"\\ud800"``):
+    valid JSON, but no Unicode text; Python would hold it, and it could be neither stored
+    nor written back as UTF-8."""
+
+
+_ESCAPE = re.compile(r"\\(u[dD][89a-fA-F][0-9a-fA-F]{2}|.)", re.S)  # each escape, in order
+
+
+def refuse_lone_surrogates(text: str) -> None:
+    """Raise :class:`NotUnicode` naming the first escape of a surrogate not paired as UTF-16
+    (a high one followed at once by a low one). Costs two searches of the text unless it
+    holds such escapes at all."""
+    if "\\ud" not in text and "\\uD" not in text:
+        return
+    waiting = None  # the high half just read, and where its low half must start
+    for found in _ESCAPE.finditer(text):
+        unit = found.group(1)
+        high = len(unit) == 5 and unit[2] in "89abAB"
+        low = len(unit) == 5 and not high
+        if waiting is not None:
+            if low and found.start() == waiting[1]:
+                waiting = None
+                continue
+            break
+        if low:
+            raise NotUnicode(f"{found.group(0)} is the second half of a UTF-16 pair, alone")
+        if high:
+            waiting = (found.group(0), found.end())
+    if waiting is not None:
+        raise NotUnicode(f"{waiting[0]} is the first half of a UTF-16 pair, alone")
+
+
 def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
     """Parse a JSON body in one pass; its ``inputs`` member, when an object or an array,
     is handed to ``on_inputs`` as :class:`Lazy` (parsed a member at a time) and replaced
-    by what that returns. Raises ValueError on invalid JSON."""
+    by what that returns. Raises ValueError on invalid JSON (:class:`NotUnicode` for a
+    string that is not Unicode text)."""
+    refuse_lone_surrogates(text)
     pos = _WS.match(text, 0).end()
     if text[pos:pos + 1] != "{":
         value, end = _DECODER.raw_decode(text, pos)

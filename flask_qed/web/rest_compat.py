@@ -34,6 +34,7 @@ from ..jobs.waiting import wait_for_job
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
+from ..streamjson import NotUnicode, refuse_lone_surrogates
 from .cache_control import cache_allowed
 from .flaskapp import new_app
 from .security import client_of
@@ -100,9 +101,13 @@ def read_body() -> dict[str, Any]:
     """The JSON body, decoded twice if it is a JSON string holding JSON (as pram_app sends it)."""
     raw = request.get_data(cache=True)
     try:
+        refuse_lone_surrogates(raw.decode("utf-8", "replace"))
         body = json.loads(raw) if raw else None
         if isinstance(body, str):
+            refuse_lone_surrogates(body)
             body = json.loads(body)
+    except NotUnicode as exc:
+        raise ApiError(400, f"the body is not Unicode text: {exc}") from None
     except RecursionError:  # the parser's own stack ran out: nested far too deep
         raise ApiError(400, f"the body is not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:

@@ -110,6 +110,22 @@ def test_malformed_requests_get_json_errors(client, kwargs, status):
     assert response.is_json and response.get_json()["code"] == status
 
 
+def test_text_that_is_not_unicode_is_refused_naming_it(client):
+    """Half a UTF-16 pair alone (``"\\ud800"``) is valid JSON but no text: refused before
+    anything is stored, where it used to crash the validator (a 422 with its exception)."""
+    body = '{"inputs": {"chemical_name": "x\\ud800", "mai": 0.056, "area": 10000, "dsed": 0.01, ' \
+           '"pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}, "label": "ok \\ud83d\\ude00"}'
+    response = client.post("/pram/rice", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["message"] == \
+        "the body is not Unicode text: \\ud800 is the first half of a UTF-16 pair, alone"
+    paired = client.post("/pram/rice", data=body.replace("x\\ud800", "x\\ud83d\\ude00"),
+                         content_type="application/json")
+    assert paired.status_code == 202 and paired.get_json()["label"] == "ok \U0001f600"
+    deep = client.post("/pram/rice", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    assert deep.status_code == 400 and deep.get_json()["message"] == "the body is not valid JSON: nested too deeply"
+
+
 def test_unknown_routes_and_methods(client):
     for url in ("/pram/nosuchmodel", "/nosuchapp/rice", "/jobs/x/nope", "/jobs/x/status/more", "/ogc"):
         response = client.get(url)

@@ -66,6 +66,9 @@ def test_bad_inputs_are_422_and_malformed_json_400(gateway):
     assert response.status_code == 422
     assert "did you mean mai?" in response.get_json()["errors"][0]["rule"]
     assert client.post("/rest/pram/rice/1", data="{oops", content_type="application/json").status_code == 400
+    for body in ('{"inputs": {"chemical_name": "\\udfff"}}', json.dumps('{"inputs": {"chemical_name": "\\ud800"}}')):
+        lone = client.post("/rest/pram/rice/1", data=body, content_type="application/json")
+        assert lone.status_code == 400 and "not Unicode text" in lone.get_json()["message"], body
 
 
 def test_a_job_slower_than_the_wait_is_answered_202(stack_env, monkeypatch):

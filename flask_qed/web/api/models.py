@@ -19,6 +19,7 @@ from ...jobs.label import check_label
 from ...legacy import guard_legacy_app
 from ...columns import Columns, columns_from_csv
 from ...model import InputError, Model
+from ...streamjson import NotUnicode
 from ...validation import missing_inputs
 from ...plugins import App
 from ...runtime import Runtime
@@ -178,7 +179,11 @@ def _json_body(model: Model) -> Any:
         body = jsonutil.loads_lazy(text, on_inputs)
     except InputError:
         raise
-    except (ValueError, RecursionError):
+    except NotUnicode as exc:
+        raise ApiError(400, f"the body is not Unicode text: {exc}") from None
+    except RecursionError:  # the parser's own stack ran out
+        raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
+    except ValueError:
         raise ApiError(400, "the body is not valid JSON") from None
     request.environ["qed.body"] = body
     return body
