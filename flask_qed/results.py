@@ -59,7 +59,7 @@ def csv_rows(data: dict[str, Any]) -> Iterator[str]:
     writer.writerow(["run", *(field for _, field in columns)])
     yield flush()
     for run in runs:
-        writer.writerow([run, *(_cell(section[field].get(run)) for section, field in columns)])
+        writer.writerow([run, *(csv_cell(section[field].get(run)) for section, field in columns)])
         if buffer.tell() > 65536:
             yield flush()
     yield flush()
@@ -178,7 +178,9 @@ def packed_table(packed: bytes) -> Table | None:
     return table
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """A value as the csv module is to write it in a cell: nothing for null, a list or an
+    object as its JSON text (``[[null,1.5]]``, never Python's ``[[None, 1.5]]``)."""
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
@@ -192,7 +194,7 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 def _text(value: Any) -> str:
     """One CSV cell as the csv module writes it (QUOTE_MINIMAL): text with a comma, a
     quote or a line break is quoted by the module itself."""
-    value = _cell(value)
+    value = csv_cell(value)
     text = value if type(value) is str else (repr(value) if type(value) is float else str(value))
     if _NEEDS_QUOTES.search(text) is None:
         return text
@@ -400,7 +402,7 @@ def _written(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
     buffer, writer, flush = _csv_lines()
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
         if buffer.tell() > 65536:
             yield flush()
     yield flush()

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Collection, Iterator
 
 from ..jsonutil import unpacked_pieces
+from ..results import csv_cell
 from ..streamjson import TextStream
 
 RESULT = "result"  # the name of the one output of data that is not an object
@@ -154,7 +155,7 @@ def _lines(header: list[str], rows: Iterator[list[Any]]) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if cell is None else (repr(cell) if type(cell) is float else cell) for cell in row])
+        writer.writerow([repr(cell) if type(cell) is float else csv_cell(cell) for cell in row])
         if buffer.tell() > 65536:
             yield buffer.getvalue()
             buffer.seek(0)

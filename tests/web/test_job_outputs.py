@@ -105,3 +105,17 @@ def test_with_keys_only_the_owner_and_admin_read_an_output(keyed):
     for who, status in (("alice", 200), ("admin", 200), ("bob", 404)):
         assert client.get(f"/jobs/{job_id}/results/out_cw", headers=bearer(k[who])).status_code == status, who
     assert client.get(f"/jobs/{job_id}/results/out_cw").status_code == 401
+
+
+def test_an_output_of_a_matrix_per_run_is_json_text_in_its_csv_cells(client):
+    """A run's matrix (leslie's elasticities) is one cell of JSON text, as in the whole
+    results' CSV: nulls as ``null``, never Python's ``None``."""
+    import json
+    leslie = {"init_pop_size": [10, 5, 2], "stages": 3, "time_steps": 5,
+              "l_m": [[0, 1.5, 1.2], [0.5, 0, 0], [0, 0.8, 0]]}
+    job_id = submit(client, "/pram/leslie", [leslie, dict(leslie, l_m=[[0, 0, 0], [0, 0, 0], [0, 0, 0]])])
+    data = wait_for(client, job_id)["data"]
+    rows = table(client.get(f"/jobs/{job_id}/results/out_elasticity?f=csv"))
+    assert rows[0] == ["run", "out_elasticity"] and len(rows) == 3
+    assert {run: json.loads(cell) for run, cell in rows[1:]} == data["outputs"]["out_elasticity"]
+    assert any("null" in cell for _, cell in rows[1:]) and not any("None" in cell for _, cell in rows[1:])
