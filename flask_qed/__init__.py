@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .model import InputError, Model
 from .plugins import App, PluginError, models_in_package
+from .validation import FieldError
 
 from .version import __version__
 
@@ -17,5 +18,5 @@ def create_gateway(celery=None, runtime=None):  # noqa: ANN001, ANN201
     return _create(celery, runtime)
 
 
-__all__ = ["App", "InputError", "Model", "PluginError", "create_celery", "create_gateway",
+__all__ = ["App", "FieldError", "InputError", "Model", "PluginError", "create_celery", "create_gateway",
            "models_in_package", "__version__"]

@@ -16,6 +16,7 @@ import collections.abc
 import difflib
 import functools
 import itertools
+import json
 import types
 import typing
 from typing import Any, Callable, Iterable, Iterator
@@ -24,7 +25,7 @@ from pydantic import AliasChoices, AliasPath, BaseModel, TypeAdapter, Validation
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 __all__ = ["InputError", "MAX_ERRORS", "RUN_ERRORS", "VALIDATE_CHUNK", "short_value", "drop_blanks",
-           "input_errors", "validate_rows", "validate_chunks", "with_cost_limit", "numbers_not_bools",
+           "input_errors", "FieldError", "validate_rows", "validate_chunks", "with_cost_limit", "numbers_not_bools",
            "checked_schema"]
 
 MAX_ERRORS = 100        # errors listed in one answer; the rest are only counted
@@ -58,10 +59,17 @@ def missing_inputs(body: Any, schema: type[BaseModel] | None) -> InputError:
 
 
 def short_value(value: Any) -> Any:
-    """An offending value as an error shows it: itself when short and plain, else its
-    repr cut to 80 characters."""
+    """An offending value as an error shows it: itself when short and plain, else its text
+    cut to 80 characters (a list or an object as JSON, ``[[0, null]]``, not Python's repr)."""
     text = repr(value)
-    return value if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))) else text[:80]
+    if len(text) <= 80 and isinstance(value, (str, int, float, bool, type(None))):
+        return value
+    if isinstance(value, (list, dict)):
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=repr)
+        except (ValueError, RecursionError):  # a structure json cannot write: its repr
+            pass
+    return text[:80]
 
 
 def drop_blanks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -359,23 +367,46 @@ def _skip_invalid(exc: ValidationError, part: list[dict[str, Any]], keys: list[s
     return set(counts)
 
 
+class FieldError(ValueError):
+    """Raised by a model's check of several inputs at once (a ``model_validator``) to name
+    the input at fault: ``FieldError("l_m", "must be 3 rows of 3 numbers")``. The error then
+    names that field and its value, where a plain ValueError names ``inputs`` alone."""
+
+    def __init__(self, field: str, rule: str):
+        super().__init__(f"{field}: {rule}")
+        self.field, self.rule = field, rule
+
+
 def input_errors(exc: ValidationError, run_keys: list[str] | None,
                  schema: type[BaseModel] | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """pydantic's errors as {run, field, value, rule}; ``run_keys`` name the runs of a
-    row list (None: one run). At most ``limit`` of them."""
+    row list (None: one run). At most ``limit`` of them. A check of the whole run names
+    ``inputs`` and no value, or the input a :class:`FieldError` names, and its value."""
     errors = []
-    for err in exc.errors(include_url=False, include_context=False)[:limit]:
+    for err in exc.errors(include_url=False)[:limit]:
         loc = list(err["loc"])
         run = None
         if run_keys is not None and loc and isinstance(loc[0], int):
             run = run_keys[loc.pop(0)]
+        given = err.get("input")
+        if not loc and isinstance(given, dict):  # the whole run's check: no one value to show
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, FieldError):  # named as the run gave it (an alias, maybe)
+                info = schema.model_fields.get(cause.field) if schema is not None else None
+                name = next((n for n in _names(cause.field, info) if n in given), cause.field) \
+                    if info is not None else cause.field
+                errors.append({"run": run, "field": name, "value": short_value(given.get(name)),
+                               "rule": cause.rule})
+            else:
+                errors.append({"run": run, "field": "inputs", "value": None, "rule": err["msg"]})
+            continue
         name = ".".join(str(p) for p in loc) or "inputs"
         rule = err["msg"]
         if err["type"] == "extra_forbidden":
             rule = _unknown_rule(name, schema)
         elif err["type"] in _RANGE_ERRORS and schema is not None:
             rule += range_reason(name, schema)
-        value = None if err["type"] == "missing" else short_value(err.get("input"))
+        value = None if err["type"] == "missing" else short_value(given)
         errors.append({"run": run, "field": name, "value": value, "rule": rule})
     return errors
 

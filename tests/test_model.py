@@ -239,3 +239,35 @@ def test_only_numeric_inputs_refuse_booleans_and_one_run_models_too():
         series.validate({"values": [1.5, True, 2, False]})
     assert [(e["field"], e["value"]) for e in info.value.errors] == [("values.1", True), ("values.3", False)]
     assert series.validate({"values": [1.5, "2", 3]}) == {"values": [1.5, 2.0, 3.0]}
+
+
+def test_a_check_of_the_whole_run_names_the_input_a_field_error_names():
+    from pydantic import AliasChoices, BaseModel, Field, model_validator
+
+    from flask_qed import FieldError
+
+    class Inputs(BaseModel):
+        low: float
+        high: float = Field(..., validation_alias=AliasChoices("high", "upper"))
+        steps: list[float] = [1.0]
+
+        @model_validator(mode="after")
+        def _ordered(self) -> "Inputs":
+            if self.high < self.low:
+                raise FieldError("high", "must be at least low")
+            if len(self.steps) > 3:
+                raise ValueError("low, high and steps disagree")
+            return self
+
+    model = Model(name="toy", title="toy", description="", version="1", inputs=Inputs,
+                  compute=lambda inputs: {"ok": 1}, batch=True)
+    for given, field in (({"low": 2, "high": 1}, "high"), ({"low": 2, "upper": 1}, "upper")):
+        with pytest.raises(InputError) as info:
+            model.validate([{"low": 0, "high": 1}, given])
+        assert info.value.errors == [{"run": "1", "field": field, "value": 1, "rule": "must be at least low"}]
+    with pytest.raises(InputError) as info:  # no input named: the run's inputs, no value shown
+        model.validate({"low": 0, "high": 1, "steps": [0.5, 1, 2, 3]})
+    assert [(e["field"], e["value"]) for e in info.value.errors] == [("inputs", None)]
+    with pytest.raises(InputError) as info:  # a run that is not an object still shows what it was
+        model.validate([{"low": 0, "high": 1}, [1, 2]])
+    assert [(e["run"], e["field"], e["value"]) for e in info.value.errors] == [("1", "inputs", "[1, 2]")]

@@ -16,6 +16,8 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from flask_qed import FieldError
+
 from ..science import routing
 
 NAME = "changing_volume"
@@ -99,7 +101,7 @@ class RoutingInputs(BaseModel):
     def _check(self) -> "RoutingInputs":
         check_dates(self.startDate, self.endDate)
         if self.endDate <= self.startDate:
-            raise ValueError("endDate must be after startDate")
+            raise FieldError("endDate", "must be after startDate")
         steps = n_steps(self.startDate, self.endDate, self.timestep)
         if steps < 1:
             raise ValueError(f"the period {self.startDate} .. {self.endDate} is shorter than one "

@@ -19,6 +19,8 @@ from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from flask_qed import FieldError
+
 from ..science import routing
 from .changing_volume import check_dates
 
@@ -70,7 +72,7 @@ class Inputs(BaseModel):
             raise ValueError(f"timestep {self.timestep} {self.UNIT} is less than one minute")
         check_dates(self.startDate, self.endDate)
         if self.endDate <= self.startDate:
-            raise ValueError("endDate must be after startDate")
+            raise FieldError("endDate", "must be after startDate")
         rows = count_times(self.startDate, self.endDate, self.minutes())  # counted, not listed
         if rows * self.segments > MAX_VALUES:
             raise ValueError(f"{rows} time steps x {self.segments} segments = {rows * self.segments} "

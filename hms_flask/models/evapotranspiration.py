@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flask_qed import FieldError
+
 from ..science import evapotranspiration as et
 
 NAME = "evapotranspiration"
@@ -70,15 +72,15 @@ class Inputs(BaseModel):
     def _check(self) -> "Inputs":
         days = len(self.tmin)
         if len(self.tmax) != days:
-            raise ValueError(f"tmin has {days} days and tmax {len(self.tmax)}; they must match")
+            raise FieldError("tmax", f"has {len(self.tmax)} days and tmin {days}; they must match")
         for name in NEEDS[self.algorithm]:
             if getattr(self, name) is None:
-                raise ValueError(f"{self.algorithm} needs {name}")
+                raise FieldError(name, f"the {self.algorithm} algorithm needs {name}")
         if self.rs is not None and len(self.rs) != days:
-            raise ValueError(f"rs has {len(self.rs)} days and tmin {days}; they must match")
+            raise FieldError("rs", f"has {len(self.rs)} days and tmin {days}; they must match")
         bad = [i for i, (lo, hi) in enumerate(zip(self.tmin, self.tmax)) if lo > hi]
         if bad:
-            raise ValueError(f"tmin is above tmax on day {bad[0]} (0-based)")
+            raise FieldError("tmin", f"above tmax on day {bad[0]} (0-based)")
         if date.max - self.start_date < timedelta(days=days - 1):
             raise ValueError("the series runs past the year 9999")
         return self

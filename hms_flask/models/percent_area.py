@@ -15,6 +15,8 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
                       model_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from flask_qed import FieldError
+
 from ..science import MAX_CELLS, MAX_FEATURES, MAX_VERTICES
 
 if TYPE_CHECKING:  # for the type hint only: importing it at run time loads shapely and pyproj
@@ -93,8 +95,13 @@ class Inputs(BaseModel):
         """The catchments built and checked; the job keeps them as WKB (see
         ``stored_form``), not as the GeoJSON's Python lists."""
         pa = science()
-        catchments = pa.parse_geojson(self.geometry)
-        pa.check_catchments(catchments, grid(self.grid), MAX_CELLS)
+        try:
+            catchments = pa.parse_geojson(self.geometry)
+            pa.check_catchments(catchments, grid(self.grid), MAX_CELLS)
+        except FieldError:
+            raise
+        except ValueError as exc:  # the geometry's fault, whatever the check
+            raise FieldError("geometry", str(exc)) from None
         self._catchments = catchments
         self.geometry = pa.stored_form(catchments)
         return self

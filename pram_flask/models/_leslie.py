@@ -14,6 +14,8 @@ from typing import Any, Callable
 import numpy as np
 from pydantic import field_validator, model_validator
 
+from flask_qed import FieldError
+
 from ._common import RunInputs, number
 
 MAX_STAGES = 50
@@ -60,15 +62,15 @@ class LeslieInputs(RunInputs):
     def check_shapes(self) -> None:
         s = self.stages
         if len(self.init_pop_size) != s:
-            raise ValueError(f"init_pop_size has {len(self.init_pop_size)} values for {s} stages")
+            raise FieldError("init_pop_size", f"has {len(self.init_pop_size)} values for {s} stages")
         if len(self.l_m) != s or any(len(row) != s for row in self.l_m):
-            raise ValueError(f"l_m must be {s} rows of {s} numbers")
+            raise FieldError("l_m", f"must be {s} rows of {s} numbers (stages = {s})")
         if any(not math.isfinite(x) or x < 0 or x > 1e6 for row in self.l_m for x in row):
-            raise ValueError("l_m entries must be finite numbers between 0 and 1e6")
+            raise FieldError("l_m", "entries must be finite numbers between 0 and 1e6")
         if any(not math.isfinite(x) or x < 0 or x > MAX_POPULATION for x in self.init_pop_size):
-            raise ValueError("init_pop_size values must be between 0 and 1e12")
+            raise FieldError("init_pop_size", "values must be between 0 and 1e12")
         if s * (self.time_steps + 1) > MAX_VALUES_PER_RUN:
-            raise ValueError(f"stages x (time_steps + 1) must be at most {MAX_VALUES_PER_RUN}")
+            raise FieldError("time_steps", f"stages x (time_steps + 1) must be at most {MAX_VALUES_PER_RUN}")
 
     def step_modifier(self) -> Modifier | None:
         """This run's adjustment of the matrix at each step (density dependence, a toxicant's

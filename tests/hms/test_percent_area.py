@@ -206,6 +206,10 @@ def test_validation_errors():
     assert "empty" in _rule({"geometry": {"type": "Polygon", "coordinates": []}})
     bowtie = {"type": "Polygon", "coordinates": [[[-90, 35], [-89.9, 35.1], [-89.9, 35], [-90, 35.1], [-90, 35]]]}
     assert "Self-intersection" in _rule({"geometry": bowtie})
+    with pytest.raises(InputError) as err:  # the check of the whole run names the geometry, as JSON
+        MODEL.validate({"geometry": bowtie})
+    [error] = err.value.errors
+    assert error["field"] == "geometry" and error["value"].startswith('{"type": "Polygon", "coordinates": [[[-90')
     assert "outside the nldas grid" in _rule({"geometry": mapping(shapely.box(2.0, 48.0, 2.5, 48.5))})
     assert "outside the prism grid" in _rule({"geometry": mapping(shapely.box(-66.4, 45, -66.3, 45.1)),
                                               "grid": "prism"})

@@ -53,7 +53,7 @@ def test_constant_volume_rejects_timesteps_that_would_never_advance():
     assert "timestep" in _rule(CV, {**base, "timestep": 0})
     assert "timestep" in _rule(CV, {**base, "timestep": -1})
     assert "less than one minute" in _rule(CV, {**base, "timestep": 0.0005})
-    assert "endDate must be after startDate" in _rule(CV, {**base, "timestep": 1, "endDate": "2009-12-31"})
+    assert "endDate: must be after startDate" in _rule(CV, {**base, "timestep": 1, "endDate": "2009-12-31"})
     assert "at most" in _rule(CV, {**base, "timestep": 1 / 1440, "endDate": "2012-01-01"})
 
 
@@ -189,7 +189,7 @@ def test_routing_validation_errors(model):
     base = {**CHANNEL, "boundary_flow": 5.0}
     assert "timestep" in _rule(model, {**base, "timestep": 0})
     assert "timestep" in _rule(model, {**base, "timestep": -60})
-    assert "endDate must be after startDate" in _rule(model, {**base, "end_date": "2020-02-01"})
+    assert "end_date: must be after startDate" in _rule(model, {**base, "end_date": "2020-02-01"})  # as given
     assert "shorter than one timestep" in _rule(model, {**base, "end_date": "2020-03-01T00:10"})
     assert "disagree" in _rule(model, {**base, "width": [10, 10]})
     assert "disagree" in _rule(model, {**base, "segments": 5})

@@ -684,4 +684,5 @@ def test_new_models_refuse_runaway_inputs_through_the_api(client) -> None:
     response = client.post("/pram/leslie", json={"inputs": {
         "init_pop_size": [1, 2], "stages": 2, "l_m": [[0, 1]], "time_steps": 5}})
     assert response.status_code == 422
-    assert "l_m must be 2 rows of 2 numbers" in str(response.get_json())
+    assert [(e["field"], e["value"], e["rule"]) for e in response.get_json()["errors"]] == \
+        [("l_m", "[[0, 1]]", "must be 2 rows of 2 numbers (stages = 2)")]  # the input at fault, as JSON
