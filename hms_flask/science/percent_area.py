@@ -14,6 +14,9 @@ bounding box; cells strictly inside a catchment are recognised with a prepared
 from __future__ import annotations
 
 import base64
+import itertools
+import json
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,14 +136,29 @@ def _rings_as_arrays(geom: dict[str, Any]) -> dict[str, Any]:
         else:
             coords = [[_ring(ring) for ring in part] if isinstance(part, (list, tuple)) else part
                       for part in coords]
+    except NotNumbers:
+        raise
     except (ValueError, TypeError):
         return geom   # shapely words the error
     return {"type": kind, "coordinates": coords}
 
 
+class NotNumbers(ValueError):
+    """A position holding something other than numbers (``true``, ``"1"``), which numpy
+    and shapely would read as a number: GeoJSON's positions are numbers (RFC 7946, 3.1.1)."""
+
+
+def _number(kind: type) -> bool:
+    return issubclass(kind, numbers.Real) and not issubclass(kind, (bool, np.bool_))
+
+
 def _ring(ring: Any) -> Any:
     if not isinstance(ring, (list, tuple)) or not ring:
         return ring
+    kinds = set(map(type, itertools.chain.from_iterable(p for p in ring if isinstance(p, (list, tuple)))))
+    if not all(map(_number, kinds)):  # one pass in C over the ring's values, then their few types
+        odd = next(v for p in ring if isinstance(p, (list, tuple)) for v in p if not _number(type(v)))
+        raise NotNumbers(f"coordinates must be numbers, not {json.dumps(odd, default=str)[:40]}")
     array = np.asarray(ring, dtype=float)
     if array.ndim != 2 or not np.isfinite(array).all():   # None reads as NaN here, not in shapely
         raise ValueError("not a ring of positions")

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from flask_qed import FieldError
 
@@ -30,12 +31,28 @@ Modifier = Callable[[np.ndarray, int, np.ndarray], np.ndarray]
 
 
 def _parse(value: Any) -> Any:
+    """A list given as JSON text (as EPA's clients send it) parsed; a boolean in it is no
+    number, as it is none in a list given as JSON."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            parsed = json.loads(value)
         except json.JSONDecodeError:
             raise ValueError(f"not a JSON list: {value[:60]!r}") from None
+        flag = _boolean_in(parsed)
+        if flag is not None:
+            raise PydanticCustomError("number_not_boolean", "Input should be a number, not {value} (in the list's text)",
+                                      {"value": json.dumps(flag)})
+        return parsed
     return value
+
+
+def _boolean_in(value: Any) -> bool | None:
+    """The first boolean of a list, at any depth (None if it holds none)."""
+    for item in value if isinstance(value, list) else ():
+        found = item if type(item) is bool else _boolean_in(item)
+        if found is not None:
+            return found
+    return None
 
 
 class LeslieInputs(RunInputs):

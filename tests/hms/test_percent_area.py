@@ -206,6 +206,11 @@ def test_validation_errors():
     assert "empty" in _rule({"geometry": {"type": "Polygon", "coordinates": []}})
     bowtie = {"type": "Polygon", "coordinates": [[[-90, 35], [-89.9, 35.1], [-89.9, 35], [-90, 35.1], [-90, 35]]]}
     assert "Self-intersection" in _rule({"geometry": bowtie})
+    square = [[-90, 35], [-89.9, 35], [-89.9, 35.1], [-90, 35.1], [-90, 35]]
+    for odd, shown in ((True, "true"), ("-90", '"-90"'), (None, "null")):  # positions are numbers
+        ring = [[odd, 35], *square[1:-1], [odd, 35]]
+        assert f"coordinates must be numbers, not {shown}" in _rule({"geometry": {"type": "Polygon",
+                                                                                  "coordinates": [ring]}})
     with pytest.raises(InputError) as err:  # the check of the whole run names the geometry, as JSON
         MODEL.validate({"geometry": bowtie})
     [error] = err.value.errors

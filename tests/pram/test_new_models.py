@@ -686,3 +686,18 @@ def test_new_models_refuse_runaway_inputs_through_the_api(client) -> None:
     assert response.status_code == 422
     assert [(e["field"], e["value"], e["rule"]) for e in response.get_json()["errors"]] == \
         [("l_m", "[[0, 1]]", "must be 2 rows of 2 numbers (stages = 2)")]  # the input at fault, as JSON
+
+
+def test_a_list_given_as_json_text_refuses_booleans_as_a_json_list_does(client) -> None:
+    """EPA's clients send leslie's lists as JSON text (a CSV cell is text too): ``true`` in
+    that text is no number either."""
+    header = "init_pop_size,stages,l_m,time_steps\n"
+    good = '"[10,5,2]",3,"[[0,1.5,1.2],[0.5,0,0],[0,0.8,0]]",5\n'
+    assert client.post("/pram/leslie", data=header + good, content_type="text/csv").status_code == 202
+    for cell, field in (('"[[0,1.5,true],[0.5,0,0],[0,0.8,0]]"', "l_m"), ('"[10,false,2]"', "init_pop_size")):
+        row = good.replace('"[[0,1.5,1.2],[0.5,0,0],[0,0.8,0]]"', cell) if field == "l_m" \
+            else good.replace('"[10,5,2]"', cell)
+        response = client.post("/pram/leslie", data=header + row, content_type="text/csv")
+        assert response.status_code == 422, response.get_json()
+        [error] = response.get_json()["errors"]
+        assert error["field"] == field and error["rule"].startswith("Input should be a number, not ")
