@@ -86,6 +86,11 @@ def test_a_csv_batch_or_a_form_skips_the_cache_with_cache_false(stacks):
     assert "cached_from" in post_csv("?cache=").get_json()  # blank: not given
     bad = post_csv("?cache=maybe")
     assert bad.status_code == 400 and "cache: 'maybe' is neither true nor false" in bad.get_json()["message"]
+    # a JSON body takes the query's cache=false too (its own "cache": false is the usual way)
+    rows = [dict(zip(body.splitlines()[0].split(","), line.split(","))) for line in body.splitlines()[1:]]
+    again = client.post("/pram/rice?cache=false", json={"inputs": rows}).get_json()
+    assert "cached_from" not in again and wait_for(client, again["job_id"])["status"] == "SUCCESS"
+    assert "cached_from" in client.post("/pram/rice?cache=true", json={"inputs": rows}).get_json()
 
 
 def test_numbers_spelled_differently_are_the_same_job(stacks, tmp_path):

@@ -122,6 +122,9 @@ def test_text_that_is_not_unicode_is_refused_naming_it(client):
     paired = client.post("/pram/rice", data=body.replace("x\\ud800", "x\\ud83d\\ude00"),
                          content_type="application/json")
     assert paired.status_code == 202 and paired.get_json()["label"] == "ok \U0001f600"
+    marked = client.post("/pram/rice", data=b"\xef\xbb\xbf" + body.replace("x\\ud800", "x").encode(),
+                         content_type="application/json")  # a byte order mark before it is no part of it
+    assert marked.status_code == 202, marked.get_json()
     deep = client.post("/pram/rice", data="[" * 100_000 + "]" * 100_000, content_type="application/json")
     assert deep.status_code == 400 and deep.get_json()["message"] == "the body is not valid JSON: nested too deeply"
 

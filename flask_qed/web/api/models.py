@@ -84,7 +84,7 @@ def _describe_view(model: Model) -> Any:
 def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> Any:
     def view() -> Any:
         units = units_asked()  # checked before anything is stored
-        cache = None if request.is_json else _form_cache()  # and before the inputs are validated
+        cache = _form_cache()  # cache= of the query (or a form), before the inputs are validated
         inputs = read_inputs(model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
@@ -96,7 +96,8 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
                                {"subscriber": subscriber, "label": label}, on_invalid=on_invalid,
                                callback_base=None if subscriber is None else request.host_url.rstrip("/") + "/ogcapi",
                                cache=cache_allowed(body if isinstance(body, dict) else cache,
-                                                   request.headers.getlist("Cache-Control")),
+                                                   request.headers.getlist("Cache-Control"))
+                               and cache.get("cache", True),  # ?cache=false opts a JSON body out too
                                uploads=request.environ.get("qed.uploads"), waits=wait is not None)
         job_id = started.job_id
         location = f"{app.prefix}/data?job_id={job_id}"
@@ -173,7 +174,7 @@ def _json_body(model: Model) -> Any:
     whole as Python objects. Kept in the environ (``qed.body``) for the other fields."""
     data = request.get_data(cache=False)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte order mark, which some editors write, is no part of it
         del data
         on_inputs = Columns.from_lazy if model.batch else _plain
         body = jsonutil.loads_lazy(text, on_inputs)
@@ -213,7 +214,7 @@ def _form_label() -> Any:
 
 
 def _form_cache() -> dict[str, bool]:
-    """``cache`` of a form, or the query of a CSV body: ``false`` runs the job again."""
+    """``cache`` of a form, or the query (of a CSV or a JSON body): ``false`` runs the job again."""
     if request.mimetype == "multipart/form-data":
         return cache_text(request.form.get("cache"))
     return cache_text(request.args.get("cache") if request.args else None)
