@@ -237,7 +237,7 @@ def outputs(model: Model, given: Any) -> tuple[list[str] | None, list[str]]:
     known = set(model.outputs) | ({EXCEEDS} if model.risk is not None else set())
     unknown = [k for k in given if known and k not in known]
     if unknown:
-        raise OgcError(400, "no-such-output", f"no output {unknown[0]!r}; outputs are {sorted(known)}")
+        raise OgcError(400, "no-such-output", f"no output {unknown[0]!r}; outputs are {', '.join(sorted(known))}")
     references = []
     for name, spec in given.items():
         if spec is not None and not isinstance(spec, dict):
