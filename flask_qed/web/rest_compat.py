@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from celery import Celery
-from flask import Flask, request
+from flask import request
 
 from .. import jobs
 from ..errors import ApiError
