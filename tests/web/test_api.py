@@ -136,6 +136,9 @@ def test_unknown_routes_and_methods(client):
     response = client.delete("/pram/rice")
     assert response.status_code == 405 and response.is_json
     assert "POST" in response.headers["Allow"]
+    for method in (client.get, client.post):  # a model the app has not: which it has
+        message = method("/pram/rcie").get_json()["message"]
+        assert message.startswith("no model 'rcie' in pram; its models: ") and ", rice, " in message
     for url in ("/pram/data", "/pram/data/"):
         response = client.post(url)
         assert response.status_code == 405 and response.is_json and "GET" in response.headers["Allow"]

@@ -36,6 +36,10 @@ def test_a_batch_output_is_its_column_of_runs(client):
     assert [(run, float(v)) for run, v in rows[1:]] == [(k, v) for k, v in data["outputs"]["out_cw"].items()]
     assert client.get(f"/jobs/{job_id}/results/out_cw?f=csv").get_data() == \
         client.get(f"/jobs/{job_id}/results/out_cw", headers={"Accept": "text/csv"}).get_data()
+    # ?units=1 names the output's units in the header, as the whole results' CSV does
+    headed = table(client.get(f"/jobs/{job_id}/results/out_cw?f=csv&units=1"))
+    assert headed[0] == ["run", "out_cw (ug/L)"] and headed[1:] == rows[1:]
+    assert client.get(f"/jobs/{job_id}/results/out_cw?f=csv&units=maybe").status_code == 400
     # the inputs are not outputs: a 404 that names the outputs there are
     missing = client.get(f"/jobs/{job_id}/results/mai")
     body = missing.get_json()

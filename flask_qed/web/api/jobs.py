@@ -58,8 +58,10 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
     @root.get("/jobs/<job_id>/results/<output>")
     def job_output(job_id: str, output: str) -> Any:
         """One output of a finished job (JSON, or CSV where it is a column or series)."""
+        units = units_asked()
         wants_csv(strict=True)  # a format it cannot answer refused before the job is read
-        return output_response(read(job_id, packed=True), output)
+        record = read(job_id, packed=True)
+        return output_response(record, output, declared_units(runtime, record) if units else None)
 
     @root.get("/jobs/<job_id>/inputs")
     def job_inputs(job_id: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery import Celery
 from flask import Flask, request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import NotFound, UnsupportedMediaType
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ... import jobs, jsonutil
@@ -66,6 +66,12 @@ def science_app(app: App, runtime: Runtime, celery: Celery) -> Flask:
         return {"app": app.name, "title": app.title or app.name, "models": [
             {"name": m.name, "title": m.title, "description": m.description, "version": m.version,
              "url": f"{app.prefix}/{m.name}"} for m in app.models]}
+
+    @web.errorhandler(NotFound)
+    def no_such_model(exc: NotFound) -> Any:  # a route of no model: say which there are
+        return error_response(404, f"no model {request.path.strip('/')!r} in "
+                                   f"{app.name}; its models: {', '.join(m.name for m in app.models)} "
+                                   f"(GET {app.prefix}/ lists them)")
 
     for model in app.models:
         for path in (model.name, *model.aliases):

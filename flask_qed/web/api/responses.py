@@ -152,10 +152,11 @@ def results_response(record: dict[str, Any], units: Mapping[str, str] | None = N
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def output_response(record: dict[str, Any], name: str) -> Response:
+def output_response(record: dict[str, Any], name: str, units: Mapping[str, str] | None = None) -> Response:
     """One output of a finished job: its value as JSON (a column of runs keyed by run for
     a batch); ``Accept: text/csv`` (or ``?f=csv``) gives a column, a series or a table of
-    rows as CSV. An output the data does not hold is a 404 that names those it does."""
+    rows as CSV, its header naming the output's units with ``units``. An output the data
+    does not hold is a 404 that names those it does."""
     finished(record)
     outputs = read_outputs(record.get("data"), [name])
     try:
@@ -168,6 +169,8 @@ def output_response(record: dict[str, Any], name: str) -> Response:
     rows = csv_text(name, value, outputs.columns, outputs.index)
     if rows is None:
         raise ApiError(406, f"output {name} is not a column, series or table; ask for application/json")
+    if units:
+        rows = with_units(rows, units)
     filename = re.sub(r"[^A-Za-z0-9._-]", "_",
                       f"{record.get('app')}-{record.get('model')}-{record['job_id']}-{name}.csv")
     return Response(rows, mimetype="text/csv",
