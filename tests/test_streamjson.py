@@ -143,7 +143,10 @@ def _dumps(value: Any, layout: dict[str, Any]) -> str:
 @_SETTINGS
 @given(_values, _values, _layout)
 def test_hypothesis_request_bodies_read_as_json_loads_reads_them(inputs, other, layout):
-    for text in (_dumps({"other": other, "inputs": inputs, "after": other}, layout), _dumps(inputs, layout)):
+    for value in ({"other": other, "inputs": inputs, "after": other}, inputs):
+        text = _dumps(value, layout)
+        if not _unicode(value):  # a body is UTF-8 text: a lone surrogate comes only as an escape
+            text = _dumps(value, dict(layout, ensure_ascii=True))
         expected = json.loads(text)
         if _unicode(expected):
             assert _same(loads_lazy(text, _plain), expected)
