@@ -39,6 +39,8 @@ def qed_cancel(state: Any, job_id: str, grace: float = 3.0, **_: Any) -> dict[st
     def kill() -> None:
         if result is not None and result.ready():
             return  # it stopped
+        if _ended(pid):
+            return  # SIGTERM ended it: the pool has not yet seen the process go (a zombie till then)
         try:
             os.kill(pid, signal.SIGKILL)
             logger.warning("job %s: pool process %d ignored SIGTERM for %.0f s; killed", job_id, pid, grace,
@@ -50,3 +52,15 @@ def qed_cancel(state: Any, job_id: str, grace: float = 3.0, **_: Any) -> dict[st
     timer.daemon = True
     timer.start()
     return {"ok": f"terminating {job_id}"}
+
+
+def _ended(pid: int) -> bool:
+    """Whether process ``pid`` has ended: gone, or a zombie its parent (the pool) has not yet
+    reaped. Linux's /proc; elsewhere, not known (False)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except (OSError, IndexError):
+        return False
