@@ -151,12 +151,15 @@ class NotUnicode(ValueError):
 _ESCAPE = re.compile(r"\\(u[dD][89a-fA-F][0-9a-fA-F]{2}|.)", re.S)  # each escape, in order
 
 
-def refuse_lone_surrogates(text: str) -> None:
+def refuse_lone_surrogates(text: str | bytes) -> None:
     """Raise :class:`NotUnicode` naming the first escape of a surrogate not paired as UTF-16
-    (a high one followed at once by a low one). Costs two searches of the text unless it
-    holds such escapes at all."""
-    if "\\ud" not in text and "\\uD" not in text:
+    (a high one followed at once by a low one). Costs two searches of the text (or of a
+    body's UTF-8 bytes, not decoded for it) unless it holds such escapes at all."""
+    marks = (b"\\ud", b"\\uD") if isinstance(text, bytes) else ("\\ud", "\\uD")
+    if marks[0] not in text and marks[1] not in text:  # type: ignore[operator]
         return
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")  # the escapes are ASCII
     waiting = None  # the high half just read, and where its low half must start
     for found in _ESCAPE.finditer(text):
         unit = found.group(1)

@@ -101,7 +101,7 @@ def read_body() -> dict[str, Any]:
     """The JSON body, decoded twice if it is a JSON string holding JSON (as pram_app sends it)."""
     raw = request.get_data(cache=True)
     try:
-        refuse_lone_surrogates(raw.decode("utf-8", "replace"))
+        refuse_lone_surrogates(raw)  # the bytes searched as they are: no copy decoded for it
         body = json.loads(raw) if raw else None
         if isinstance(body, str):
             refuse_lone_surrogates(body)
