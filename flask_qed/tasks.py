@@ -113,6 +113,7 @@ def create_celery(runtime: Runtime | None = None) -> Celery:
         task_default_queue=s.queue,
         imports=[m for app in runtime.apps for m in app.task_modules],
         worker_hijack_root_logger=False,
+        worker_pool="flask_qed.pool:TaskPool",  # prefork, an ended process replaced at once
     )
     if rabbitmq.is_rabbitmq(s.broker_url):  # durable quorum queue, publisher confirms (flask_qed.rabbitmq)
         celery.conf.update(rabbitmq.celery_settings(s.queue))
