@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from billiard.pool import RUN
 from celery.concurrency import asynpool, prefork
 
 POOL = f"{__name__}:TaskPool"
@@ -32,8 +33,8 @@ class AsynPool(asynpool.AsynPool):
             hub.call_later(RETRY, self._look_again, hub, proc, LOOKS)
 
     def _look_again(self, hub: Any, proc: Any, looks: int) -> None:
-        if proc not in self._pool:
-            return  # reaped (by the pool's timer, or a look before this one)
+        if proc not in self._pool or self._state != RUN:
+            return  # reaped (by the pool's timer, or a look before this one), or the pool is closing
         self.maintain_pool()
         if proc in self._pool:
             if looks > 1:

@@ -114,9 +114,13 @@ class Lazy:
             self.end = pos + 1
             return
         index = 0
+        seen: set[str] = set()
         while True:
             if self.is_object:
                 key, pos = _member_name(text, pos)
+                if key in seen:
+                    raise NameTwice(key, "inputs")
+                seen.add(key)
             else:
                 key, index = index, index + 1
             value, pos = _value_at(text, pos)
@@ -140,6 +144,15 @@ def _member_name(text: str, pos: int) -> tuple[str, int]:
     if text[pos:pos + 1] != ":":
         raise ValueError(f"expected ':' at {pos}")
     return key, _WS.match(text, pos + 1).end()
+
+
+class NameTwice(ValueError):
+    """An object of the body (the body itself, or its ``inputs``) that names a member twice:
+    valid JSON, but which value was meant is not known (a parser keeps one, silently)."""
+
+    def __init__(self, name: str, where: str):
+        super().__init__(f"{name!r} is named twice in {where}")
+        self.name, self.where = name, where
 
 
 class NotUnicode(ValueError):
@@ -182,7 +195,8 @@ def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
     """Parse a JSON body in one pass; its ``inputs`` member, when an object or an array,
     is handed to ``on_inputs`` as :class:`Lazy` (parsed a member at a time) and replaced
     by what that returns. Raises ValueError on invalid JSON (:class:`NotUnicode` for a
-    string that is not Unicode text)."""
+    string that is not Unicode text, :class:`NameTwice` for a member of the body or of
+    an object ``inputs`` named twice)."""
     refuse_lone_surrogates(text)
     pos = _WS.match(text, 0).end()
     if text[pos:pos + 1] != "{":
@@ -197,6 +211,8 @@ def loads_lazy(text: str, on_inputs: Callable[[Lazy], Any]) -> Any:
     else:
         while True:
             key, pos = _member_name(text, pos)
+            if key in body:
+                raise NameTwice(key, "the body")
             if key == "inputs" and text[pos:pos + 1] in ("{", "["):
                 lazy = Lazy(text, pos)
                 body[key] = on_inputs(lazy)

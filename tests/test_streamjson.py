@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flask_qed import jsonutil
-from flask_qed.streamjson import Lazy, NotUnicode, TextStream, loads_lazy
+from flask_qed.streamjson import Lazy, NameTwice, NotUnicode, TextStream, loads_lazy
 
 
 def _plain(lazy: Lazy) -> Any:
@@ -68,6 +68,23 @@ def test_a_request_body_reads_as_json_loads_reads_it(text):
     body = '{"inputs": ' + text + ', "subscriber": {"successUri": "http://x/}]"}}'
     assert _same(loads_lazy(body, _plain), json.loads(body))
     assert _same(loads_lazy(text, _plain), expected)
+
+
+@pytest.mark.parametrize("text, name, where", [
+    ('{"inputs": {"mai": 1}, "label": "a", "label": "b"}', "label", "the body"),
+    ('{"inputs": {"mai": 1, "area": 2, "mai": 3}}', "mai", "inputs"),
+    ('{"inputs": {"mai": {"0": 1}, "mai": {"1": 2}}}', "mai", "inputs"),  # column form
+    ('{"inputs": {"m\\u0061i": 1, "mai": 3}}', "mai", "inputs"),  # the same name, escaped once
+])
+def test_a_name_given_twice_in_the_body_or_its_inputs_is_refused(text, name, where):
+    with pytest.raises(NameTwice) as raised:
+        loads_lazy(text, _plain)
+    assert (raised.value.name, raised.value.where) == (name, where)
+
+
+def test_names_deeper_in_a_value_are_read_as_json_loads_reads_them():
+    text = '{"inputs": {"l_m": {"0": 1, "0": 2}}, "subscriber": {"successUri": "a", "successUri": "b"}}'
+    assert loads_lazy(text, _plain) == json.loads(text)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1 << 20])

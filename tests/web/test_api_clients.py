@@ -111,6 +111,28 @@ def test_a_flat_body_is_told_to_wrap_its_values_in_inputs(stack):
     assert empty.status_code == 422 and '{"inputs": {...}}' in empty.json()["detail"]
 
 
+def test_a_body_member_the_api_does_not_know_is_named_not_ignored(stack):
+    base = stack["base"]
+    inputs = requests.get(f"{base}/pram/rice", timeout=10).json()["example"]["inputs"]
+    before = len(requests.get(f"{base}/jobs?limit=1000", timeout=10).json()["jobs"])
+    slip = requests.post(f"{base}/pram/rice", json={"inputs": inputs, "cahce": False, "outputs": ["out_cw"]},
+                         timeout=10)
+    assert slip.status_code == 422, slip.text
+    errors = {e["field"]: e for e in slip.json()["errors"]}
+    assert set(errors) == {"cahce", "outputs"}
+    assert "did you mean cache?" in errors["cahce"]["rule"] and errors["cahce"]["value"] is False
+    assert "unknown member of the body" in errors["outputs"]["rule"] and errors["outputs"]["value"] == '["out_cw"]'
+    assert "job_id" not in slip.json()
+    assert len(requests.get(f"{base}/jobs?limit=1000", timeout=10).json()["jobs"]) == before  # nothing stored
+    twice = requests.post(f"{base}/pram/rice", data='{"inputs": {"mai": 1, "mai": 2}}', timeout=10,
+                          headers={"Content-Type": "application/json"})
+    assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "mai", twice.text
+    assert "named twice in inputs" in twice.json()["errors"][0]["rule"]
+    every = requests.post(f"{base}/pram/rice", timeout=30, json={
+        "inputs": inputs, "label": "all members", "cache": False, "on_invalid": "fail"})
+    assert every.status_code == 202 and every.json()["label"] == "all members", every.text
+
+
 def run(base: str, path: str, inputs: dict[str, Any]) -> tuple[str, Any]:
     job_id = requests.post(base + path, json={"inputs": inputs}, timeout=30).json()["job_id"]
     assert finished(base, job_id)["status"] == "SUCCESS"

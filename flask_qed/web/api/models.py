@@ -4,6 +4,7 @@ Apps written the old way (a Flask app of their own) are mounted as they are."""
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 from typing import Any
 
@@ -19,8 +20,8 @@ from ...jobs.label import check_label
 from ...legacy import guard_legacy_app
 from ...columns import Columns, columns_from_csv
 from ...model import InputError, Model
-from ...streamjson import NotUnicode
-from ...validation import missing_inputs
+from ...streamjson import NameTwice, NotUnicode
+from ...validation import missing_inputs, short_value
 from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
@@ -34,6 +35,8 @@ from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
 FORM_FIELDS = ("label", "cache")
+# The members a JSON body may have: its inputs and what is said about the job.
+BODY_MEMBERS = ("inputs", "label", "cache", "on_invalid", "subscriber")
 
 
 def mount_app(app: App, runtime: Runtime, celery: Celery) -> Any:
@@ -151,6 +154,10 @@ def read_inputs(model: Model) -> Any:
             raise ApiError(400, 'the body must be a JSON object: {"inputs": ...}')
         if "inputs" not in body:
             raise missing_inputs(body, model.inputs)
+        unknown = [str(k) for k in body if k not in BODY_MEMBERS]
+        if unknown:  # a slip ("cahce": false) would otherwise do nothing, silently
+            raise InputError([{"run": None, "field": name, "value": short_value(body[name]),
+                               "rule": _unknown_member(name)} for name in unknown])
         return body["inputs"]
     if request.mimetype == "text/csv" and model.batch:
         return _csv_body()
@@ -188,12 +195,21 @@ def _json_body(model: Model) -> Any:
         raise
     except NotUnicode as exc:
         raise ApiError(400, f"the body is not Unicode text: {exc}") from None
+    except NameTwice as exc:
+        raise InputError([{"run": None, "field": exc.name, "value": None,
+                           "rule": f"named twice in {exc.where}: give each once"}]) from None
     except RecursionError:  # the parser's own stack ran out
         raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
     except ValueError:
         raise ApiError(400, "the body is not valid JSON") from None
     request.environ["qed.body"] = body
     return body
+
+
+def _unknown_member(name: str) -> str:
+    close = difflib.get_close_matches(name.lower(), BODY_MEMBERS, n=1, cutoff=0.6)
+    return (f"unknown member of the body{f'; did you mean {close[0]}?' if close else ''} "
+            f"(a body has {', '.join(BODY_MEMBERS)}; the model's values go under inputs)")
 
 
 def _csv_body() -> Columns:
