@@ -41,7 +41,7 @@ def _inputs_schema(app: App, model: Any, components: dict[str, Any]) -> dict[str
 
 
 def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "object", "required": ["inputs"],
+    body: dict[str, Any] = {"type": "object", "required": ["inputs"], "additionalProperties": False,
                             "properties": {"inputs": _inputs_schema(app, model, components),
                                            "subscriber": _SUBSCRIBER, "cache": _CACHE, "label": _LABEL}}
     if model.batch:
