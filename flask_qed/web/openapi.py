@@ -40,14 +40,24 @@ def _inputs_schema(app: App, model: Any, components: dict[str, Any]) -> dict[str
     return {"oneOf": [ref, {"type": "array", "items": ref, "minItems": 1}, column]}
 
 
+def _given_back(app: str, model: str) -> dict[str, Any]:
+    """What ``GET /jobs/{job_id}/inputs`` adds to the inputs, taken so that it is sent again as it is."""
+    said = "as GET /jobs/{job_id}/inputs gives it (sent again as it is)"
+    return {"job_id": {"type": "string", "description": f"the job the inputs came from, {said}; not used"},
+            "runs": {"type": "integer", "description": f"how many runs, {said}; not used"},
+            "app": {"const": app, "description": f"{said}: must be this route's"},
+            "model": {"const": model, "description": f"{said}: must be this route's"}}
+
+
 def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "object", "required": ["inputs"], "additionalProperties": False,
                             "properties": {"inputs": _inputs_schema(app, model, components),
-                                           "subscriber": _SUBSCRIBER, "cache": _CACHE, "label": _LABEL}}
-    if model.batch:
-        body["properties"]["on_invalid"] = {
-            "enum": ["fail", "skip"], "default": "fail",
-            "description": "skip: compute the valid runs, report the invalid ones under data.errors"}
+                                           "subscriber": _SUBSCRIBER, "cache": _CACHE, "label": _LABEL,
+                                           "on_invalid": {
+                                               "enum": ["fail", "skip"], "default": "fail",
+                                               "description": "skip: compute the valid runs, report "
+                                                              "the invalid ones under data.errors"},
+                                           **_given_back(app.name, model.name)}}
     content: dict[str, Any] = {"application/json": {"schema": body}}
     if model.example is not None:  # the declared example run: "Try it out" posts a body that runs
         content["application/json"]["example"] = {"inputs": dict(model.example)}

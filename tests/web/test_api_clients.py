@@ -114,7 +114,10 @@ def test_a_flat_body_is_told_to_wrap_its_values_in_inputs(stack):
 def test_a_body_member_the_api_does_not_know_is_named_not_ignored(stack):
     base = stack["base"]
     inputs = requests.get(f"{base}/pram/rice", timeout=10).json()["example"]["inputs"]
-    before = len(requests.get(f"{base}/jobs?limit=1000", timeout=10).json()["jobs"])
+    def newest() -> list[str]:
+        return [j["job_id"] for j in requests.get(f"{base}/jobs", params={"model": "rice", "limit": 1},
+                                                  timeout=10).json()["jobs"]]
+    before = newest()
     slip = requests.post(f"{base}/pram/rice", json={"inputs": inputs, "cahce": False, "outputs": ["out_cw"]},
                          timeout=10)
     assert slip.status_code == 422, slip.text
@@ -122,15 +125,42 @@ def test_a_body_member_the_api_does_not_know_is_named_not_ignored(stack):
     assert set(errors) == {"cahce", "outputs"}
     assert "did you mean cache?" in errors["cahce"]["rule"] and errors["cahce"]["value"] is False
     assert "unknown member of the body" in errors["outputs"]["rule"] and errors["outputs"]["value"] == '["out_cw"]'
-    assert "job_id" not in slip.json()
-    assert len(requests.get(f"{base}/jobs?limit=1000", timeout=10).json()["jobs"]) == before  # nothing stored
+    many = requests.post(f"{base}/pram/rice", json={"inputs": inputs, **{f"k{i}": i for i in range(250)}},
+                         timeout=10)
+    assert many.status_code == 422 and len(many.json()["errors"]) == 101, many.text[:300]
+    assert many.json()["errors"][-1] == {"run": None, "field": "body", "value": None,
+                                         "rule": "150 more members of the body not listed"}
     twice = requests.post(f"{base}/pram/rice", data='{"inputs": {"mai": 1, "mai": 2}}', timeout=10,
                           headers={"Content-Type": "application/json"})
     assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "mai", twice.text
     assert "named twice in inputs" in twice.json()["errors"][0]["rule"]
+    for refused in (slip, many, twice):
+        assert "job_id" not in refused.json()
+    assert newest() == before  # nothing stored
     every = requests.post(f"{base}/pram/rice", timeout=30, json={
-        "inputs": inputs, "label": "all members", "cache": False, "on_invalid": "fail"})
+        "inputs": inputs, "label": "all members", "cache": False, "on_invalid": "fail",
+        "subscriber": {"successUri": "http://127.0.0.1:9/done"}})
+    assert every.status_code in (202, 422), every.text  # (the subscriber's host may not be allowed here)
+    if every.status_code == 422:
+        assert {e["field"] for e in every.json()["errors"]} == {"subscriber.successUri"}, every.text
+        every = requests.post(f"{base}/pram/rice", timeout=30, json={
+            "inputs": inputs, "label": "all members", "cache": False, "on_invalid": "fail"})
     assert every.status_code == 202 and every.json()["label"] == "all members", every.text
+
+
+def test_the_inputs_a_job_gives_back_can_be_sent_again_as_they_are(stack):
+    base = stack["base"]
+    inputs = requests.get(f"{base}/pram/rice", timeout=10).json()["example"]["inputs"]
+    job_id = requests.post(f"{base}/pram/rice", json={"inputs": inputs, "label": "again"}, timeout=10).json()["job_id"]
+    given = requests.get(f"{base}/jobs/{job_id}/inputs", timeout=10).json()
+    assert set(given) == {"job_id", "app", "model", "label", "runs", "inputs"}
+    again = requests.post(f"{base}/pram/rice", json=given, headers={"Prefer": "wait=20"}, timeout=30)
+    assert again.status_code in (200, 202) and again.json()["label"] == "again", again.text
+    elsewhere = requests.post(f"{base}/pram/trex", json=given, timeout=10)
+    assert elsewhere.status_code == 422, elsewhere.text
+    refused = {e["field"]: e["rule"] for e in elsewhere.json()["errors"]}
+    assert "model" in refused and "this route runs pram's trex" in refused["model"]
+    assert "app" not in refused
 
 
 def run(base: str, path: str, inputs: dict[str, Any]) -> tuple[str, Any]:

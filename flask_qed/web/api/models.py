@@ -21,7 +21,7 @@ from ...legacy import guard_legacy_app
 from ...columns import Columns, columns_from_csv
 from ...model import InputError, Model
 from ...streamjson import NameTwice, NotUnicode
-from ...validation import missing_inputs, short_value
+from ...validation import MAX_ERRORS, missing_inputs, short_value
 from ...plugins import App
 from ...runtime import Runtime
 from ...stores import JobNotFound
@@ -35,7 +35,9 @@ from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
 FORM_FIELDS = ("label", "cache")
-# The members a JSON body may have: its inputs and what is said about the job.
+# The members a JSON body may have: its inputs and what is said about the job. Those that
+# GET /jobs/<id>/inputs adds are taken too, so that its answer can be sent again as it is:
+# app and model must then be this route's; job_id and runs say where the inputs came from.
 BODY_MEMBERS = ("inputs", "label", "cache", "on_invalid", "subscriber")
 
 
@@ -94,7 +96,7 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
     def view() -> Any:
         units = units_asked()  # checked before anything is stored
         cache = _form_cache()  # cache= of the query (or a form), before the inputs are validated
-        inputs = read_inputs(model)
+        inputs = read_inputs(app, model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
         on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
@@ -146,7 +148,7 @@ def _finished_answer(record: dict[str, Any], units: dict[str, str] | None, csv: 
     return job_response(record)
 
 
-def read_inputs(model: Model) -> Any:
+def read_inputs(app: App, model: Model) -> Any:
     """The ``inputs`` of a JSON body, or form fields plus an uploaded file."""
     if request.is_json:
         body = _json_body(model)
@@ -154,10 +156,7 @@ def read_inputs(model: Model) -> Any:
             raise ApiError(400, 'the body must be a JSON object: {"inputs": ...}')
         if "inputs" not in body:
             raise missing_inputs(body, model.inputs)
-        unknown = [str(k) for k in body if k not in BODY_MEMBERS]
-        if unknown:  # a slip ("cahce": false) would otherwise do nothing, silently
-            raise InputError([{"run": None, "field": name, "value": short_value(body[name]),
-                               "rule": _unknown_member(name)} for name in unknown])
+        _check_members(body, app, model)
         return body["inputs"]
     if request.mimetype == "text/csv" and model.batch:
         return _csv_body()
@@ -196,7 +195,7 @@ def _json_body(model: Model) -> Any:
     except NotUnicode as exc:
         raise ApiError(400, f"the body is not Unicode text: {exc}") from None
     except NameTwice as exc:
-        raise InputError([{"run": None, "field": exc.name, "value": None,
+        raise InputError([{"run": None, "field": str(short_value(exc.name)), "value": None,
                            "rule": f"named twice in {exc.where}: give each once"}]) from None
     except RecursionError:  # the parser's own stack ran out
         raise ApiError(400, "the body is not valid JSON: nested too deeply") from None
@@ -206,8 +205,35 @@ def _json_body(model: Model) -> Any:
     return body
 
 
+def _check_members(body: dict[str, Any], app: App, model: Model) -> None:
+    """Refuse (422) a member the body may not have: a slip (``"cahce": false``) would
+    otherwise change nothing, silently; and inputs given back by ``GET /jobs/<id>/inputs``
+    for another model. At most ``MAX_ERRORS`` are listed, the rest counted."""
+    errors: list[dict[str, Any]] = []
+    unlisted = 0
+    for name in body:
+        if name in BODY_MEMBERS or name in ("job_id", "runs"):
+            continue
+        if len(errors) >= MAX_ERRORS:
+            unlisted += 1
+        elif name in ("app", "model"):
+            ours = app.name if name == "app" else model.name
+            if body[name] != ours:
+                errors.append({"run": None, "field": name, "value": short_value(body[name]),
+                               "rule": f"these inputs are for another {name}: this route runs "
+                                       f"{app.name}'s {model.name}"})
+        else:
+            errors.append({"run": None, "field": str(short_value(name)), "value": short_value(body[name]),
+                           "rule": _unknown_member(name)})
+    if unlisted:
+        errors.append({"run": None, "field": "body", "value": None,
+                       "rule": f"{unlisted} more members of the body not listed"})
+    if errors:
+        raise InputError(errors)
+
+
 def _unknown_member(name: str) -> str:
-    close = difflib.get_close_matches(name.lower(), BODY_MEMBERS, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name[:40].lower(), BODY_MEMBERS, n=1, cutoff=0.6)
     return (f"unknown member of the body{f'; did you mean {close[0]}?' if close else ''} "
             f"(a body has {', '.join(BODY_MEMBERS)}; the model's values go under inputs)")
 
