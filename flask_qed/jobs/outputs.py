@@ -126,6 +126,49 @@ def _section(text: TextStream, wanted: Collection[str]
     return names, kept, columns, whole
 
 
+# -- the runs a batch skipped ------------------------------------------------------------
+SKIPPED = "errors"  # the member of column-form data that holds the runs skipped as invalid
+
+
+def skipped_runs(packed: bytes | None) -> dict[str, list[dict[str, Any]]]:
+    """The runs a batch skipped as invalid (``on_invalid: skip``), each with its errors:
+    the ``errors`` member of stored (packed) column-form data, read past the columns
+    without keeping them; {} when it skipped none (or the data is not in column form,
+    where a member of that name is an output)."""
+    if packed is None:
+        return {}
+    text = TextStream(unpacked_pieces(packed, size=4 << 20))
+    if text.peek() != "{":
+        return {}
+    columns, found = False, None
+    for name in text.members():
+        if name == SKIPPED and columns and text.peek() == "{":
+            found = text.value()
+            continue
+        columns = columns or (name == "outputs" and text.peek() == "{")
+        _skip(text)
+    return found if isinstance(found, dict) else {}
+
+
+def skipped_of(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """:func:`skipped_runs` of a record read as stored (``as_stored=True, table=True``): a
+    large batch kept as its table has them in the table's head, no JSON read at all."""
+    table = record.get("table")
+    if table:
+        from ..tablejson import MAGIC, head_of
+        if bytes(table[:len(MAGIC)]) == MAGIC:
+            found = head_of(table)[0].get("errors")
+            return found if isinstance(found, dict) else {}
+    return skipped_runs(record.get("data"))
+
+
+def skipped_csv(skipped: dict[str, list[dict[str, Any]]]) -> Iterator[str]:
+    """The runs skipped, one line per error: ``run,field,value,rule``."""
+    return _lines(["run", "field", "value", "rule"],
+                  ([run, e.get("field"), e.get("value"), e.get("rule")]
+                   for run, errors in skipped.items() for e in errors if isinstance(e, dict)))
+
+
 # -- one output as CSV ------------------------------------------------------------------
 def csv_text(name: str, value: Any, columns: bool, index: list[Any] | None = None) -> Iterator[str] | None:
     """One output as CSV, or None when it is not a table: a column of runs (``run,name``),

@@ -159,6 +159,17 @@ def openapi_document(apps: Sequence[App], extra_paths: dict[str, Any] | None = N
             "responses": {"200": {"description": "the output's value", "content": {
                 "application/json": {"schema": {}}, "text/csv": {"schema": {"type": "string"}}}},
                 **_error_responses(400, 401, 404, 406, 409, 429, 503)}}},
+        "/jobs/{job_id}/skipped": {"get": {
+            "summary": "The runs a batch skipped as invalid (on_invalid: skip) and their errors; "
+                       "Accept: text/csv gives run,field,value,rule lines",
+            "operationId": "get_job_skipped",
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "f", "in": "query", "required": False,
+                            "schema": {"enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "job_id, skipped (how many runs) and errors by run", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["job_id", "skipped", "errors"]}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                **_error_responses(400, 401, 404, 406, 409, 429, 503)}}},
         "/jobs/{job_id}/inputs": {"get": {
             "summary": "The inputs a job ran, ready to send again: an object for one run, rows for a batch",
             "operationId": "get_job_inputs",

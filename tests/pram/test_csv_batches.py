@@ -66,6 +66,20 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     record = wait_for(client, answer.get_json()["job_id"])
     assert record["status"] == "SUCCESS"
     assert list(record["data"]["outputs"]["out_cw"]) == ["0"] and record["data"]["errors"]
+    # the CSV of the results holds the runs computed; the runs skipped, and why, beside it
+    results = client.get(f"/jobs/{record['job_id']}/results?f=csv").get_data(as_text=True).splitlines()
+    assert [line.split(",")[0] for line in results] == ["run", "0"]
+    skipped = client.get(f"/jobs/{record['job_id']}/skipped", headers={"Accept": "text/csv"})
+    assert skipped.mimetype == "text/csv" and "skipped.csv" in skipped.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(skipped.get_data(as_text=True))))
+    assert rows[0] == ["run", "field", "value", "rule"] and [r[:3] for r in rows[1:]] == [["1", "mai", "-1"]]
+    assert client.get(f"/jobs/{record['job_id']}/skipped").get_json()["skipped"] == 1
+    # a batch that skipped nothing says so
+    clean = client.post("/pram/rice?on_invalid=skip", data="\n".join(body.splitlines()[:2]) + "\n",
+                        content_type="text/csv", headers={"Cache-Control": "no-cache"})
+    done = wait_for(client, clean.get_json()["job_id"])
+    assert client.get(f"/jobs/{done['job_id']}/skipped").get_json() == {
+        "job_id": done["job_id"], "skipped": 0, "errors": {}}
 
 
 def test_a_waited_answers_format_follows_the_query_then_the_accept_header(client: Any) -> None:

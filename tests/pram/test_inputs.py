@@ -105,6 +105,12 @@ def test_skip_computes_the_999_valid_runs_and_reports_the_bad_one(client):
     assert len(cw) == 999 and "417" not in cw
     single = outputs("rice", rows[:2])["out_cw"]
     assert (cw["0"], cw["1"]) == (single["0"], single["1"])
+    # the runs skipped and why, alone: from the table the worker kept (1,000 runs)
+    skipped = client.get(f"/jobs/{record['job_id']}/skipped").get_json()
+    assert skipped == {"job_id": record["job_id"], "skipped": 1, "errors": data["errors"]}
+    lines = client.get(f"/jobs/{record['job_id']}/skipped?f=csv").get_data(as_text=True).splitlines()
+    assert lines[0] == "run,field,value,rule" and len(lines) == 3
+    assert {tuple(line.split(",")[:3]) for line in lines[1:]} == {("417", "mai", "lots"), ("417", "dsed", "-1")}
 
 
 def test_skip_with_every_run_invalid_is_422(gateway):

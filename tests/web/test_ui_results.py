@@ -65,6 +65,7 @@ def test_results_first_rounded_on_screen_full_in_downloads(tab, stack):
     assert 0 < len(digits) <= 4 and abs(float(shown.inner_text()) - full) <= abs(full) * 5e-4
     downloaded = tab.download("CSV").decode()
     assert repr(full) in downloaded  # full precision in the download
+    assert page.locator("#dl-skipped").is_hidden()  # nothing skipped: no such download
     # a frozen first column in a table that scrolls sideways
     sticky = first.locator("th").evaluate("c => getComputedStyle(c).position")
     overflow = page.locator(".table-wrap").first.evaluate("w => getComputedStyle(w).overflowX")
@@ -83,3 +84,20 @@ def test_nulls_show_as_na(tab, stack):
     row = tab.page.locator("#table-outputs tbody tr").filter(
         has=tab.page.locator("th", has_text=re.compile(f"^{nulls[0]}$")))
     assert row.locator("td").first.inner_text() == "n/a"
+
+
+def test_a_batch_that_skipped_runs_offers_their_errors_as_csv(tab, stack):
+    rows = _rice_rows(4)
+    rows[2] = {**rows[2], "mai": "lots"}
+    response = requests.post(stack["base"] + "/pram/rice", json={"inputs": rows, "on_invalid": "skip"},
+                             headers=stack["auth"], timeout=30)
+    assert response.status_code == 202, response.text
+    job = response.json()["job_id"]
+    tab.open("/ui/")
+    tab.enter_key()
+    tab.open(f"/ui/jobs/{job}")
+    assert tab.wait_done() == "Finished (SUCCESS)"
+    lines = list(csv.reader(io.StringIO(tab.download("Skipped runs (CSV)").decode())))
+    assert lines[0] == ["run", "field", "value", "rule"] and [r[:3] for r in lines[1:]] == [["2", "mai", "lots"]]
+    kept = list(csv.reader(io.StringIO(tab.download("CSV").decode())))
+    assert [r[0] for r in kept[1:]] == ["0", "1", "3"]

@@ -6,15 +6,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from celery import Celery
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from ... import jobs
 from ...errors import ApiError
-from ...jobs import access, cancel, inputs, listing, prov, waiting
+from ...jobs import access, cancel, inputs, listing, outputs, prov, waiting
 from ...runtime import Runtime
 from .. import prefer
 from ..security import caller_of
-from .responses import job_response, output_response, results_response, units_asked, wants_csv
+from .responses import finished, job_response, output_response, results_response, units_asked, wants_csv
 
 LIST_LIMIT = 1000  # most records one page of GET /jobs may hold
 
@@ -54,6 +54,20 @@ def add_job_routes(root: Flask, runtime: Runtime, celery: Celery) -> None:
         csv = wants_csv(strict=True)  # a CSV is written from the table, where there is one: not from the JSON
         record = read(job_id, packed=True, table=csv, as_stored=csv)
         return results_response(record, declared_units(runtime, record) if units else None)
+
+    @root.get("/jobs/<job_id>/skipped")
+    def job_skipped(job_id: str) -> Any:
+        """The runs a batch skipped as invalid (``on_invalid: skip``) and why: JSON, or
+        ``Accept: text/csv`` (``?f=csv``) one line per error, beside the results' CSV."""
+        csv = wants_csv(strict=True)
+        record = read(job_id, packed=True, table=True, as_stored=True)
+        finished(record)
+        skipped = outputs.skipped_of(record)
+        if csv:
+            name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}-skipped.csv"
+            return Response(outputs.skipped_csv(skipped), mimetype="text/csv",
+                            headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return {"job_id": record["job_id"], "skipped": len(skipped), "errors": skipped}
 
     @root.get("/jobs/<job_id>/results/<output>")
     def job_output(job_id: str, output: str) -> Any:

@@ -119,6 +119,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const csv = isTabular(data) || (await QED.call(`${path}/results?f=csv`, { method: "HEAD", headers: { Accept: "text/csv" } })).ok;
     if (csv) link($("dl-csv"), `${path}/results?f=csv`, `${base}.csv`, "text/csv");
     else $("dl-csv").hidden = true;
+    // A batch that skipped invalid runs (on_invalid: skip): their errors, one line each, beside it
+    const skipped = isTabular(data) && data.errors && Object.keys(data.errors).length > 0;
+    if (skipped) link($("dl-skipped"), `${path}/skipped?f=csv`, `${base}-skipped.csv`, "text/csv");
+    $("dl-skipped").hidden = !skipped;
   }
   function link(anchor, apiPath, filename, accept) {
     anchor.href = QED.api + apiPath;
