@@ -66,4 +66,5 @@ def test_a_process_ending_after_its_files_close_is_replaced(cls, replaced):
 
 def test_the_worker_uses_this_pool(tmp_path):
     celery = create_celery(Runtime.load({"QED_STORE_URL": f"sqlite:///{tmp_path}/jobs.sqlite3"}))
+    assert celery.conf.worker_pool == qed_pool.POOL  # named, not imported: the gateway never loads the pool
     assert get_implementation(celery.conf.worker_pool) is qed_pool.TaskPool

@@ -80,6 +80,15 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     done = wait_for(client, clean.get_json()["job_id"])
     assert client.get(f"/jobs/{done['job_id']}/skipped").get_json() == {
         "job_id": done["job_id"], "skipped": 0, "errors": {}}
+    # its errors: a job that did not succeed has none to give (409, as its results), an
+    # unknown job is a 404, a format it cannot write a 400; each a JSON error
+    failed = wait_for(client, client.post("/testing/sleepy", json={"inputs": {"seconds": 0, "fail": True}})
+                      .get_json()["job_id"])
+    assert failed["status"] == "FAILURE"
+    for url, status in ((f"/jobs/{failed['job_id']}/skipped", 409), ("/jobs/no-such-job/skipped", 404),
+                        (f"/jobs/{done['job_id']}/skipped?f=xml", 400)):
+        answer = client.get(url)
+        assert answer.status_code == status and answer.is_json and answer.get_json()["message"], (url, answer.data)
 
 
 def test_a_waited_answers_format_follows_the_query_then_the_accept_header(client: Any) -> None:

@@ -103,6 +103,13 @@ class Tab:
             timeout=timeout)
         return page.locator("#job-status").inner_text()
 
+    def open_job(self, job: str) -> str:
+        """A job's page, opened with the key entered, once the job has ended: its status line."""
+        self.open("/ui/")
+        self.enter_key()  # kept for this tab
+        self.open(f"/ui/jobs/{job}")
+        return self.wait_done()
+
     def job_id(self) -> str:
         return self.page.locator("#job-id").get_attribute("data-job")
 

@@ -44,10 +44,7 @@ def test_results_first_rounded_on_screen_full_in_downloads(tab, stack):
                                            headers=stack["auth"], timeout=30)
     assert response.status_code == 202, response.text
     job = response.json()["job_id"]
-    tab.open("/ui/")
-    tab.enter_key()  # kept for this tab
-    tab.open(f"/ui/jobs/{job}")
-    assert tab.wait_done() == "Finished (SUCCESS)"
+    assert tab.open_job(job) == "Finished (SUCCESS)"
     table = page.locator("#table-runs")
     table.wait_for()
     headers = [h.split("\n")[0] for h in table.locator("thead th").all_inner_texts()]
@@ -93,10 +90,7 @@ def test_a_batch_that_skipped_runs_offers_their_errors_as_csv(tab, stack):
                              headers=stack["auth"], timeout=30)
     assert response.status_code == 202, response.text
     job = response.json()["job_id"]
-    tab.open("/ui/")
-    tab.enter_key()
-    tab.open(f"/ui/jobs/{job}")
-    assert tab.wait_done() == "Finished (SUCCESS)"
+    assert tab.open_job(job) == "Finished (SUCCESS)"
     lines = list(csv.reader(io.StringIO(tab.download("Skipped runs (CSV)").decode())))
     assert lines[0] == ["run", "field", "value", "rule"] and [r[:3] for r in lines[1:]] == [["2", "mai", "lots"]]
     kept = list(csv.reader(io.StringIO(tab.download("CSV").decode())))

@@ -62,10 +62,7 @@ def test_a_batch_summary_counts_the_runs_over_each_loc(tab, stack):
     response = requests.post(stack["base"] + "/pram/trex", json={"inputs": rows}, headers=stack["auth"], timeout=30)
     assert response.status_code == 202, response.text
     job = response.json()["job_id"]
-    tab.open("/ui/")
-    tab.enter_key()
-    tab.open(f"/ui/jobs/{job}")
-    assert tab.wait_done() == "Finished (SUCCESS)"
+    assert tab.open_job(job) == "Finished (SUCCESS)"
     summary = tab.page.locator("#risk-summary")
     summary.wait_for()
     items = summary.locator("li").all_inner_texts()
