@@ -15,6 +15,8 @@ import re
 import zlib
 from typing import Any, Callable, Protocol
 
+import numpy as np
+
 from .codec import columns_to_json, members_text, numeric_column
 from .columns import rows_to_columns
 from .jsonutil import Packed, PackedJoin, PackedWriter, PieceWriter, dumps, dumps_whole, loads, unpacked_lines
@@ -56,9 +58,11 @@ def run_rows(compute: Compute, validated: dict[str, Any], chunk_rows: int,
         data["errors"] = validated["errors"]
     for start in range(0, len(rows), chunk_rows):
         part_keys = keys[start:start + chunk_rows]
-        columns = rows_to_columns(rows[start:start + chunk_rows])
+        integers: set[str] = set()
+        columns = rows_to_columns(rows[start:start + chunk_rows], integers)
+        given = _as_given(columns, integers)
         outputs = compute(columns)
-        for section, cols in (("inputs", columns), ("outputs", outputs)):
+        for section, cols in (("inputs", {**columns, **given}), ("outputs", outputs)):
             for name, values in columns_to_json(cols, part_keys).items():
                 data[section].setdefault(name, {}).update(values)
         if exceeds is not None:
@@ -71,6 +75,12 @@ def run_rows(compute: Compute, validated: dict[str, Any], chunk_rows: int,
         data = {"inputs": data["inputs"], "outputs": data["outputs"], "exceeds": flagged,
                 **({"errors": data["errors"]} if "errors" in data else {})}
     return data
+
+
+def _as_given(columns: dict[str, Any], integers: set[str]) -> dict[str, Any]:
+    """The integer inputs' columns as they were given, before the science has the
+    columns (it computes with float64): a run's inputs are echoed as ``10``, not ``10.0``."""
+    return {name: columns[name].astype(np.int64) for name in integers}
 
 
 def _has_value(col: Any) -> bool:
@@ -210,14 +220,16 @@ class _ResultWriter:
     def add(self, keys: list[str], rows: list[dict[str, Any]]) -> None:
         """Compute the runs ``keys``/``rows`` and append their fields' text; empties both
         lists (``rows`` as soon as the science has its columns)."""
-        columns = rows_to_columns(rows)
+        integers: set[str] = set()
+        columns = rows_to_columns(rows, integers)
+        given = _as_given(columns, integers)
         outputs = self.compute(columns)
         rows.clear()
         names: list[bytes] | None = None  # each run's ',"key":' (the first without ','), once a chunk
         table = self.table
         if table is not None:
             table.keys(keys)
-        for section, cols in (("inputs", columns), ("outputs", outputs)):
+        for section, cols in (("inputs", {**columns, **given} if given else columns), ("outputs", outputs)):
             writers = self.fields[section]
             for name, col in cols.items():  # one field at a time: few Python objects at once
                 if section == "inputs" and name not in self.given and _has_value(col):

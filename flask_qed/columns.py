@@ -228,8 +228,11 @@ def _run_order(key: str) -> tuple[int, int, str]:
     return (0, int(key), "") if _INT_KEY.match(key) else (1, 0, key)
 
 
-def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Row dicts -> columns; numbers become float64 arrays, the rest object arrays."""
+def rows_to_columns(rows: list[dict[str, Any]], integers: set[str] | None = None) -> dict[str, np.ndarray]:
+    """Row dicts -> columns; numbers become float64 arrays, the rest object arrays. The
+    names of the columns whose values are all integers (an integer input, once validated),
+    exact as float64, are added to ``integers`` when it is given: the science computes
+    with floats, and a run's inputs are given back as they were given (``10``, not ``10.0``)."""
     names = list(rows[0]) if rows else []
     cols: dict[str, np.ndarray] = {}
     try:  # rows written by the validator all have the same fields: transpose them in C
@@ -242,6 +245,9 @@ def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         if kinds <= _NUMBERS or (not kinds <= _JSON_TYPES and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
             cols[name] = np.asarray(values, dtype=np.float64)
+            if integers is not None and kinds == _INTEGERS and values \
+                    and float(np.abs(cols[name]).max()) <= 2 ** 53:
+                integers.add(name)
         else:
             arr = np.empty(len(values), dtype=object)
             arr[:] = values
@@ -250,6 +256,7 @@ def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 _NUMBERS = frozenset({int, float})
+_INTEGERS = frozenset({int})
 _JSON_TYPES = frozenset({int, float, str, bool, type(None), list, dict})
 
 

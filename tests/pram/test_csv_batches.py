@@ -212,3 +212,29 @@ def test_units_in_the_csv_header_when_asked(client: Any) -> None:
     assert bad.status_code == 400 and "units" in bad.get_json()["message"]
     assert len(client.get("/jobs?limit=1000").get_json()["jobs"]) == jobs_before
     assert client.get(answer.headers["Content-Location"] + "?units=2", headers={"Accept": "text/csv"}).status_code == 400
+
+
+@pytest.mark.parametrize("runs", [1, 60, 600])  # run whole; in chunks; kept as its table alone
+def test_integer_inputs_are_echoed_as_integers_in_json_and_csv(client: Any, runs: int) -> None:
+    """TED's numbers of applications are integers: a run's inputs give them back as ``2``,
+    not ``2.0``, in the JSON and the CSV, however the batch is stored; a float input given
+    as ``3`` is a float once validated, and says so (``3.0``)."""
+    from tests.pram.qaqc import case_inputs
+
+    base = {**case_inputs("ted"), "app_rate_max": 3, "app_interval_max": 7}
+    batch = [{**base, "num_apps_max": i % 3 + 1} for i in range(runs)]
+    answer = client.post("/pram/ted", json={"inputs": batch if runs > 1 else batch[0]})
+    assert answer.status_code == 202, answer.get_json()
+    record = wait_for(client, answer.get_json()["job_id"])
+    assert record["status"] == "SUCCESS", record.get("error")
+    given = record["data"]["inputs"]
+    last = str(runs - 1)
+    assert given["num_apps_max"]["0"] == 1 and type(given["num_apps_max"]["0"]) is int
+    assert given["num_apps_max"][last] == (runs - 1) % 3 + 1 and type(given["num_apps_max"][last]) is int
+    assert type(given["num_apps_min"]["0"]) is int
+    assert given["app_rate_max"]["0"] == 3.0 and type(given["app_rate_max"]["0"]) is float
+    text = client.get(f"/jobs/{record['job_id']}/results", headers={"Accept": "text/csv"}).get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == runs
+    assert [row["num_apps_max"] for row in rows[:3]] == ["1", "2", "3"][:runs]
+    assert rows[-1]["num_apps_min"] == str(base["num_apps_min"]) and rows[-1]["app_rate_max"] == "3.0"
