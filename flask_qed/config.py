@@ -229,7 +229,7 @@ VARIABLES: tuple[Variable, ...] = (
     V("QED_MAX_ACTIVE_JOBS", "integer > 0", 50, "jobs one client may have queued or running at once "
       "(429 above)", _GW, "max_active_jobs"),
     V("QED_MAX_ACTIVE_ROWS", "integer > 0", 1_000_000, "runs of batch jobs one client may have queued or "
-      "running at once (429 above)", _GW, "max_active_rows"),
+      "running at once (429 above; a model chain whose steps make more fails)", _BOTH, "max_active_rows"),
     V("QED_CORS_ORIGINS", "origins", (), "browser origins allowed to call the API, space or comma "
       "separated (`*` for any)", _GW, "cors_origins", shown="— (no CORS)"),
     V("QED_PROXY_COUNT", "integer ≥ 0", 0, "trusted reverse proxies in front of the gateway; their "

@@ -62,6 +62,11 @@ def advance(runtime: Runtime, celery: Any, job_id: str) -> str:
         validated, rows = model.validate_packed({**(record.get("inputs") or {}), **values})
     except InputError as exc:
         return _fail(runtime, record, f"InputError: the steps' outputs do not make valid inputs: {exc}")
+    cap = runtime.settings.max_active_rows
+    if record.get("owner") is not None and rows > cap:  # never fits, as a submission's 422 says
+        return _fail(runtime, record, f"InputError: the steps' outputs make {rows} runs, more than the "
+                                      f"{cap} runs one client may have queued or running at once "
+                                      f"(QED_MAX_ACTIVE_ROWS); give the steps fewer runs")
     task = app.task_name(model)
     store.update(job_id, {"inputs": validated, "rows": rows, "task": task, "waits_for": None,
                           "steps": {name: step["job"] for name, step in ended.items()}})

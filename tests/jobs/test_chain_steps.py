@@ -48,3 +48,31 @@ def test_a_step_gone_from_the_store_fails_the_chain_naming_it(runtime: Any) -> N
     assert record["status"] == FAILURE
     assert record["error"] == "step seconds (pram.rice, job no-such-job) expired before the chain went on"
     assert runtime.store.count_active("alice") == (0, 0)
+
+
+def test_steps_whose_outputs_make_more_runs_than_the_rows_cap_fail_the_chain(tmp_path: Path) -> None:
+    """A chain's job counts no runs until its steps give its inputs; runs past
+    ``QED_MAX_ACTIVE_ROWS`` then fail it, as a submission of them is refused, and are
+    never queued; as many as the cap go on."""
+    from flask_qed.runtime import Runtime
+    env = make_env(f"redis://127.0.0.1:{free_port()}/0", f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)
+    runtime = Runtime.load({**env, "QED_MAX_ACTIVE_ROWS": "2"})
+    rice = {"area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
+    for runs, ends in ((3, "failed"), (2, "waiting")):
+        runtime.store.create(f"step{runs}", {
+            "app": "pram", "model": "rice", "status": SUCCESS, "task": "pram.rice",
+            "data": {"inputs": {}, "outputs": {"out_cw": {str(i): 0.05 for i in range(runs)}}}})
+        job = f"outer{runs}"
+        runtime.store.create(job, {"app": "pram", "model": "rice", "task": ADVANCE, "status": PENDING,
+                                   "inputs": {k: {str(i): v for i in range(runs)} for k, v in rice.items()},
+                                   "waits_for": {"mai": {"job": f"step{runs}", "output": "out_cw",
+                                                         "process": "pram.rice"}},
+                                   "owner": "alice", "rows": 0})
+        assert advance(runtime, None, job) == ends
+        record = runtime.store.get(job, data=False)
+        if ends == "failed":
+            assert record["status"] == FAILURE and record["task"] == ADVANCE
+            assert "make 3 runs, more than the 2 runs" in record["error"] and "QED_MAX_ACTIVE_ROWS" in record["error"]
+            assert runtime.store.count_active("alice") == (0, 0)
+        else:
+            assert record["status"] == PENDING and record["task"] == "pram.rice" and record["rows"] == 2
