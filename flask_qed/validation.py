@@ -186,9 +186,9 @@ def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
         return _REFUSING.get(schema, schema)
     numeric, series = set(), set()
     for field_name, info in schema.model_fields.items():
-        if _number_not_bool(info.annotation):
+        if _number_not_bool(info.annotation):  # a number, or (both) a number or a series of them
             numeric.update(_names(field_name, info))
-        elif _series_of_numbers(info.annotation):
+        if _series_of_numbers(info.annotation):
             series.update(_names(field_name, info))
     if not numeric and not series:
         _REFUSING[schema] = schema
@@ -206,7 +206,7 @@ def numbers_not_bools(schema: type[BaseModel]) -> type[BaseModel]:
         for key, value in data.items():
             if type(value) is bool and key in numeric:
                 errors.append(refused(value, (key,)))
-            elif type(value) is list and key in series and _list_holds_bool(value):
+            if type(value) is list and key in series and _list_holds_bool(value):
                 errors += [refused(item, (key, *place)) for place, item in _bools_in(value)][:_LISTED]
         if errors:
             raise ValidationError.from_exception_data(schema.__name__, errors + others(data, errors))
@@ -383,7 +383,7 @@ def input_errors(exc: ValidationError, run_keys: list[str] | None,
     row list (None: one run). At most ``limit`` of them. A check of the whole run names
     ``inputs`` and no value, or the input a :class:`FieldError` names, and its value."""
     errors = []
-    for err in exc.errors(include_url=False)[:limit]:
+    for err in _one_branch(exc.errors(include_url=False), run_keys is not None, schema)[:limit]:
         loc = list(err["loc"])
         run = None
         if run_keys is not None and loc and isinstance(loc[0], int):
@@ -398,10 +398,10 @@ def input_errors(exc: ValidationError, run_keys: list[str] | None,
                 errors.append({"run": run, "field": name, "value": short_value(given.get(name)),
                                "rule": cause.rule})
             else:
-                errors.append({"run": run, "field": "inputs", "value": None, "rule": err["msg"]})
+                errors.append({"run": run, "field": "inputs", "value": None, "rule": _plain(err["msg"])})
             continue
         name = ".".join(str(p) for p in loc) or "inputs"
-        rule = err["msg"]
+        rule = _plain(err["msg"])
         if err["type"] == "extra_forbidden":
             rule = _unknown_rule(name, schema)
         elif err["type"] in _RANGE_ERRORS and schema is not None:
@@ -411,7 +411,65 @@ def input_errors(exc: ValidationError, run_keys: list[str] | None,
     return errors
 
 
+def _plain(message: str) -> str:
+    """pydantic's message of a model's own check without its "Value error, " prefix."""
+    return message[len("Value error, "):] if message.startswith("Value error, ") else message
+
+
 _RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _one_branch(errors: list[Any], rows: bool, schema: type[BaseModel] | None) -> list[Any]:
+    """pydantic's errors with the member of a union field's type taken out of their place
+    (``boundary_flow.list[constrained-float].2`` is ``boundary_flow.2``), and only the
+    member the value was meant for: a number's error for a value that is not a list, the
+    items' errors for a list; a value neither fits keeps the errors of both."""
+    unions = _union_fields(schema) if schema is not None else frozenset()
+    if not unions:
+        return errors
+    at = 1 if rows else 0
+    out, by_field = [], collections.defaultdict(list)
+    for err in errors:
+        loc = err["loc"]
+        if len(loc) > at + 1 and loc[at] in unions and isinstance(loc[at + 1], str):
+            member = loc[at + 1]
+            err = {**err, "loc": (*loc[:at + 1], *loc[at + 2:])}
+            by_field[loc[:at + 1]].append((member, err))
+        out.append(err)
+    dropped: set[int] = set()
+    for found in by_field.values():
+        if len({member for member, _ in found}) < 2:
+            continue
+        wrong_form = set()
+        for member, err in found:
+            series = member.startswith(("list[", "tuple[", "set[", "frozenset["))
+            whole = len(err["loc"]) == at + 1  # the field's value itself, not an item of it
+            given_list = isinstance(err.get("input"), (list, tuple))
+            if whole and (given_list and not series or not given_list and series and err["type"].endswith("_type")):
+                wrong_form.add(id(err))
+        kept = [err for _, err in found if id(err) not in wrong_form]
+        if kept and not (len(kept) == 1 and len(kept[0]["loc"]) == at + 1 and kept[0]["type"].endswith("_type")):
+            dropped |= wrong_form
+        else:  # a value of neither form (an object for a number or a list): one error, both forms
+            first, *others = [err for _, err in found]
+            first["msg"] = " or ".join([first["msg"], *(e["msg"].removeprefix("Input should be ") for e in others)])
+            dropped |= {id(err) for err in others}
+    return [err for err in out if id(err) not in dropped]
+
+
+@functools.lru_cache(maxsize=256)
+def _union_fields(schema: type[BaseModel]) -> frozenset[str]:
+    """The names (and aliases) of the inputs whose type is a union of two types or more,
+    ``None`` aside: pydantic names the member in an error's place."""
+    found = set()
+    for field_name, info in schema.model_fields.items():
+        annotation = info.annotation
+        while typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and \
+                len([a for a in typing.get_args(annotation) if a is not type(None)]) > 1:
+            found.update(_names(field_name, info))
+    return frozenset(found)
 
 
 @functools.lru_cache(maxsize=4096)

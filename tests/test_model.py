@@ -271,3 +271,42 @@ def test_a_check_of_the_whole_run_names_the_input_a_field_error_names():
     with pytest.raises(InputError) as info:  # a run that is not an object still shows what it was
         model.validate([{"low": 0, "high": 1}, [1, 2]])
     assert [(e["run"], e["field"], e["value"]) for e in info.value.errors] == [("1", "inputs", "[1, 2]")]
+
+
+def test_a_number_or_a_list_of_numbers_refuses_booleans_in_both_forms_and_names_no_union_member():
+    """An input that is a number or a list of them (HMS's boundary_flow) refuses ``true``
+    as the value and as an item; its errors name the input (``flow``, ``flow.1``), never
+    pydantic's member of the union (``flow.list[float]``), and only the form given: a
+    list's items' errors for a list, a number's error for text. A model's own check has
+    no "Value error, " before its rule."""
+    from typing import Union
+
+    from pydantic import BaseModel, model_validator
+
+    class Inputs(BaseModel):
+        flow: Union[float, list[float]] = 0.0
+        steps: int = 1
+
+        @model_validator(mode="after")
+        def _count(self) -> "Inputs":
+            if isinstance(self.flow, list) and len(self.flow) != self.steps:
+                raise ValueError(f"flow has {len(self.flow)} values for {self.steps} steps")
+            return self
+
+    model = Model(name="toy", title="toy", description="", version="1", inputs=Inputs,
+                  compute=lambda inputs: {"ok": 1}, batch=False)
+    assert model.validate({"flow": [1, 2], "steps": 2})["flow"] == [1.0, 2.0]
+    cases = [({"flow": True}, [("flow", "Input should be a number, not true")]),
+             ({"flow": [1, True, 3], "steps": 3}, [("flow.1", "Input should be a number, not true")]),
+             ({"flow": [1, "x", 3], "steps": 3},
+              [("flow.1", "Input should be a valid number, unable to parse string as a number")]),
+             ({"flow": "abc"}, [("flow", "Input should be a valid number, unable to parse string as a number")]),
+             ({"flow": [1, 2, 3]}, [("inputs", "flow has 3 values for 1 steps")])]
+    for given, expected in cases:
+        with pytest.raises(InputError) as info:
+            model.validate(given)
+        assert [(e["field"], e["rule"]) for e in info.value.errors] == expected, given
+    with pytest.raises(InputError) as info:  # neither form: one error that names both
+        model.validate({"flow": {"a": 1}})
+    assert [(e["field"], e["rule"]) for e in info.value.errors] == \
+        [("flow", "Input should be a valid number or a valid list")]

@@ -36,6 +36,8 @@ from typing import Any
 from pydantic import Field, create_model, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from flask_qed import FieldError
+
 from ._common import RunInputs, col, number
 
 NAME = "ted"
@@ -110,8 +112,8 @@ class Inputs(RunInputs):
             apps = getattr(self, f"num_apps_{scenario}")
             interval = getattr(self, f"app_interval_{scenario}")
             if apps > 1 and interval < 1:
-                raise ValueError(f"app_interval_{scenario} must be at least 1 day when "
-                                 f"num_apps_{scenario} > 1")
+                raise FieldError(f"app_interval_{scenario}", f"must be at least 1 day when "
+                                                             f"num_apps_{scenario} > 1")
             if (apps - 1) * interval > DAYS - 1:
                 raise ValueError(f"the last application of the {scenario} scenario (day "
                                  f"{(apps - 1) * interval}) falls after day {DAYS - 1}: reduce "

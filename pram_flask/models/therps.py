@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from pydantic import model_validator
 
+from flask_qed import FieldError
+
 from ..science import dietary as d
 from ._common import BirdToxicityInputs, col, number, text
 
@@ -61,7 +63,7 @@ class Inputs(BirdToxicityInputs):
     @model_validator(mode="after")
     def _schedule(self) -> "Inputs":
         if self.num_apps > 1 and self.app_interval < 1:
-            raise ValueError("app_interval must be at least 1 day when num_apps > 1")
+            raise FieldError("app_interval", "must be at least 1 day when num_apps > 1")
         last = 1 + (self.num_apps - 1) * self.app_interval
         if self.num_apps > 1 and last > d.DAYS_IN_YEAR:
             raise ValueError(f"the last application (day {last}) falls after day {d.DAYS_IN_YEAR}: "

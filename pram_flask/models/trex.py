@@ -16,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import field_validator, model_validator
 
+from flask_qed import FieldError
+
 from ..science import dietary as d
 from ._common import BirdToxicityInputs, col, number, text
 
@@ -96,9 +98,9 @@ class Inputs(BirdToxicityInputs):
     def _schedule(self) -> "Inputs":
         d.check_schedule(self.app_rates, self.day_out, self.num_apps)
         if self.application_type.startswith("Row/Band") and self.bandwidth <= 0:
-            raise ValueError(f"bandwidth must be > 0 for {self.application_type} applications")
+            raise FieldError("bandwidth", f"must be > 0 for {self.application_type} applications")
         if self.application_type == "Row/Band/In-furrow-Granular" and self.row_spacing <= 0:
-            raise ValueError("row_spacing must be > 0 for Row/Band/In-furrow-Granular applications")
+            raise FieldError("row_spacing", "must be > 0 for Row/Band/In-furrow-Granular applications")
         if self.application_type == "Seed Treatment" and (self.density is None or self.max_seed_rate is None):
             raise ValueError("density and max_seed_rate are required for Seed Treatment applications")
         return self

@@ -201,7 +201,8 @@ def test_ted_schedule_limits() -> None:
     errors = input_errors("ted", _ted_inputs(num_apps_min=3, app_interval_min=200))
     assert "after day 365" in errors[0]["rule"]
     errors = input_errors("ted", _ted_inputs(num_apps_max=2, app_interval_max=0))
-    assert "app_interval_max" in errors[0]["rule"]
+    assert (errors[0]["field"], errors[0]["value"], errors[0]["rule"]) == \
+        ("app_interval_max", 0, "must be at least 1 day when num_apps_max > 1")  # the input at fault named
     assert input_errors("ted", _ted_inputs(foliar_diss_hlife=0))[0]["field"] == "foliar_diss_hlife"
 
 

@@ -32,7 +32,7 @@ def first(row: dict[str, Any]) -> dict[str, Any]:
     ({"num_apps": "0"}, "num_apps", "greater than or equal to 1"),
     ({"num_apps": "2.5"}, "num_apps", "integer"),
     ({"num_apps": "[2]"}, "num_apps", "integer"),
-    ({"app_interval": "0"}, "inputs", "app_interval must be at least 1"),
+    ({"app_interval": "0"}, "app_interval", "must be at least 1 day"),
     ({"app_interval": "-3"}, "app_interval", "greater than or equal to 0"),
     ({"num_apps": "40", "app_interval": "10"}, "inputs", "after day 365"),
     ({"application_rate": "-1"}, "application_rate", "greater than or equal to 0"),
