@@ -33,12 +33,17 @@ def decode_cursor(token: str, name: str = "cursor") -> tuple[str, str]:
 
 
 def parse_time(text: str, name: str = "since") -> datetime:
-    """An ISO 8601 / RFC 3339 time (UTC when no zone is given)."""
+    """An ISO 8601 / RFC 3339 time (UTC when no zone is given), in UTC."""
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise QueryError(f"{name} must be an ISO 8601 time, got {text[:40]!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:  # 0001-01-01T00:00+14:00 is in the year 0 in UTC, 9999-12-31T23:59-14:00 in 10000
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise QueryError(f"{name} must be a time between the years 1 and 9999 in UTC, got {text[:40]!r}") from None
 
 
 def iso(moment: datetime) -> str:

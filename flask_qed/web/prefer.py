@@ -16,6 +16,7 @@ def preferences(headers: list[str]) -> dict[str, str]:
 
 
 def wait_seconds(prefer: Mapping[str, str], cap: float) -> float | None:
-    """``wait=N`` (seconds, whole) capped by ``cap``; None when no wait is asked for."""
+    """``wait=N`` (seconds, whole, ASCII digits) capped by ``cap``; None when no wait is
+    asked for, or not as RFC 7240 writes it (``wait=²`` is no wait)."""
     raw = prefer.get("wait", "")
-    return min(cap, float(raw)) if raw.isdigit() else None
+    return min(cap, float(raw)) if raw.isascii() and raw.isdigit() else None

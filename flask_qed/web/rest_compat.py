@@ -34,7 +34,8 @@ from ..jobs.waiting import wait_for_job
 from ..model import InputError, Model
 from ..plugins import App
 from ..runtime import Runtime
-from ..streamjson import NotUnicode, refuse_lone_surrogates
+from ..streamjson import NameTwice, NotUnicode, refuse_lone_surrogates
+from ..validation import short_value
 from .cache_control import cache_allowed
 from .flaskapp import new_app
 from .security import client_of
@@ -102,10 +103,13 @@ def read_body() -> dict[str, Any]:
     raw = request.get_data(cache=True)
     try:
         refuse_lone_surrogates(raw)  # the bytes searched as they are: no copy decoded for it
-        body = json.loads(raw) if raw else None
+        body = json.loads(raw, object_pairs_hook=_once) if raw else None
         if isinstance(body, str):
             refuse_lone_surrogates(body)
-            body = json.loads(body)
+            body = json.loads(body, object_pairs_hook=_once)
+    except NameTwice as exc:
+        raise InputError([{"run": None, "field": str(short_value(exc.name)), "value": None,
+                           "rule": f"named twice in {exc.where}: give each once"}]) from None
     except NotUnicode as exc:
         raise ApiError(400, f"the body is not Unicode text: {exc}") from None
     except RecursionError:  # the parser's own stack ran out: nested far too deep
@@ -120,6 +124,17 @@ def read_body() -> dict[str, Any]:
     if "inputs" not in body:
         raise InputError([{"run": None, "field": "inputs", "value": None, "rule": "required"}])
     return body
+
+
+def _once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of the body, each member named once (a legacy body is a run or a few:
+    every object is checked, at any depth)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        twice = next(name for name, _ in pairs if name in seen or seen.add(name))
+        raise NameTwice(twice, "an object of the body")
+    return found
 
 
 def nested_deeper(value: Any, limit: int) -> bool:

@@ -104,3 +104,22 @@ def test_a_chunked_body_within_the_limit_is_a_job(gateway):
     status, headers, body = send_chunked(gateway, "/ogcapi/processes/pram.rice/execution",
                                          padded({"inputs": RICE, "response": "document"}, LIMIT))
     assert status == 200 and body["out_cw"], body
+
+
+@pytest.mark.parametrize("path", ["/pram/rice", "/rest/pram/rice/1", "/ogcapi/processes/pram.rice/execution"])
+def test_a_chunked_body_the_server_cannot_parse_is_400_in_the_faces_shape(gateway, path):
+    """A chunk size that is not hexadecimal is the client's malformed body: a 400 in the
+    route's face's JSON, never the server's parse error answered as a 500."""
+    url = urlsplit(gateway)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+                     + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), answer[:300]
+    assert b"application/json" in head.lower()
+    found = json.loads(body)
+    text = found["detail"] if path.startswith("/ogcapi/") else found["message"]
+    assert "the request body could not be read" in text, found

@@ -9,15 +9,15 @@ from urllib.parse import urlencode
 
 from celery import Celery
 from flask import Response, current_app, request
-from werkzeug.exceptions import BadRequest
 
 from ... import jobs, jsonutil
 from ...jobs import access, cancel, chain, submit
 from ...jobs.status import STATUS, status_info
 from ...jobs.waiting import wait_for_job
-from ...model import Model
+from ...model import InputError, Model
 from ...results import EXCEEDS
-from ...validation import missing_inputs
+from ...streamjson import NameTwice, NotUnicode
+from ...validation import missing_inputs, short_value
 from ...plugins import App
 from ...runtime import Runtime
 from ..cache_control import cache_allowed
@@ -131,6 +131,7 @@ def execute(pid: str) -> Any:
     extra = {"subscriber": subscriber(body.get("subscriber")), "label": body.get("label"),
              "ogc": {"outputs": wanted, "references": references, "response": mode, "array": as_array}}
     prefer = preferences(request.headers.getlist("Prefer"))
+    wait = wait_seconds(prefer, state.runtime.settings.sync_wait)  # read before anything is submitted
     if chain.nested(inputs):  # Part 3: inputs that are other processes' outputs
         job_id = chain.submit_chain(state.runtime, state.celery, state.processes.get, app, model, inputs,
                                     client_of(request.environ), extra, base(),
@@ -143,10 +144,8 @@ def execute(pid: str) -> Any:
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store
     if "respond-async" not in prefer:
-        wait = wait_seconds(prefer, state.runtime.settings.sync_wait)
-        if wait is None:
-            wait = state.runtime.settings.sync_wait
-        record = wait_for_job(state.runtime, job_id, wait, raw=True)  # None: no waiting slot free
+        record = wait_for_job(state.runtime, job_id, state.runtime.settings.sync_wait if wait is None else wait,
+                              raw=True)  # None: no waiting slot free
         if record is not None and record["status"] == jobs.SUCCESS:
             # rel=monitor unquoted: a token (RFC 8288), as OGC's test suite matches it
             return results_response(record, model, base(), mode, {"Link": f"<{location}>; rel=monitor"})
@@ -212,13 +211,27 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise OgcError(415, "unsupported-media-type",
                        f"send application/json (got {request.mimetype or 'no content type'})")
-    try:
-        body = request.get_json()
-    except BadRequest:
+    try:  # as the native API parses it: a member of the body or of its inputs named twice is refused
+        text = request.get_data(cache=False).decode("utf-8-sig")
+        body = jsonutil.loads_lazy(text, _whole)
+    except NameTwice as exc:
+        raise InputError([{"run": None, "field": str(short_value(exc.name)), "value": None,
+                           "rule": f"named twice in {exc.where}: give each once"}]) from None
+    except NotUnicode as exc:
+        raise OgcError(400, "bad-request", f"the body is not Unicode text: {exc}") from None
+    except RecursionError:
+        raise OgcError(400, "bad-request", "the body is not valid JSON: nested too deeply") from None
+    except ValueError:  # UnicodeDecodeError too
         raise OgcError(400, "bad-request", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise OgcError(400, "bad-request", 'the body must be an execute request: {"inputs": {...}}')
     return body
+
+
+def _whole(inputs: Any) -> Any:
+    """An execute request's ``inputs``, parsed a member at a time (a name given twice is
+    refused), then held whole."""
+    return dict(inputs.items()) if inputs.is_object else [value for _, value in inputs.items()]
 
 
 def subscriber(given: Any) -> Any:

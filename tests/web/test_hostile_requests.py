@@ -1,0 +1,77 @@
+"""Requests that once made the gateway answer 500, or take what it should refuse, each
+answered as its face answers a client's mistake: a time past the calendar in a job
+list's filter, a ``Prefer`` wait in digits that are not ASCII, a name given twice in an
+OGC execute request or a legacy body. Nothing is submitted for a refused request."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from tests.conftest import wait_for
+
+RICE = {"mai": 0.056, "area": 10000, "dsed": 0.01, "pb": 1300, "dw": 0.1, "osed": 0.509, "kd": 757}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _since(client: Any, moment: str) -> list[dict[str, Any]]:
+    """The jobs submitted since ``moment`` (this process's own client)."""
+    return client.get("/jobs", query_string={"since": moment, "limit": 100}).get_json()["jobs"]
+
+
+EDGES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"]  # years 0 and 10000 in UTC
+
+
+@pytest.mark.parametrize("moment", EDGES)
+def test_a_time_past_the_calendar_in_utc_is_a_400_on_both_job_lists(client: Any, moment: str) -> None:
+    native = client.get("/jobs", query_string={"since": moment})
+    assert native.status_code == 400 and "between the years 1 and 9999" in native.get_json()["message"]
+    ogc = client.get("/ogcapi/jobs", query_string={"datetime": moment})
+    assert ogc.status_code == 400 and ogc.get_json()["type"].endswith("invalid-query-parameter-value")
+    assert client.get("/jobs", query_string={"since": "0001-01-01T00:00:00Z"}).status_code == 200
+    assert client.get("/ogcapi/jobs", query_string={"datetime": "0001-01-01T00:00:00Z/.."}).status_code == 200
+
+
+def test_a_wait_in_digits_that_are_not_ascii_is_no_wait(client: Any) -> None:
+    """``wait=²`` is no ``wait=N`` of RFC 7240: the preference is not applied (a 202 on
+    the native API), and OGC's execution answers as without it, the job submitted once."""
+    since = _now()
+    native = client.post("/pram/rice", json={"inputs": {**RICE, "mai": 0.0571}}, headers={"Prefer": "wait=²"})
+    assert native.status_code == 202 and "Preference-Applied" not in native.headers
+    record = wait_for(client, native.get_json()["job_id"])
+    assert client.get(f"/jobs/{record['job_id']}", headers={"Prefer": "wait=³"}).status_code == 200
+    ogc = client.post("/ogcapi/processes/pram.rice/execution", json={"inputs": {**RICE, "mai": 0.0572}},
+                      headers={"Prefer": "wait=¹"})
+    assert ogc.status_code == 200, ogc.get_json()
+    assert len(_since(client, since)) == 2
+
+
+def test_a_name_given_twice_in_an_ogc_execute_request_is_refused_with_nothing_submitted(client: Any) -> None:
+    since = _now()
+    text = json.dumps({"inputs": RICE})[:-2] + ', "mai": 0.1}}'  # inputs' mai twice
+    answer = client.post("/ogcapi/processes/pram.rice/execution", data=text, content_type="application/json")
+    assert answer.status_code == 422, answer.get_json()
+    assert "mai: named twice in inputs" in answer.get_json()["detail"]
+    twice = '{"inputs": %s, "response": "raw", "response": "document"}' % json.dumps(RICE)
+    answer = client.post("/ogcapi/processes/pram.rice/execution", data=twice, content_type="application/json")
+    assert answer.status_code == 422 and "named twice in the body" in answer.get_json()["detail"]
+    lone = client.post("/ogcapi/processes/pram.rice/execution", data='{"inputs": {"mai": "\\ud800"}}',
+                       content_type="application/json")
+    assert lone.status_code == 400 and "not Unicode text" in lone.get_json()["detail"]
+    assert _since(client, since) == []
+
+
+def test_a_name_given_twice_in_a_legacy_body_is_refused(client: Any) -> None:
+    column = {k: {"0": v} for k, v in RICE.items()}
+    text = json.dumps({"inputs": column, "run_type": "single"}).replace('{"0": 0.056}', '{"0": 0.056, "0": 0.1}')
+    answer = client.post("/rest/pram/rice/legacy-twice", data=text, content_type="application/json")
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.get_json()["errors"][0]["field"] == "0" and "named twice" in answer.get_json()["errors"][0]["rule"]
+    once = client.post("/rest/pram/rice/legacy-once", data=json.dumps({"inputs": column, "run_type": "single"}),
+                       content_type="application/json")
+    assert once.status_code == 200, once.get_json()
