@@ -127,17 +127,6 @@ def over_caps(refusal: OverCaps) -> ApiError:
                     headers={"Retry-After": "5"})
 
 
-def check_quota(runtime: Runtime, owner: str | None, rows: int) -> None:
-    """Fair use, checked before a job is written (a chain, before its steps are): a
-    client's jobs and runs queued or running at once are capped (429). A job's own
-    record is checked again by the write (:meth:`~flask_qed.stores.JobStore.create`)."""
-    if owner is None:
-        return
-    refusal = caps_of(runtime).refuse(runtime.store.count_active(owner), rows)
-    if refusal is not None:
-        raise over_caps(refusal)
-
-
 def publish(celery: Any, store: JobStore, task: str, job_id: str, direct: bool = True) -> None:
     """Queue the job; if the broker is down, record the failure and raise
     :class:`BrokerUnavailable` (a 503)."""

@@ -51,7 +51,7 @@ MAX_COST = 20_000_000            # netcdf_grid.MAX_VALUES_READ, without importin
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     geometry: dict[str, Any] = Field(
         ..., description="Catchment(s) as GeoJSON (a Polygon/MultiPolygon geometry, a Feature or a "

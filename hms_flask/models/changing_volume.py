@@ -67,7 +67,7 @@ def _series(units: str, description: str, default: Any = ..., time: bool = False
 
 class RoutingInputs(BaseModel):
     """Inputs common to changing-volume and kinematic-wave routing."""
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
     startDate: datetime = Field(..., validation_alias=AliasChoices("startDate", "start_date"),
                                 description="Start of the simulation (ISO date or date-time)",

@@ -44,7 +44,7 @@ TIME_LIMIT = 60          # s: a million values take a few seconds
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
     startDate: datetime = Field(..., validation_alias=AliasChoices("startDate", "start_date"),
                                 description="First time step (YYYY-MM-DD or ISO date-time)",

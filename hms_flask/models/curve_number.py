@@ -42,7 +42,7 @@ COVERS = tuple(runoff.curve_numbers())
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     precipitation: list[Depth] = Field(..., min_length=1, max_length=MAX_VALUES,
                                        description="Precipitation depth of each step; 0 .. 2000",

@@ -43,7 +43,7 @@ NEEDS = {"hamon": (), "hargreaves": (), "priestley_taylor": ("rs",)}
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     algorithm: Literal["hamon", "hargreaves", "priestley_taylor"] = Field(
         ..., description="hamon, hargreaves or priestley_taylor", json_schema_extra={"units": "-"})

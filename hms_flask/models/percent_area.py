@@ -72,7 +72,7 @@ TIME_LIMIT = 300         # s
 
 
 class Inputs(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     geometry: dict[str, Any] = Field(
         ..., description="Catchment(s) as GeoJSON: a Polygon/MultiPolygon geometry, a Feature or a "

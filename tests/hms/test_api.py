@@ -136,6 +136,26 @@ VALID["evapotranspiration"] = {"algorithm": "priestley_taylor", "latitude": 38.5
 
 
 @pytest.mark.parametrize("model", sorted(VALID))
+def test_an_input_the_model_does_not_declare_is_a_422_naming_it(client, model):
+    """A slip in an input's name is refused, as PRAM's models refuse it: run silently, the
+    model would have used the input's default (``"gird": "gldas"``, the NLDAS grid run)."""
+    response = client.post(f"/hms/{model}", json={"inputs": {**VALID[model], "gird": "gldas"}})
+    assert response.status_code == 422, response.get_json()
+    error, = [e for e in response.get_json()["errors"] if e["field"] == "gird"]
+    assert error["rule"].startswith("unknown input"), error
+    assert client.post(f"/hms/{model}", json={"inputs": VALID[model]}).status_code == 202
+
+
+def test_an_upload_with_a_form_field_the_model_does_not_declare_is_a_422(client):
+    buf = io.BytesIO(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": CORNER}]}).encode())
+    response = client.post("/hms/percent_area", content_type="multipart/form-data",
+                           data={"grid": "nldas", "gird": "gldas", "geometry": (buf, "catch.geojson")})
+    assert response.status_code == 422, response.get_json()
+    assert [e["field"] for e in response.get_json()["errors"]] == ["gird"]
+
+
+@pytest.mark.parametrize("model", sorted(VALID))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_no_input_makes_a_500(gateway, model, data):

@@ -19,7 +19,7 @@ ROUTING = {k: v for k, v in RIVER_EXAMPLE.items() if k != "boundary_flow"}
 @pytest.fixture(scope="module")
 def ogc(tmp_path_factory):
     started: list = []
-    deployed = _deploy(tmp_path_factory.mktemp("chains"), started, QED_SYNC_WAIT="30")
+    deployed = _deploy(tmp_path_factory.mktemp("chains"), started, QED_SYNC_WAIT="30", QED_CACHE="on")
     yield deployed["base"] + "/ogcapi"
     for proc in started:
         stop(proc)
@@ -55,3 +55,66 @@ def test_owslib_submits_the_chain(ogc):
     flow = flow.get("value", flow) if isinstance(flow, dict) else flow
     runoff = execute(ogc, "hms.curve_number", RUNOFF, ["out_flow"])["out_flow"]
     assert flow == execute(ogc, "hms.kinematic_wave", {**ROUTING, "boundary_flow": runoff}, ["flow"])["flow"]
+
+
+def _jobs_since(ogc: str, moment: str) -> list[dict]:
+    root = ogc.rsplit("/ogcapi", 1)[0]
+    return requests.get(f"{root}/jobs", params={"since": moment, "limit": 100}, timeout=10).json()["jobs"]
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def test_a_refused_chain_submits_nothing(ogc):
+    """Every level of a chain is checked before any job of it is written: a later step's
+    unknown process, a step's invalid inputs and the outer job's own invalid inputs are
+    each a 422 (the last listing every fault), and no step is left to run."""
+    good = {"process": f"{ogc}/processes/hms.curve_number", "inputs": RUNOFF, "outputs": {"out_flow": {}}}
+    cases = [
+        ({**ROUTING, "boundary_flow": good, "length": {"process": f"{ogc}/processes/no.such",
+                                                        "outputs": {"x": {}}}}, ["length"]),
+        ({**ROUTING, "boundary_flow": {**good, "inputs": {**RUNOFF, "curve_number": 400}}}, ["curve_number"]),
+        ({**ROUTING, "width": "abc", "slope": -5, "bogus": 1, "boundary_flow": good}, ["bogus", "slope", "width"]),
+    ]
+    for inputs, fields in cases:
+        since = _now()
+        answer = requests.post(f"{ogc}/processes/hms.kinematic_wave/execution", timeout=60,
+                               json={"inputs": inputs}, headers={"Prefer": "respond-async"})
+        assert answer.status_code == 422, answer.text[:300]
+        assert sorted(e["field"] for e in answer.json()["errors"]) == fields, answer.json()
+        assert _jobs_since(ogc, since) == []
+
+
+def test_only_this_servers_processes_are_nested_whatever_loopback_name_it_is_given(ogc):
+    far = {**ROUTING, "boundary_flow": {"process": "http://evil.example.com/ogcapi/processes/hms.curve_number",
+                                        "inputs": RUNOFF, "outputs": {"out_flow": {}}}}
+    answer = requests.post(f"{ogc}/processes/hms.kinematic_wave/execution", timeout=60, json={"inputs": far})
+    assert answer.status_code == 422 and "another server (evil.example.com)" in answer.text, answer.text[:300]
+    assert "127.0.0.1" in ogc
+    named = ogc.replace("127.0.0.1", "localhost")  # this server, by another of its names
+    near = {**ROUTING, "boundary_flow": {"process": f"{named}/processes/hms.curve_number", "inputs": RUNOFF,
+                                         "outputs": {"out_flow": {}}}}
+    assert execute(ogc, "hms.kinematic_wave", near, ["flow"])["flow"]
+
+
+def test_a_chain_that_opts_out_of_the_result_cache_runs_its_steps_again(ogc):
+    nested = {**ROUTING, "boundary_flow": {"process": f"{ogc}/processes/hms.curve_number", "inputs": RUNOFF,
+                                           "outputs": {"out_flow": {}}}}
+    root = ogc.rsplit("/ogcapi", 1)[0]
+
+    def step_of(body: dict) -> dict:
+        answer = requests.post(f"{ogc}/processes/hms.kinematic_wave/execution", timeout=60, json=body,
+                               headers={"Prefer": "respond-async"})
+        assert answer.status_code == 201, answer.text[:300]
+        job = answer.headers["Location"].rsplit("/", 1)[-1]
+        record = requests.get(f"{root}/jobs/{job}", params={"wait": 30}, headers={"Prefer": "wait=30"},
+                              timeout=60).json()
+        assert record["status"] == "SUCCESS", record
+        return requests.get(f"{root}/jobs/{record['steps']['boundary_flow']}", timeout=10).json()
+
+    step_of({"inputs": nested})  # once, so that the step is in the cache
+    again = step_of({"inputs": nested})
+    assert again.get("cached_from"), again
+    assert not step_of({"inputs": nested, "cache": False}).get("cached_from")

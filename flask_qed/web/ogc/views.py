@@ -132,15 +132,14 @@ def execute(pid: str) -> Any:
              "ogc": {"outputs": wanted, "references": references, "response": mode, "array": as_array}}
     prefer = preferences(request.headers.getlist("Prefer"))
     wait = wait_seconds(prefer, state.runtime.settings.sync_wait)  # read before anything is submitted
+    cache = cache_allowed(body, request.headers.getlist("Cache-Control"))
     if chain.nested(inputs):  # Part 3: inputs that are other processes' outputs
         job_id = chain.submit_chain(state.runtime, state.celery, state.processes.get, app, model, inputs,
                                     client_of(request.environ), extra, base(),
-                                    prepare=lambda inner, given: native_inputs(inner, given)[0])
+                                    prepare=lambda inner, given: native_inputs(inner, given)[0], cache=cache)
     else:
         job_id = submit.submit(state.runtime, state.celery, app, model, inputs, client_of(request.environ),
-                               extra, callback_base=base(),
-                               cache=cache_allowed(body, request.headers.getlist("Cache-Control")),
-                               waits="respond-async" not in prefer)
+                               extra, callback_base=base(), cache=cache, waits="respond-async" not in prefer)
     location = f"{base()}/jobs/{job_id}"
     store = state.runtime.store
     if "respond-async" not in prefer:
