@@ -262,11 +262,12 @@ _JSON_TYPES = frozenset({int, float, str, bool, type(None), list, dict})
 
 def columns_from_csv(text: str) -> Columns:
     """Batch inputs from CSV text: a header row of input names, then one run per line
-    (runs keyed "0", "1", … in line order). Cells stay text, as a JSON body's numeric
-    text does: validation reads numbers from them, and a blank cell is "not given"."""
+    (runs keyed "0", "1", … in line order; blank lines, before the header too, are
+    skipped). Cells stay text, as a JSON body's numeric text does: validation reads
+    numbers from them, and a blank cell is "not given"."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header or not any(name.strip() for name in header):
+    header = next((row for row in reader if row and any(cell.strip() for cell in row)), None)
+    if not header:
         raise InputError([{"run": None, "field": "inputs", "value": None,
                            "rule": "a CSV body starts with a header row of input names"}])
     names = [name.strip() for name in header]
@@ -274,12 +275,14 @@ def columns_from_csv(text: str) -> Columns:
     if twice:
         raise InputError([{"run": None, "field": twice[0], "value": None,
                            "rule": "each input is named once in the header row"}])
-    rows = [row for row in reader if row and any(cell.strip() for cell in row)]
-    bad = next(((i, len(row)) for i, row in enumerate(rows) if len(row) != len(names)), None)
-    if bad is not None:
-        raise InputError([{"run": str(bad[0]), "field": "inputs", "value": bad[1],
-                           "rule": f"every line holds {len(names)} cells, as the header row does "
-                                   f"(line {bad[0] + 2} holds {bad[1]})"}])
+    rows: list[list[str]] = []
+    for row in reader:
+        if row and any(cell.strip() for cell in row):
+            if len(row) != len(names):
+                raise InputError([{"run": str(len(rows)), "field": "inputs", "value": len(row),
+                                   "rule": f"every line holds {len(names)} cells, as the header row does "
+                                           f"(line {reader.line_num} holds {len(row)})"}])
+            rows.append(row)
     if not rows:
         raise InputError([{"run": None, "field": "inputs", "value": None,
                            "rule": "no runs given: one line per run after the header row"}])

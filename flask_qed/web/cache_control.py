@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..errors import ApiError
+from ..validation import InputError, short_value
 from .flags import yes_or_no
 
 OPT_OUT = frozenset({"no-cache", "no-store"})
@@ -26,11 +27,12 @@ def cache_text(value: str | None) -> dict[str, bool]:
 
 def cache_allowed(body: Any, cache_control: Iterable[str]) -> bool:
     """False when the body says ``"cache": false`` or a Cache-Control header says
-    ``no-cache``; a ``cache`` that is not true or false is a 400."""
+    ``no-cache``; a ``cache`` that is not true or false is a 422 naming it."""
     if isinstance(body, dict) and "cache" in body:
         wanted = body["cache"]
-        if not isinstance(wanted, bool):
-            raise ApiError(400, f'"cache" must be true or false {_RULE}')
+        if not isinstance(wanted, bool):  # a member of the body, as label and on_invalid are: 422
+            raise InputError([{"run": None, "field": "cache", "value": short_value(wanted),
+                               "rule": f"must be true or false {_RULE}"}])
         if not wanted:
             return False
     directives = {d.split("=")[0].strip().lower() for header in cache_control for d in header.split(",")}

@@ -75,3 +75,46 @@ def test_a_name_given_twice_in_a_legacy_body_is_refused(client: Any) -> None:
     once = client.post("/rest/pram/rice/legacy-once", data=json.dumps({"inputs": column, "run_type": "single"}),
                        content_type="application/json")
     assert once.status_code == 200, once.get_json()
+
+
+@pytest.mark.parametrize("path", ["/pram/rice", "/ogcapi/processes/pram.rice/execution", "/rest/pram/rice/enc"])
+def test_a_compressed_body_is_a_415_naming_its_encoding(client: Any, path: str) -> None:
+    import gzip
+    packed = gzip.compress(json.dumps({"inputs": RICE}).encode())
+    answer = client.post(path, data=packed, content_type="application/json", headers={"Content-Encoding": "gzip"})
+    assert answer.status_code == 415 and "Content-Encoding: gzip" in json.dumps(answer.get_json())
+    plain = client.post(path, json={"inputs": RICE}, headers={"Content-Encoding": "br"})  # mislabelled
+    assert plain.status_code == 415
+
+
+def test_only_a_yes_or_no_says_mine(client: Any) -> None:
+    assert client.get("/jobs", query_string={"mine": "0"}).status_code == 200
+    bad = client.get("/jobs", query_string={"mine": "perhaps"})
+    assert bad.status_code == 400 and "mine" in bad.get_json()["message"]
+
+
+def test_a_json_bodys_job_takes_on_invalid_and_label_from_the_query_and_refuses_two_values(client: Any) -> None:
+    runs = [RICE, {**RICE, "mai": -1}]
+    skipped = client.post("/pram/rice?on_invalid=skip&label=from%20the%20query", json={"inputs": runs})
+    assert skipped.status_code == 202, skipped.get_json()
+    record = wait_for(client, skipped.get_json()["job_id"])
+    assert record["label"] == "from the query" and list(record["data"]["errors"]) == ["1"]
+    assert client.post("/pram/rice?on_invalid=bogus", json={"inputs": RICE}).status_code == 422
+    both = client.post("/pram/rice?on_invalid=skip", json={"inputs": runs, "on_invalid": "fail"})
+    assert both.status_code == 422 and both.get_json()["errors"][0]["field"] == "on_invalid"
+    same = client.post("/pram/rice?label=x", json={"inputs": RICE, "label": "x"})
+    assert same.status_code == 202
+
+
+def test_a_result_sent_by_reference_alone_is_a_204_without_a_content_type(client: Any) -> None:
+    answer = client.post("/ogcapi/processes/pram.rice/execution", headers={"Prefer": "wait=10"},
+                         json={"inputs": {**RICE, "mai": 0.0573}, "outputs": {"out_cw": {"transmissionMode": "reference"}}})
+    assert answer.status_code == 204 and "Content-Type" not in answer.headers and answer.headers["Link"]
+
+
+def test_a_csv_body_may_begin_with_blank_lines(client: Any) -> None:
+    head = ",".join(RICE)
+    answer = client.post("/pram/rice", data="\r\n\n" + head + "\n" + ",".join(map(str, RICE.values())) + "\n",
+                         content_type="text/csv")
+    assert answer.status_code == 202, answer.get_json()
+    assert wait_for(client, answer.get_json()["job_id"])["status"] == "SUCCESS"

@@ -13,6 +13,7 @@ from ...errors import ApiError
 from ...jobs import access, cancel, inputs, listing, outputs, prov, waiting
 from ...runtime import Runtime
 from .. import prefer
+from ..flags import yes_or_no
 from ..security import caller_of
 from .responses import finished, job_response, output_response, results_response, units_asked, wants_csv
 
@@ -122,6 +123,10 @@ def list_page(runtime: Runtime) -> dict[str, Any]:
         raise ApiError(400, "limit must be an integer") from None
     if not 1 <= limit <= LIST_LIMIT:
         raise ApiError(400, f"limit must be 1..{LIST_LIMIT}")
+    try:
+        mine = bool(yes_or_no(args.get("mine")))
+    except ValueError:
+        raise ApiError(400, f"mine: {args.get('mine', '')[:40]!r} is neither true nor false") from None
     status = args.get("status")
     if status is not None and status.upper() not in jobs.State.__members__:
         raise ApiError(400, "status must be one of " + ", ".join(jobs.State))
@@ -129,7 +134,7 @@ def list_page(runtime: Runtime) -> dict[str, Any]:
         since = listing.iso(listing.parse_time(args["since"])) if args.get("since") is not None else None
         page, cursor = listing.page(
             runtime.store, limit, args.get("cursor") or None,
-            owner=caller_of(request.environ).list_owner(mine=bool(args.get("mine"))),
+            owner=caller_of(request.environ).list_owner(mine=mine),
             app=args.get("app"), model=args.get("model"), status=status.upper() if status else None,
             since=since)
     except listing.QueryError as exc:

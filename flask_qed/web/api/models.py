@@ -99,8 +99,8 @@ def _submit_view(app: App, model: Model, runtime: Runtime, celery: Celery) -> An
         inputs = read_inputs(app, model)
         body = request.environ.get("qed.body")
         subscriber = body.get("subscriber") if isinstance(body, dict) else None
-        on_invalid = body.get("on_invalid", "fail") if isinstance(body, dict) else _form_on_invalid()
-        label = body.get("label") if isinstance(body, dict) else _form_label()
+        on_invalid = _member_or_query(body, "on_invalid", _form_on_invalid())
+        label = _member_or_query(body, "label", _form_label())
         wait = prefer.wait_seconds(prefer.preferences(request.headers.getlist("Prefer")),
                                    runtime.settings.sync_wait)
         started = submit.start(runtime, celery, app, model, inputs, client_of(request.environ),
@@ -252,6 +252,20 @@ def _csv_body() -> Columns:
 
 def _plain(lazy: Any) -> Any:
     return dict(lazy.items()) if lazy.is_object else [v for _, v in lazy.items()]
+
+
+def _member_or_query(body: Any, name: str, given: Any) -> Any:
+    """``name`` of a JSON body, else as the query (or a form) ``given`` it: a JSON body's
+    job takes ``?on_invalid=`` and ``?label=`` as it takes ``?cache=``. The two naming
+    different values is a 422: which was meant is not known."""
+    if not isinstance(body, dict) or name not in body:
+        return given
+    asked = request.args.get(name)
+    if asked is not None and asked != body[name]:
+        raise InputError([{"run": None, "field": name, "value": short_value(asked),
+                           "rule": f"given in the query and in the body as different values "
+                                   f"({short_value(body[name])} in the body): give it once"}])
+    return body[name]
 
 
 def _form_label() -> Any:
