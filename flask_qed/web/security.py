@@ -184,5 +184,6 @@ def _secure(headers: list[tuple[str, str]], cors: str | None) -> list[tuple[str,
     extra = [(name, value) for name, value in defaults if name.lower() not in present]
     if cors:
         extra += [("Access-Control-Allow-Origin", cors), ("Vary", "Origin"),
-                  ("Access-Control-Expose-Headers", "Location, Retry-After, Preference-Applied")]
+                  ("Access-Control-Expose-Headers",
+                   "Location, Retry-After, Preference-Applied, Skipped-Runs, Link, Content-Location")]
     return [h for h in headers if h[0].lower() != "server"] + extra

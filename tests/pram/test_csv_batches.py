@@ -67,8 +67,14 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     assert record["status"] == "SUCCESS"
     assert list(record["data"]["outputs"]["out_cw"]) == ["0"] and record["data"]["errors"]
     # the CSV of the results holds the runs computed; the runs skipped, and why, beside it
-    results = client.get(f"/jobs/{record['job_id']}/results?f=csv").get_data(as_text=True).splitlines()
+    answer = client.get(f"/jobs/{record['job_id']}/results?f=csv")
+    results = answer.get_data(as_text=True).splitlines()
     assert [line.split(",")[0] for line in results] == ["run", "0"]
+    assert answer.headers["Skipped-Runs"] == "1"  # the CSV says runs were left out, and where they are
+    assert answer.headers["Link"].startswith(f"</jobs/{record['job_id']}/skipped?f=csv>; rel=\"related\"")
+    waited = client.post("/pram/rice?on_invalid=skip", data=body, content_type="text/csv",
+                         headers={"Accept": "text/csv", "Prefer": "wait=10", "Cache-Control": "no-cache"})
+    assert waited.status_code == 200 and waited.mimetype == "text/csv" and waited.headers["Skipped-Runs"] == "1"
     skipped = client.get(f"/jobs/{record['job_id']}/skipped", headers={"Accept": "text/csv"})
     assert skipped.mimetype == "text/csv" and "skipped.csv" in skipped.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(skipped.get_data(as_text=True))))
@@ -78,6 +84,7 @@ def test_csv_with_on_invalid_skip_keeps_the_valid_runs(client: Any) -> None:
     clean = client.post("/pram/rice?on_invalid=skip", data="\n".join(body.splitlines()[:2]) + "\n",
                         content_type="text/csv", headers={"Cache-Control": "no-cache"})
     done = wait_for(client, clean.get_json()["job_id"])
+    assert "Skipped-Runs" not in client.get(f"/jobs/{done['job_id']}/results?f=csv").headers
     assert client.get(f"/jobs/{done['job_id']}/skipped").get_json() == {
         "job_id": done["job_id"], "skipped": 0, "errors": {}}
     # its errors: a job that did not succeed has none to give (409, as its results), an

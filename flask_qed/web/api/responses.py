@@ -9,7 +9,7 @@ from flask import Response, request
 
 from ... import jobs, jsonutil
 from ...errors import ApiError
-from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
+from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs, skipped_of
 from ...results import results_csv, with_units
 from ...tablepack import read_table
 from ...stores.base import unpack
@@ -129,7 +129,8 @@ def units_asked() -> bool:
 def results_response(record: dict[str, Any], units: Mapping[str, str] | None = None) -> Response:
     """A finished job's data alone; ``Accept: text/csv`` (or ``?f=csv``) gives its table
     (:mod:`flask_qed.results`): runs, a series, a split table or records per feature;
-    with ``units``, its header names each column's units where it has any."""
+    with ``units``, its header names each column's units where it has any. A batch that
+    skipped invalid runs says how many (``Skipped-Runs``) and links their list."""
     finished(record)
     packed = record.get("data")
     if not wants_csv():
@@ -148,8 +149,13 @@ def results_response(record: dict[str, Any], units: Mapping[str, str] | None = N
     if units:
         rows = with_units(rows, units)
     name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
-    return Response(rows, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    skipped = len(skipped_of(record))
+    if skipped:  # the CSV holds the runs computed alone: say that others were left out, and where
+        headers["Skipped-Runs"] = str(skipped)
+        headers["Link"] = f'</jobs/{record["job_id"]}/skipped?f=csv>; rel="related"; type="text/csv"; ' \
+                          f'title="the {skipped} runs skipped as invalid"'
+    return Response(rows, mimetype="text/csv", headers=headers)
 
 
 def output_response(record: dict[str, Any], name: str, units: Mapping[str, str] | None = None) -> Response:
