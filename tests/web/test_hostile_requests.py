@@ -118,3 +118,15 @@ def test_a_csv_body_may_begin_with_blank_lines(client: Any) -> None:
                          content_type="text/csv")
     assert answer.status_code == 202, answer.get_json()
     assert wait_for(client, answer.get_json()["job_id"])["status"] == "SUCCESS"
+
+
+def test_an_output_format_the_process_cannot_give_is_a_400(client: Any) -> None:
+    since = _now()
+    for fmt in ({"mediaType": "image/png"}, "png", {"mediaType": 5}):
+        answer = client.post("/ogcapi/processes/pram.rice/execution",
+                             json={"inputs": RICE, "outputs": {"out_cw": {"format": fmt}}})
+        assert answer.status_code == 400, (fmt, answer.get_json())
+    assert _since(client, since) == []
+    fine = client.post("/ogcapi/processes/pram.rice/execution", json={
+        "inputs": {**RICE, "mai": 0.0574}, "outputs": {"out_cw": {"format": {"mediaType": "application/json"}}}})
+    assert fine.status_code == 200, fine.get_json()

@@ -260,4 +260,18 @@ def outputs(model: Model, given: Any) -> tuple[list[str] | None, list[str]]:
                            f"output {name}: transmissionMode must be one of {', '.join(TRANSMISSION)}")
         if mode == "reference":
             references.append(name)
+        media = _media_type((spec or {}).get("format"))
+        if media is not None and media != JSON:
+            raise OgcError(400, "bad-request", f"output {name}: format {media[:60]!r} is not one this process "
+                                               f"gives; its outputs are {JSON}")
     return list(given), references
+
+
+def _media_type(found: Any) -> str | None:
+    """The media type an output's ``format`` asks for (None: any), its parameters aside."""
+    if found is None:
+        return None
+    if not isinstance(found, dict) or not isinstance(found.get("mediaType", ""), str):
+        raise OgcError(400, "bad-request", 'an output\'s format is an object: {"mediaType": "application/json"}')
+    media = found.get("mediaType")
+    return media.split(";")[0].strip().lower() if media else None
