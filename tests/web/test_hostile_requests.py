@@ -130,3 +130,12 @@ def test_an_output_format_the_process_cannot_give_is_a_400(client: Any) -> None:
     fine = client.post("/ogcapi/processes/pram.rice/execution", json={
         "inputs": {**RICE, "mai": 0.0574}, "outputs": {"out_cw": {"format": {"mediaType": "application/json"}}}})
     assert fine.status_code == 200, fine.get_json()
+
+
+def test_a_process_page_past_the_end_links_back_to_the_last_page(client: Any) -> None:
+    total = len(client.get("/ogcapi/processes", query_string={"limit": 1000}).get_json()["processes"])
+    page = client.get("/ogcapi/processes", query_string={"limit": 10, "offset": 99999}).get_json()
+    assert page["processes"] == []
+    prev, = [link["href"] for link in page["links"] if link["rel"] == "prev"]
+    last = client.get(prev).get_json()["processes"]
+    assert 1 <= len(last) <= 10 and f"offset={(total - 1) // 10 * 10}" in prev

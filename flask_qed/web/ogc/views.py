@@ -104,8 +104,9 @@ def process_list() -> Any:
     if offset + limit < len(ids):
         links.append({"href": f"{root}/processes?{urlencode({'limit': limit, 'offset': offset + limit})}",
                       "rel": "next", "type": JSON, "title": "next page"})
-    if offset:
-        links.append({"href": f"{root}/processes?{urlencode({'limit': limit, 'offset': max(0, offset - limit)})}",
+    if offset:  # past the end, the previous page is the last one
+        back = max(0, min(offset - limit, (len(ids) - 1) // limit * limit))
+        links.append({"href": f"{root}/processes?{urlencode({'limit': limit, 'offset': back})}",
                       "rel": "prev", "type": JSON, "title": "previous page"})
     return {"processes": [describe(pid, *processes[pid], root, full=False) for pid in ids[offset:offset + limit]],
             "links": links}
