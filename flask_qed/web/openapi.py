@@ -68,14 +68,30 @@ def _model_paths(app: App, model: Any, components: dict[str, Any]) -> dict[str, 
     if model.upload_field:
         content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
             model.upload_field: {"type": "string", "format": "binary"}}}}
+    query = [{"name": "cache", "in": "query", "required": False, "schema": {"type": "boolean"},
+              "description": "false: run again (as the body's cache; true/false, 1/0, yes/no)"},
+             {"name": "label", "in": "query", "required": False, "schema": _LABEL},
+             {"name": "units", "in": "query", "required": False, "schema": {"type": "boolean"},
+              "description": "1: a CSV answer's header names each column's units"},
+             {"name": "f", "in": "query", "required": False, "schema": {"enum": ["json", "csv"]},
+              "description": "the waited answer's format (as Accept)"}]
+    if model.batch:
+        query.append({"name": "on_invalid", "in": "query", "required": False,
+                      "schema": {"enum": ["fail", "skip"], "default": "fail"},
+                      "description": "skip: compute the valid runs (as the body's on_invalid)"})
+    finished: dict[str, Any] = {"application/json": {"schema": _JOB}}
+    if model.batch:
+        finished["text/csv"] = {"schema": {"type": "string", "description":
+                                           "with Accept: text/csv (or ?f=csv), the runs' table alone "
+                                           "(Skipped-Runs names how many were left out as invalid)"}}
     post = {"summary": model.title, "description": model.description,
             "operationId": f"run_{app.name}_{model.name}", "tags": [app.name],
-            "parameters": [_PREFER, _CACHE_CONTROL],
+            "parameters": [_PREFER, _CACHE_CONTROL, *query],
             "requestBody": {"required": True, "content": content},
             "responses": {"200": {"description": "with Prefer: wait=N, the finished job (as /<app>/data "
                                                  "gives it) when it ends within N s",
                                   "headers": {"Preference-Applied": {"schema": {"type": "string"}}},
-                                  "content": {"application/json": {"schema": _JOB}}},
+                                  "content": finished},
                           "202": {"description": "job accepted",
                                   "headers": {"Location": {"schema": {"type": "string"}}},
                                   "content": {"application/json": {"schema": _JOB}}},
