@@ -158,7 +158,7 @@ class Columns:
     @property
     def may_hold_bool(self) -> bool:
         """False when no run's value, nor an item of a value that is a list, can be a
-        boolean: validation then need not look (:func:`flask_qed.validation.holds_bool`)."""
+        boolean: validation then need not look (:func:`flask_qed.booleans.holds_bool`)."""
         if self.rows is not None:
             return True
         return any(type(col[1]) in (bool, list) if isinstance(col, tuple) else col.may_hold_bool
