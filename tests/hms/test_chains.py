@@ -118,3 +118,31 @@ def test_a_chain_that_opts_out_of_the_result_cache_runs_its_steps_again(ogc):
     again = step_of({"inputs": nested})
     assert again.get("cached_from"), again
     assert not step_of({"inputs": nested, "cache": False}).get("cached_from")
+
+
+def test_a_step_refused_after_others_were_submitted_cancels_them(client, monkeypatch):
+    """A chain checked whole can still be refused by a later step's own write (another
+    request took the owner's last place, the broker went away): the steps already
+    submitted are cancelled, so that nothing of the refused chain runs."""
+    from flask_qed.errors import ApiError
+    from flask_qed.jobs import chain
+    from flask_qed.jobs import submit as submit_module
+
+    submitted: list[str] = []
+    real = chain.submit
+
+    def second_refused(*args, **kwargs):
+        if submitted:
+            raise ApiError(429, "the last place was taken meanwhile")
+        submitted.append(real(*args, **kwargs))
+        return submitted[-1]
+
+    monkeypatch.setattr(chain, "submit", second_refused)
+    monkeypatch.setattr(submit_module, "publish", lambda *args, **kwargs: None)  # the step stays queued
+    runoff = {"process": "/ogcapi/processes/hms.curve_number", "inputs": RUNOFF, "outputs": {"out_flow": {}}}
+    other = {**runoff, "inputs": {**RUNOFF, "curve_number": 80}}
+    answer = client.post("/ogcapi/processes/hms.kinematic_wave/execution",
+                         json={"inputs": {**ROUTING, "boundary_flow": runoff, "mannings_n": other}})
+    assert answer.status_code == 429, answer.get_json()
+    assert len(submitted) == 1
+    assert client.get(f"/jobs/{submitted[0]}").get_json()["status"] == "REVOKED"
