@@ -72,6 +72,7 @@ class Table:
     def __init__(self) -> None:
         self.columns: list[tuple[str, list[str], Any]] = []
         self.runs: dict[str, None] = {}
+        self.skipped: dict[str, Any] = {}  # the runs skipped as invalid, with their errors (read on the way)
 
     def rows(self) -> Iterator[str]:
         """CSV text as :func:`csv_rows` writes it (see :func:`rows_of`)."""
@@ -140,9 +141,12 @@ def packed_table(packed: bytes) -> Table | None:
     sections: dict[str, list[tuple[str, list[str], Any]]] = {"inputs": [], "outputs": [], EXCEEDS: []}
     ref: list[str] | None = None
     outputs_seen = False
+    skipped: Any = None
     for name in text.members():
         if name not in sections or text.peek() != "{":
-            text.value()  # another member (errors): read past it
+            value = text.value()  # another member (errors): read past it, kept for the answer's headers
+            if name == "errors" and isinstance(value, dict):
+                skipped = value
             continue
         if name == EXCEEDS:  # one column: each run's list, made a cell of text as it is read
             cells = [(run, exceeds_text(entries)) for run, entries in text.items()]
@@ -165,6 +169,7 @@ def packed_table(packed: bytes) -> Table | None:
     if not outputs_seen:
         return None
     table = Table()
+    table.skipped = skipped or {}
     ref_added = False
     for field, keys, col in sections[EXCEEDS]:  # the same runs as the outputs, as one list
         if keys == ref:
@@ -291,12 +296,9 @@ INDEX = "dates"  # a list of this name indexes the rows of the series beside it
 LABELS = "segments"  # a list of this name labels the positions of a series of rows
 
 
-def results_csv(packed: bytes) -> Iterator[str] | None:
-    """The CSV of stored (packed) results, or None when they have no table form: column
-    form streamed from compact columns (:func:`packed_table`), else :func:`data_table`."""
-    table = packed_table(packed)
-    if table is not None:
-        return table.rows()
+def other_csv(packed: bytes) -> Iterator[str] | None:
+    """The CSV of stored results that are not in column form (those are read by
+    :func:`packed_table`): :func:`data_table`'s shapes, or None."""
     from .jsonutil import unpacked_pieces
     found = data_table(orjson.loads(b"".join(unpacked_pieces(packed))))
     if found is None:

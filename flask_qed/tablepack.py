@@ -138,6 +138,7 @@ def read_table(blob: bytes) -> "StreamedTable | None":
         return None
     head, at = head_of(blob)
     table = StreamedTable(head["keys"])
+    table.skipped = head.get("errors") or {}
     view = memoryview(blob)
     for spec in head["columns"]:
         table.columns.append((spec["name"], _ColumnReader(spec["kind"], view[at:at + spec["size"]])))
@@ -153,6 +154,7 @@ class StreamedTable:
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys
         self.columns: list[tuple[str, _ColumnReader]] = []
+        self.skipped: dict[str, Any] = {}  # the runs skipped as invalid, with their errors (the head's)
 
     def rows(self) -> Iterator[str]:
         """The CSV text (:func:`flask_qed.results.rows_of`), as the JSON's would be."""

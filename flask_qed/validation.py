@@ -43,6 +43,12 @@ class InputError(ValueError):
         super().__init__(f"{where}{first.get('field')}: {first.get('rule')}")
 
 
+class RunCheck(dict):
+    """An error (a dict like any other in :attr:`InputError.errors`) found by a model's check
+    of the whole run, not by one input's own type and range: a chain's job, checked before
+    its steps give their outputs, leaves these to the end."""
+
+
 WRAP = 'required: wrap the values in {"inputs": {...}}'
 
 
@@ -250,10 +256,9 @@ def input_errors(exc: ValidationError, run_keys: list[str] | None,
                 info = schema.model_fields.get(cause.field) if schema is not None else None
                 name = next((n for n in field_names(cause.field, info) if n in given), cause.field) \
                     if info is not None else cause.field
-                errors.append({"run": run, "field": name, "value": short_value(given.get(name)),
-                               "rule": cause.rule})
+                errors.append(RunCheck(run=run, field=name, value=short_value(given.get(name)), rule=cause.rule))
             else:
-                errors.append({"run": run, "field": "inputs", "value": None, "rule": _plain(err["msg"])})
+                errors.append(RunCheck(run=run, field="inputs", value=None, rule=_plain(err["msg"])))
             continue
         name = ".".join(str(p) for p in loc) or "inputs"
         rule = _plain(err["msg"])
@@ -344,7 +349,15 @@ def range_reason(name: str, schema: type[BaseModel]) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _unknown_rule(name: str, schema: type[BaseModel] | None) -> str:
-    """An input the model does not declare, with the closest declared name."""
+    """An input the model does not declare, with the closest declared name; or one of a
+    declared input's names beside another of them (``startDate`` and ``start_date``)."""
+    if schema is not None:
+        for field_name, info in schema.model_fields.items():
+            names = field_names(field_name, info)
+            if name in names:
+                others = list(dict.fromkeys(n for n in names if n != name))
+                return (f"given twice, by two of its names ({name} and {' or '.join(others)}): "
+                        "give it once")
     known = _input_names(schema) if schema is not None else []
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or \
         difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.6)

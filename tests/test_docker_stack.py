@@ -249,6 +249,11 @@ def test_a_model_of_each_app_runs_end_to_end_through_nginx(stack: Stack) -> None
     # gateway and worker share the metrics volume: the worker's finished jobs show in /metrics
     scraped = stack.http.get(f"{stack.base}/metrics", timeout=10).text
     assert re.search(r'qed_jobs_finished_total\{app="pram",model="rice",status="SUCCESS"\} [1-9]', scraped)
+    # the gateway's links name the host and port the client used, not nginx's own
+    started = stack.http.post(f"{stack.base}/ogcapi/processes/pram.rice/execution", json={"inputs": RICE},
+                              headers={"Prefer": "respond-async"}, timeout=30)
+    assert started.status_code == 201 and started.headers["Location"].startswith(f"{stack.base}/ogcapi/jobs/"), \
+        (started.status_code, started.headers.get("Location"))
     gz = stack.http.get(f"{stack.base}/openapi.json", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert gz.status_code == 200 and gz.headers.get("Content-Encoding") == "gzip"
     assert "/" not in gz.headers.get("Server", "")  # no software version on the wire

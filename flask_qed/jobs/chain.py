@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 from .. import metrics
 from ..errors import ApiError
 from ..model import InputError, Model
+from ..validation import RunCheck
 from ..plugins import App
 from ..runtime import Runtime
 from ..stores import OverCaps
@@ -161,36 +162,34 @@ def _plan(find: Find, model: Model, inputs: dict[str, Any], prepare: Callable[[M
 def _check_own(model: Model, own: dict[str, Any], from_steps: set[str]) -> None:
     """A job's own inputs, beside those its steps will give: what validation finds wrong
     in them (an unknown name, a value out of range), not what waits for the steps (their
-    inputs missing, a check of the whole run)."""
+    inputs missing, a model's check of the whole run, which sees their defaults)."""
     try:
         model.validate(own)
     except InputError as exc:
-        errors = [e for e in exc.errors if str(e.get("field")).split(".")[0] not in (*from_steps, "inputs")]
+        errors = [e for e in exc.errors if not isinstance(e, RunCheck)
+                  and str(e.get("field")).split(".")[0] not in (*from_steps, "inputs")]
         if errors:
             raise InputError(errors) from None
 
 
 def _other_server(url: str, origin: str | None) -> str | None:
     """The host of a process URL that names another server than ``origin`` (this face's
-    root URL, as the request named it), else None. A URL without a host (a path, an id) is
-    this server's; so is one that names it by another loopback name (``127.0.0.1`` for
-    ``localhost``) with the same port."""
+    root URL, as the request named it), else None. Host names are compared, not schemes
+    or ports, which a proxy in front may change (TLS ended before it, a published port it
+    does not pass on); a URL without a host (a path, an id) is this server's, and so is
+    one that names it by another loopback name (``127.0.0.1`` for ``localhost``)."""
     given = urlsplit(url)
     if not given.netloc or origin is None:
         return None
-    return None if _server(given) == _server(urlsplit(origin)) else given.netloc
+    return None if _host(given) == _host(urlsplit(origin)) else given.netloc
 
 
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
-def _server(url: Any) -> tuple[str, int | None]:
-    try:
-        port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    except ValueError:  # a port that is not a number
-        return url.netloc.lower(), None
-    host = (url.hostname or "").lower()
-    return ("loopback" if host in _LOOPBACK else host), port
+def _host(url: Any) -> str:
+    host = (url.hostname or url.netloc).lower()
+    return "loopback" if host in _LOOPBACK else host
 
 
 def _count(steps: dict[str, _Step]) -> int:

@@ -2,7 +2,7 @@
 
 The fingerprint is the SHA-256 of the canonical JSON text of::
 
-    {"app", "model", "model_version", "project_version", "inputs"[, "uploads"]}
+    {"app", "model", "model_version", "project_version", "result_format", "inputs"[, "uploads"]}
 
 with ``inputs`` as validation left them. Canonical means: keys sorted; no
 spaces; a number spelled one way whatever way the client wrote it (``0.50``,
@@ -14,7 +14,9 @@ A batch's validated inputs are already one canonical JSON text (written by the
 validator, a chunk at a time, compressed): its SHA-256 is read through the
 compressed stream a piece at a time and stands in for them. An uploaded file is
 known by the SHA-256 of its bytes (``uploads``: form field → digest), not by
-what was read out of it.
+what was read out of it. ``result_format`` (:data:`RESULT_FORMAT`) changes when the
+results written for the same inputs change (integer inputs given back as integers, 2), so
+that a result written before is not served for a job run after.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any, Mapping
 from ..jsonutil import Packed
 
 PIECE = 1 << 20  # bytes of compressed input decompressed at a time
+RESULT_FORMAT = 2  # 2: a run's integer inputs given back as integers (were floats)
 
 
 def canonical(value: Any) -> Any:
@@ -82,7 +85,7 @@ def fingerprint(app: str, model: str | None, model_version: str | None, project_
     else:
         shown = inputs
     material = {"app": app, "model": model, "model_version": model_version,
-                "project_version": project_version, "inputs": shown}
+                "project_version": project_version, "result_format": RESULT_FORMAT, "inputs": shown}
     if uploads:
         material["uploads"] = dict(uploads)
     return hashlib.sha256(canonical_json(material)).hexdigest()

@@ -146,3 +146,15 @@ def test_a_step_refused_after_others_were_submitted_cancels_them(client, monkeyp
     assert answer.status_code == 429, answer.get_json()
     assert len(submitted) == 1
     assert client.get(f"/jobs/{submitted[0]}").get_json()["status"] == "REVOKED"
+
+
+def test_a_process_url_through_a_proxy_names_this_server_by_its_host_alone(client):
+    """Behind a proxy the gateway sees neither the client's scheme nor its port (compose's
+    nginx publishes 7777 and passes Host without it; TLS may end before it): the URL a
+    client gives for a nested process is compared by host name alone."""
+    for url in ("http://localhost:7777/ogcapi/processes/hms.curve_number",
+                "https://localhost/ogcapi/processes/hms.curve_number"):
+        nested = {**ROUTING, "boundary_flow": {"process": url, "inputs": RUNOFF, "outputs": {"out_flow": {}}}}
+        answer = client.post("/ogcapi/processes/hms.kinematic_wave/execution", base_url="http://localhost",
+                             json={"inputs": nested}, headers={"Prefer": "respond-async"})
+        assert answer.status_code == 201, (url, answer.get_json())

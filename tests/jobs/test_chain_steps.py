@@ -76,3 +76,41 @@ def test_steps_whose_outputs_make_more_runs_than_the_rows_cap_fail_the_chain(tmp
             assert runtime.store.count_active("alice") == (0, 0)
         else:
             assert record["status"] == PENDING and record["task"] == "pram.rice" and record["rows"] == 2
+
+
+def test_a_chains_own_inputs_are_checked_apart_from_the_whole_runs_checks() -> None:
+    """Before its steps run, a chain's own inputs are refused for what is wrong with them
+    alone (an unknown name, a value out of range), not for a model's check of the whole
+    run, which would see the defaults of the inputs the steps will give (T-REX's bandwidth,
+    checked against an application type a step might give)."""
+    from flask_qed.jobs.chain import _check_own
+    from flask_qed.model import InputError
+    from tests.pram.qaqc import case_inputs, pram_model
+
+    trex = pram_model("trex")
+    own = {k: v for k, v in case_inputs("trex").items() if k != "app_rates"}
+    _check_own(trex, {**own, "application_type": "Row/Band/In-furrow-Liquid", "bandwidth": 0}, {"app_rates"})
+    with pytest.raises(InputError) as info:
+        _check_own(trex, {**own, "percent_act_ing": 101, "lc50_mam": 1}, {"app_rates"})
+    assert sorted(e["field"] for e in info.value.errors) == ["lc50_mam", "percent_act_ing"]
+
+
+def test_a_chain_needs_room_for_all_its_jobs_before_any_is_written(tmp_path: Path) -> None:
+    from flask_qed.errors import ApiError
+    from flask_qed.jobs.chain import _check_room
+    from flask_qed.model import InputError
+    from flask_qed.runtime import Runtime
+    env = make_env(f"redis://127.0.0.1:{free_port()}/0", f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tmp_path)
+    runtime = Runtime.load({**env, "QED_MAX_ACTIVE_JOBS": "3"})
+    with pytest.raises(InputError) as never:  # more jobs than the cap: it never fits
+        _check_room(runtime, "alice", 4)
+    assert "a chain of 4 jobs never fits" in never.value.errors[0]["rule"]
+    for n in range(2):
+        runtime.store.create(f"busy{n}", {"app": "pram", "model": "rice", "task": "pram.rice", "status": PENDING,
+                                          "owner": "alice", "rows": 1})
+    with pytest.raises(ApiError) as full:  # 2 queued and 2 more: past 3, for now
+        _check_room(runtime, "alice", 2)
+    assert full.value.code == 429 and "this chain's 2 jobs and the 2 you have" in str(full.value)
+    _check_room(runtime, "alice", 1)
+    _check_room(runtime, "bob", 3)
+    _check_room(runtime, None, 3)  # no owner (keys off, no address): not counted

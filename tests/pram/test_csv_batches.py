@@ -245,3 +245,17 @@ def test_integer_inputs_are_echoed_as_integers_in_json_and_csv(client: Any, runs
     assert len(rows) == runs
     assert [row["num_apps_max"] for row in rows[:3]] == ["1", "2", "3"][:runs]
     assert rows[-1]["num_apps_min"] == str(base["num_apps_min"]) and rows[-1]["app_rate_max"] == "3.0"
+
+
+def test_a_large_batch_kept_as_its_table_says_which_runs_it_skipped(client: Any) -> None:
+    """The count comes with the table it is read from (its head), for a batch kept as its
+    columns alone as for one kept as JSON."""
+    head = "mai,area,dsed,pb,dw,osed,kd"
+    runs = [f"{0.05 + i * 1e-5:.5f},10000,0.01,1300,0.1,0.509,757" for i in range(600)]
+    runs[7] = "-1,10000,0.01,1300,0.1,0.509,757"
+    answer = client.post("/pram/rice?on_invalid=skip", data="\n".join([head, *runs]) + "\n",
+                         content_type="text/csv")
+    record = wait_for(client, answer.get_json()["job_id"])
+    assert record["status"] == "SUCCESS", record.get("error")
+    table = client.get(f"/jobs/{record['job_id']}/results", headers={"Accept": "text/csv"})
+    assert table.headers["Skipped-Runs"] == "1" and len(table.get_data(as_text=True).splitlines()) == 600

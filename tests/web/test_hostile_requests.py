@@ -87,8 +87,18 @@ def test_a_compressed_body_is_a_415_naming_its_encoding(client: Any, path: str) 
     assert plain.status_code == 415
 
 
-def test_only_a_yes_or_no_says_mine(client: Any) -> None:
-    assert client.get("/jobs", query_string={"mine": "0"}).status_code == 200
+def test_only_a_yes_or_no_says_mine(client: Any, stack_env: Any) -> None:
+    """With keys off every client's jobs are listed; ``mine=1`` lists the caller's alone,
+    ``mine=0`` is as if it were not given (it once read as ``mine=1``), anything else a 400."""
+    from flask_qed.jobs.record import created_iso
+    from flask_qed.stores import open_store
+    since = _now()
+    open_store(stack_env["QED_STORE_URL"], 3600).create("someone-elses", {
+        "app": "pram", "model": "rice", "status": "SUCCESS", "task": "pram.rice", "owner": "203.0.113.9",
+        "created": created_iso(), "rows": 1})
+    listed = {mine: [j["job_id"] for j in client.get("/jobs", query_string={"since": since, "mine": mine})
+                     .get_json()["jobs"]] for mine in ("0", "1", "no", "")}
+    assert listed["0"] == listed["no"] == listed[""] == ["someone-elses"] and listed["1"] == []
     bad = client.get("/jobs", query_string={"mine": "perhaps"})
     assert bad.status_code == 400 and "mine" in bad.get_json()["message"]
 

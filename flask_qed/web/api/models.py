@@ -34,7 +34,7 @@ from ..wsgi import empty_path_is_root
 from .responses import job_response, results_response, units_asked, wants_csv
 
 # Fields of a multipart form that are about the job, not inputs of the model.
-FORM_FIELDS = ("label", "cache")
+FORM_FIELDS = ("label", "cache", "on_invalid")  # a form's job options, not inputs
 # The members a JSON body may have: its inputs and what is said about the job. Those that
 # GET /jobs/<id>/inputs adds are taken too, so that its answer can be sent again as it is:
 # app and model must then be this route's; job_id and runs say where the inputs came from.

@@ -9,8 +9,8 @@ from flask import Response, request
 
 from ... import jobs, jsonutil
 from ...errors import ApiError
-from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs, skipped_of
-from ...results import results_csv, with_units
+from ...jobs.outputs import NoSuchOutput, csv_text, read_outputs
+from ...results import other_csv, packed_table, with_units
 from ...tablepack import read_table
 from ...stores.base import unpack
 from ..flags import yes_or_no
@@ -142,7 +142,9 @@ def results_response(record: dict[str, Any], units: Mapping[str, str] | None = N
     # Python objects), or other results as a table where their shape makes one.
     # (read with as_stored: a result kept as its table alone has the mark for data, unread)
     table = read_table(record["table"]) if record.get("table") else None
-    rows = table.rows() if table is not None else results_csv(packed) if packed is not None else None
+    if table is None and packed is not None:
+        table = packed_table(packed)  # column form; else another shape, read once (other_csv)
+    rows = table.rows() if table is not None else other_csv(packed) if packed is not None else None
     if rows is None:
         raise ApiError(406, "these results have no table form (not runs, a series, a split table or "
                             "records per feature); ask for application/json")
@@ -150,7 +152,7 @@ def results_response(record: dict[str, Any], units: Mapping[str, str] | None = N
         rows = with_units(rows, units)
     name = f"{record.get('app')}-{record.get('model')}-{record['job_id']}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    skipped = len(skipped_of(record))
+    skipped = len(table.skipped) if table is not None else 0  # read with the table: no second pass
     if skipped:  # the CSV holds the runs computed alone: say that others were left out, and where
         headers["Skipped-Runs"] = str(skipped)
         headers["Link"] = f'</jobs/{record["job_id"]}/skipped?f=csv>; rel="related"; type="text/csv"; ' \
