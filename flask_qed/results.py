@@ -216,7 +216,8 @@ def columns_text(cols: list[Any], start: int, stop: int) -> list[list[str]]:
     block: list[np.ndarray] = []
     for col in cols:
         values = col.values
-        if isinstance(values, np.ndarray) and (col.is_int is None or not col.is_int[start:stop].any()):
+        if isinstance(values, np.ndarray) and values.dtype == np.float64 and \
+                (col.is_int is None or not col.is_int[start:stop].any()):
             block.append(values[start:stop])
             continue
         if block:

@@ -54,8 +54,8 @@ def json_of(blob: bytes) -> Packed:
             out.text(b"".join(glue))
             glue = []
             writer = PieceWriter()
-            if spec["kind"] == "f8":
-                writer.write(members_text(np.frombuffer(zlib.decompress(data), dtype="<f8"), names))
+            if spec["kind"] in ("f8", "i8"):
+                writer.write(members_text(np.frombuffer(zlib.decompress(data), dtype="<" + spec["kind"]), names))
             else:
                 values = [v for line in zlib.decompress(data).splitlines() for v in loads(line)]
                 writer.write(dumps(dict(zip(keys, values)))[1:-1])

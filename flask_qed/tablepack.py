@@ -12,10 +12,10 @@ the text the worker used to write, made from the table by the store that reads i
 a 10,000-run kabam batch whose results were asked for as CSV.
 
 Layout: ``qed-table-2\\n``, the length of the head (4 bytes, big-endian), the head
-(compressed JSON: the run keys and, per column, its section, name, kind ``f8`` or
+(compressed JSON: the run keys and, per column, its section, name, kind ``f8``, ``i8`` or
 ``json`` and compressed size; ``errors`` and ``exceeds_json`` when the result has them),
 then the columns' compressed bytes in order: an ``f8`` column its float64 values
-(little-endian), a ``json`` column one JSON list a line (the values of one chunk of the
+(little-endian), an ``i8`` column its int64 values (an integer input's), a ``json`` column one JSON list a line (the values of one chunk of the
 worker's runs); last, the ``exceeds`` member's text, raw deflate. A column is read a chunk
 of runs at a time (:class:`StreamedTable`), so writing the CSV holds one chunk of every
 column, never the whole table.
@@ -58,8 +58,9 @@ class _ColumnBytes:
         return b"".join(self._parts)
 
     def as_json(self) -> "_ColumnBytes":
-        """This float64 column, so far, as a JSON column (a later chunk was not floats)."""
-        values = np.frombuffer(zlib.decompress(self.close()), dtype="<f8")
+        """This float64 or int64 column, so far, as a JSON column (a later chunk was not
+        of its kind)."""
+        values = np.frombuffer(zlib.decompress(self.close()), dtype="<" + self.kind)
         out = _ColumnBytes("json")
         if len(values):
             out.add(dumps(values.tolist()), self.runs)  # NaN: null, as in the JSON
@@ -94,17 +95,22 @@ class TableWriter:
         """``col``: ``runs`` values; ``numeric`` when it is one float64, integer or boolean
         value per run in a numpy array (else: JSON-safe Python values)."""
         float64 = numeric and col.dtype == np.float64
+        int64 = numeric and col.dtype == np.int64  # an integer input, given back as given
         found = self._columns.get((section, name))
         if found is None:
-            found = self._columns[(section, name)] = _ColumnBytes("f8" if float64 else "json")
+            found = self._columns[(section, name)] = _ColumnBytes("f8" if float64 else "i8" if int64 else "json")
         if found.kind == "f8" and not float64:  # another type in this chunk
             as_floats = _as_float64(col, numeric)
             if as_floats is not None:
                 col, numeric, float64 = as_floats, True, True
             else:  # the column is JSON from here on, the runs before included
                 found = self._columns[(section, name)] = found.as_json()
+        elif found.kind == "i8" and not int64:
+            found = self._columns[(section, name)] = found.as_json()
         if found.kind == "f8":
             found.add(np.ascontiguousarray(col, dtype="<f8").tobytes(), runs)
+        elif found.kind == "i8":
+            found.add(np.ascontiguousarray(col, dtype="<i8").tobytes(), runs)
         else:
             found.add(dumps(col) if not numeric else dumps(np.ascontiguousarray(col)), runs)
 
@@ -196,10 +202,14 @@ class _ColumnReader:
         """The next ``n`` values, as a column (:class:`~flask_qed.columns.Column`)."""
         from .columns import Column
 
-        if self.kind == "f8":
+        if self.kind in ("f8", "i8"):
             while len(self._text) < 8 * n and self._more(8 * n - len(self._text)):
                 pass
             raw, self._text = self._text[:8 * n], self._text[8 * n:]
+            if self.kind == "i8":  # integers, each written as it is
+                col = Column.__new__(Column)
+                col.values, col.is_int, col.is_null = np.frombuffer(raw, dtype="<i8"), None, None
+                return col
             return _float_column(np.frombuffer(raw, dtype="<f8"))
         while len(self._values) < n:  # one JSON list a line: a chunk of the worker's runs each
             end = self._text.find(b"\n")

@@ -41,7 +41,7 @@ def test_a_batch_with_a_table_keeps_the_table_alone_and_its_json_is_the_json_wri
     lists, a column null in every run, the runs' errors; in one chunk, several, and chunks
     too small for the numeric path."""
     errors = {"9999": [{"run": "9999", "field": "x", "rule": "a number"}]}
-    for chunk in (N, 200, 7):
+    for chunk in (N, 200, 7, N - 7):  # the last: a small chunk after large ones (integers: i8, then JSON)
         kept = _result(chunk, errors=errors)
         assert json_in_table(kept) and kept.table is not None
         written = _result(chunk, in_table=False, errors=errors)
@@ -50,7 +50,7 @@ def test_a_batch_with_a_table_keeps_the_table_alone_and_its_json_is_the_json_wri
 
 
 def test_the_table_gives_the_csv_the_json_gives():
-    for chunk in (N, 200, 7):  # one chunk; several; chunks too small for the numeric path
+    for chunk in (N, 200, 7, N - 7):  # one chunk; several; too small for the numeric path; both
         data = _result(chunk, in_table=False)
         assert data.table is not None
         from_json = "".join(packed_table(data).rows())
@@ -154,3 +154,17 @@ def test_the_csv_is_written_a_chunk_at_a_time_from_the_stored_columns():
     tracemalloc.stop()
     assert lines == runs + 1
     assert peak < 4_000_000, peak  # the floats alone are 16 MB
+
+
+def test_integer_columns_are_kept_as_integers_and_written_as_they_are():
+    """An integer column (an integer input given back, an integer output) is kept as int64
+    (kind ``i8``), read back as integers: the CSV and the JSON write ``4``, never ``4.0``."""
+    from flask_qed.tablejson import head_of
+    kept = _result(N)
+    kinds = {c["name"]: c["kind"] for c in head_of(kept.table)[0]["columns"]}
+    assert kinds["count"] == "i8" and kinds["ratio"] == "f8"
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO("".join(read_table(kept.table).rows()))))
+    assert [row["count"] for row in rows[:3]] == ["0", "2", "4"]
+    assert orjson.loads(zlib.decompress(json_of(kept.table)))["outputs"]["count"]["2"] == 4
