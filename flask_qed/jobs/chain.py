@@ -8,9 +8,12 @@ own id, owner, record and result); the client sees one job, the outermost.
 
 How it runs, with the store as the source of truth, as for every job:
 
-1. :func:`submit_chain` gives the outer job an id, submits each nested process as
-   an ordinary job (validated, queued, counted against the owner's caps) whose
-   record names the job it ``feeds``, then writes the outer record: status PENDING,
+1. :func:`submit_chain` first checks the whole chain (every nested process, its
+   output and inputs, each job's own inputs, the owner's room for all of its jobs),
+   so that a refused chain writes nothing. It then gives the outer job an id,
+   submits each nested process as an ordinary job (validated, queued, counted
+   against the owner's caps) whose record names the job it ``feeds``, and writes
+   the outer record: status PENDING,
    its own inputs, ``waits_for`` (input → step job and output) and the task
    :data:`ADVANCE`. Nothing of the outer job is queued yet.
 2. When a step ends, the worker that ended it calls :func:`advance` for the job it
