@@ -243,8 +243,9 @@ def test_a_pathological_routing_input_is_refused_or_stopped_in_time(chaos, tmp_p
     harsh = {**extreme, "boundary_flow": 0, "initial_flow": 1e6, "length": 1, "width": 0.01, "slope": 1,
              "mannings_n": 1, "side_slope": 100}
     started = time.monotonic()
-    ids = [client.post(f"/hms/{m}", json={"inputs": harsh}).get_json()["job_id"]
-           for m in ("changing_volume", "kinematic_wave")]
+    kinematic = {k: v for k, v in harsh.items() if k != "side_slope"}  # a rectangular channel: no side slope
+    ids = [client.post(f"/hms/{m}", json={"inputs": inputs}).get_json()["job_id"]
+           for m, inputs in (("changing_volume", harsh), ("kinematic_wave", kinematic))]
     for job_id in ids:
         record = wait_for(client, job_id, timeout=2 * 120 + 30)
         assert record["status"] in ("SUCCESS", "FAILURE"), record
